@@ -1,0 +1,93 @@
+// Exchange: one HTTP request/response as the handlers see it, whatever carries it
+// (HTTP/1.1 over Beast, HTTP/2 over nghttp2, later HTTP/3 over nghttp3). Transports implement
+// it; handlers (files, uploads, control) and the fault decorator use only this interface, so a
+// third transport plugs in without touching them.
+//
+// Threading: every method must be called on executor(); every callback runs there too.
+// Lifetime: the transport keeps the Exchange alive while the stream is open; handlers hold a
+// shared_ptr while they have work in flight. After the peer goes away, closed() is true, pending
+// callbacks complete with an error, and further calls are harmless no-ops.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/system/error_code.hpp>
+
+namespace xts {
+
+struct Header {
+  std::string name;  // lower case
+  std::string value;
+};
+using Headers = std::vector<Header>;
+
+struct Request {
+  std::string method;
+  std::string target;     // raw request-target: path and query as received
+  std::string path;       // percent-decoded path, no query
+  std::string query;      // raw query string without '?'
+  std::string protocol;   // "http/1.1", "h2", "h3"
+  std::string scheme;     // "http" or "https"
+  std::string authority;  // Host / :authority
+  Headers headers;
+  std::optional<std::uint64_t> content_length;
+  std::string peer;  // "ip:port" of the client, for logs
+
+  // First header with this (lower-case) name, or nullptr.
+  const std::string* header(std::string_view name) const;
+};
+
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+
+  virtual const Request& request() const = 0;
+  virtual boost::asio::any_io_executor executor() = 0;
+
+  // Request body, pulled one chunk at a time: the transport reads no further from the peer
+  // than it needs to serve the next read_body (flow control reaches the sender). The handler
+  // gets (data, eof=false) for each chunk, then (empty, eof=true) at the end; on a broken
+  // connection or stream reset, ec is set. At most one read_body is outstanding.
+  using BodyHandler =
+      std::function<void(std::span<const std::uint8_t> data, bool eof, boost::system::error_code ec)>;
+  virtual void read_body(BodyHandler handler) = 0;
+
+  // A 1xx interim response (104 Upload Resumption Supported). May be sent before the body
+  // is read and more than once; not after send_response_head.
+  virtual void send_interim(int status, const Headers& headers) = 0;
+
+  // The final status and headers. content_length nullopt means "unknown" (chunked on HTTP/1.1).
+  // With no body to follow (HEAD, 204, 304), call finish() right after.
+  virtual void send_response_head(int status, const Headers& headers,
+                                  std::optional<std::uint64_t> content_length) = 0;
+
+  // One body chunk; done runs when the transport has taken it (and can take more). At most one
+  // write_body is outstanding.
+  using WriteHandler = std::function<void(boost::system::error_code ec)>;
+  virtual void write_body(std::vector<std::uint8_t> data, WriteHandler done) = 0;
+
+  // The response is complete (after the last write_body completed).
+  virtual void finish() = 0;
+
+  // Fault injection. abort_reset: an abortive end (HTTP/1.1: TCP RST via SO_LINGER 0; h2:
+  // RST_STREAM). abort_close: a clean end of the connection (HTTP/1.1: FIN after flushing what
+  // was written; h2: GOAWAY then close).
+  virtual void abort_reset() = 0;
+  virtual void abort_close() = 0;
+
+  // True once the peer went away or the exchange was aborted.
+  virtual bool closed() const = 0;
+};
+
+// What the transports call for every request once its headers are complete.
+using ExchangeHandler = std::function<void(std::shared_ptr<Exchange>)>;
+
+}  // namespace xts

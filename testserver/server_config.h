@@ -1,0 +1,26 @@
+// ServerConfig: everything the command line of xfer-testserver sets (names fixed by the
+// test-server issue; docs/testserver.md documents them).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace xts {
+
+struct ServerConfig {
+  std::string root;          // --root: files served under /files/, completed uploads land here
+  std::string data;          // --data: leveldb upload state and partial upload bodies
+  std::string listen;        // --listen HOST:PORT (TLS, ALPN h2 + http/1.1); empty = off
+  std::string listen_plain;  // --listen-plain HOST:PORT (HTTP/1.1 + h2c prior knowledge)
+  std::string cert_file;     // --cert
+  std::string key_file;      // --key
+  bool self_signed = false;  // --self-signed: generate a throwaway localhost cert in --data
+  std::string fault;         // --fault SPEC: server-wide fault
+  std::uint64_t fault_seed = 0;  // --fault-seed
+  bool control = false;          // --control: enables /_control/
+  std::string auth_token;        // --auth-token: Bearer token for uploads and control
+  bool log_json = false;         // --log json
+};
+
+}  // namespace xts
