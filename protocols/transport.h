@@ -1,0 +1,101 @@
+// Transport: how the engine runs one HTTP exchange without knowing which library carries it.
+// CurlTransport (protocols/curl, HTTP/1.1 and HTTP/2) implements it today; an HTTP/3 transport
+// over ngtcp2/nghttp3 plugs in behind the same interface. The engine asks capabilities instead
+// of branching on the type.
+//
+// Threading: a transport lives on one Boost.Asio io_context (the engine's loop thread). Every
+// method is called on that thread and every ExchangeSink callback runs on it. Sink callbacks
+// may call pause/resume/cancel on their own stream; they must not destroy the stream from
+// inside a callback (post the destruction instead).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <xfer/error.h>
+
+namespace xfer::protocols {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+enum class HttpVersion { Any, Http1_1, Http2, Http3 };
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  HeaderList headers;  // sent as given, in order
+  HttpVersion version = HttpVersion::Any;
+  // Request body: nullopt = no body; otherwise its exact length (pulled via ExchangeSink::read_body).
+  std::optional<std::uint64_t> body_length;
+  // Stall detection: below low_speed_bytes_per_sec for low_speed_seconds → Network error
+  // (retryable). 0 disables.
+  std::uint32_t low_speed_bytes_per_sec = 0;
+  std::uint32_t low_speed_seconds = 0;
+  std::uint32_t connect_timeout_ms = 15'000;
+};
+
+// A response header field; the name is lower case.
+struct ResponseHeaders {
+  int status = 0;
+  HeaderList fields;
+  // First value of the named field (lower-case name), or nullptr.
+  const std::string* find(std::string_view name) const;
+};
+
+enum class BodyAction { Continue, Pause };
+
+struct BodyRead {
+  std::size_t bytes = 0;  // bytes placed in the buffer
+  bool pause = false;     // no data available now; the sink calls resume_send() later
+};
+
+// What the engine hears about one exchange. Callbacks arrive in this order:
+// on_interim* (1xx, e.g. 104 Upload Resumption Supported), on_response_head, on_body*, then
+// exactly one on_complete. read_body may be called any time before on_complete.
+class ExchangeSink {
+ public:
+  virtual ~ExchangeSink() = default;
+  virtual void on_interim(const ResponseHeaders& interim) = 0;
+  // The final response's status and fields (after redirects, when the transport follows them).
+  virtual void on_response_head(const ResponseHeaders& head) = 0;
+  // Body bytes, in order. Returning Pause stops delivery until HttpStream::resume_receive();
+  // the bytes of this call have been consumed either way.
+  virtual BodyAction on_body(std::span<const std::uint8_t> data) = 0;
+  // Fill `buffer` with the next request-body bytes; 0 bytes without pause means end of body.
+  virtual BodyRead read_body(std::span<std::uint8_t> buffer) = 0;
+  // The exchange ended: success after the full response, or why not. Called once.
+  virtual void on_complete(Result<void> outcome) = 0;
+};
+
+// One running exchange. Destroying it cancels the exchange (no further sink callbacks).
+class HttpStream {
+ public:
+  virtual ~HttpStream() = default;
+  virtual void pause_receive() = 0;
+  virtual void resume_receive() = 0;
+  virtual void resume_send() = 0;  // after read_body returned pause
+  // "http/1.1", "h2" or "h3" once known, else empty.
+  virtual std::string negotiated_protocol() const = 0;
+};
+
+struct TransportCapabilities {
+  bool multiplexing = false;       // many streams over one connection
+  std::uint32_t max_streams_per_connection = 1;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Starts the exchange. `sink` must outlive the returned stream.
+  virtual Result<std::unique_ptr<HttpStream>> start(const HttpRequest& request,
+                                                    ExchangeSink& sink) = 0;
+  virtual TransportCapabilities capabilities() const = 0;
+};
+
+}  // namespace xfer::protocols
