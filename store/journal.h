@@ -51,7 +51,9 @@ class Batch {
 
  private:
   friend class Journal;
+  friend class LevelDbJournal;
   struct Ops;
+  Ops& ops();  // creates the Ops of a moved-from Batch
   std::unique_ptr<Ops> ops_;
 };
 

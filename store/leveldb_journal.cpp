@@ -1,0 +1,408 @@
+#include "store/leveldb_journal.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+#include <type_traits>
+
+#include <fmt/format.h>
+#include <leveldb/iterator.h>
+#include <leveldb/options.h>
+
+#include "store/batch_ops.h"
+#include "store/journal_keys.h"
+#include "store/leveldb_errors.h"
+#include "store/record_codec.h"
+
+namespace xfer::store {
+namespace {
+
+// Like leveldb's own writer queue: a group stops growing at about 1 MiB so that one slow
+// giant group cannot hold many small synced writers hostage.
+constexpr std::size_t kMaxGroupWeight = 1 << 20;
+constexpr std::size_t kOpWeight = 128;
+constexpr int kBloomBitsPerKey = 10;
+
+std::string_view view(const leveldb::Slice& s) { return {s.data(), s.size()}; }
+bool has_prefix(const leveldb::Slice& key, std::string_view prefix) {
+  return key.size() >= prefix.size() && view(key).substr(0, prefix.size()) == prefix;
+}
+
+leveldb::ReadOptions read_options(const leveldb::Snapshot* snapshot = nullptr) {
+  leveldb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.snapshot = snapshot;
+  return ro;
+}
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+
+void raise_to(std::atomic<TransferId>& counter, TransferId at_least) {
+  TransferId current = counter.load();
+  while (current < at_least && !counter.compare_exchange_weak(current, at_least)) {
+  }
+}
+
+Error directory_error(const std::error_code& ec, const std::string& directory) {
+  if (ec.value() == EROFS)
+    return Error(ErrorCategory::LocalIo,
+                 fmt::format("creating journal {}: the directory is on a read-only filesystem", directory));
+  return error_from_errno(ec.value(), fmt::format("creating journal {}", directory));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Journal>> Journal::open(const JournalOptions& options) { return LevelDbJournal::open(options); }
+
+Result<void> Journal::checkpoint(const SegmentRecord& segment) {
+  Batch batch;
+  batch.put_segment(segment);
+  return commit(std::move(batch), Durability::Synced);
+}
+
+LevelDbJournal::LevelDbJournal(JournalOptions options, std::unique_ptr<PidLock> lock)
+    : options_(std::move(options)),
+      lock_(std::move(lock)),
+      filter_(leveldb::NewBloomFilterPolicy(kBloomBitsPerKey)),
+      queue_(options_.group_commit, kMaxGroupWeight) {}
+
+LevelDbJournal::~LevelDbJournal() {
+  db_.reset();  // close leveldb before the pid lock goes (member order also ensures it)
+}
+
+Error LevelDbJournal::db_error(const leveldb::Status& status, std::string_view what) const {
+  return error_from_leveldb(status, what, options_.directory);
+}
+
+Result<std::unique_ptr<Journal>> LevelDbJournal::open(const JournalOptions& options) {
+  const std::string& dir = options.directory;
+  if (dir.empty()) return fail(ErrorCategory::InvalidArgument, "journal directory is empty");
+  std::error_code ec;
+  if (options.create_if_missing) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return std::unexpected(directory_error(ec, dir));
+  } else if (!std::filesystem::is_directory(dir, ec)) {
+    return fail(ErrorCategory::NotFound, fmt::format("journal {} does not exist", dir));
+  }
+  auto lock = PidLock::acquire(dir);
+  if (!lock) return std::unexpected(lock.error());
+
+  std::unique_ptr<LevelDbJournal> journal(new LevelDbJournal(options, std::move(*lock)));
+  leveldb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.paranoid_checks = true;
+  db_options.filter_policy = journal->filter_.get();
+  if (options.env != nullptr) db_options.env = options.env;
+  leveldb::DB* db = nullptr;
+  const leveldb::Status status = leveldb::DB::Open(db_options, dir, &db);
+  if (!status.ok()) return std::unexpected(journal->db_error(status, "opening"));
+  journal->db_.reset(db);
+
+  if (auto r = journal->initialise(); !r) return std::unexpected(r.error());
+  if (auto r = journal->load_counters(); !r) return std::unexpected(r.error());
+  return std::unique_ptr<Journal>(std::move(journal));
+}
+
+Result<void> LevelDbJournal::initialise() {
+  const std::string schema_key(keys::kSchema);
+  auto raw = get_raw(schema_key);
+  if (!raw) return std::unexpected(raw.error());
+  if (!*raw) {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+    it->SeekToFirst();
+    if (it->Valid())
+      return fail(ErrorCategory::Journal,
+                  fmt::format("journal {} holds records but no schema version key ({}): it is not an xfer "
+                              "journal, or it is damaged",
+                              options_.directory, keys::kSchema));
+    if (!it->status().ok()) return std::unexpected(db_error(it->status(), "reading"));
+    leveldb::WriteOptions synced;
+    synced.sync = true;
+    const leveldb::Status s = db_->Put(synced, schema_key, encode_counter(kSchemaVersion));
+    if (!s.ok()) return std::unexpected(db_error(s, "writing the schema version"));
+    return {};
+  }
+  auto version = decode_counter(schema_key, **raw);
+  if (!version) return std::unexpected(version.error().with_context(fmt::format("journal {}", options_.directory)));
+  if (*version > kSchemaVersion)
+    return fail(ErrorCategory::Journal,
+                fmt::format("journal {} has schema version {}, newer than version {} that this xfer understands: "
+                            "it was written by a newer xfer. Upgrade xfer, or use another journal directory",
+                            options_.directory, *version, kSchemaVersion));
+  if (*version == 0)
+    return fail(ErrorCategory::Journal,
+                fmt::format("journal {}: schema version 0 at key {} is invalid", options_.directory, keys::kSchema));
+  return {};
+}
+
+Result<void> LevelDbJournal::load_counters() {
+  auto counter = [&](std::string_view key) -> Result<std::uint64_t> {
+    auto raw = get_raw(std::string(key));
+    if (!raw) return std::unexpected(raw.error());
+    if (!*raw) return 0;
+    return decode_counter(key, **raw);
+  };
+  // The key just past the last one with `prefix` ("t/" -> "t0"): Seek there, step back.
+  auto last_key = [&](std::string_view prefix) -> Result<std::optional<std::string>> {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+    std::string past(prefix);
+    past.back() = static_cast<char>(past.back() + 1);
+    it->Seek(past);
+    if (it->Valid())
+      it->Prev();
+    else
+      it->SeekToLast();
+    if (!it->status().ok()) return std::unexpected(db_error(it->status(), "reading"));
+    if (it->Valid() && has_prefix(it->key(), prefix)) return it->key().ToString();
+    return std::nullopt;
+  };
+
+  auto stored_id = counter(keys::kNextTransferId);
+  if (!stored_id) return std::unexpected(stored_id.error());
+  auto last_transfer = last_key(keys::kTransferPrefix);
+  if (!last_transfer) return std::unexpected(last_transfer.error());
+  TransferId next_id = std::max<TransferId>(*stored_id, 1);
+  if (*last_transfer) {
+    if (auto id = keys::transfer_id_of(**last_transfer)) next_id = std::max(next_id, *id + 1);
+  }
+  next_id_ = next_id;
+  persisted_next_id_ = *stored_id;
+  max_written_id_ = next_id - 1;
+
+  auto stored_seq = counter(keys::kNextEventSeq);
+  if (!stored_seq) return std::unexpected(stored_seq.error());
+  auto last_event = last_key(keys::kEventPrefix);
+  if (!last_event) return std::unexpected(last_event.error());
+  next_seq_ = std::max<std::uint64_t>(*stored_seq, 1);
+  if (*last_event) {
+    if (auto seq = keys::seq_of_event(**last_event)) next_seq_ = std::max(next_seq_, *seq + 1);
+  }
+  persisted_next_seq_ = *stored_seq;
+  return {};
+}
+
+Result<void> LevelDbJournal::commit(Batch batch, Durability durability) {
+  if (batch.empty()) return {};
+  GroupCommitQueue::Request request;
+  request.payload = batch.ops_.get();
+  request.sync = durability == Durability::Synced;
+  request.weight = batch.ops_->list.size() * kOpWeight;
+  return queue_.submit(request, [this](std::span<const GroupCommitQueue::Request* const> group, bool sync) {
+    return apply_group(group, sync);
+  });
+}
+
+std::vector<Result<void>> LevelDbJournal::apply_group(std::span<const GroupCommitQueue::Request* const> group,
+                                                      bool sync) {
+  std::vector<Result<void>> results;
+  results.reserve(group.size());
+  Overlay overlay;
+  leveldb::WriteBatch merged;
+  std::uint64_t next_seq = next_seq_;
+  bool any = false;
+  for (const GroupCommitQueue::Request* request : group) {
+    const auto& ops = *static_cast<const Batch::Ops*>(request->payload);
+    Overlay delta;
+    leveldb::WriteBatch one;
+    std::uint64_t seq = next_seq;
+    if (auto r = resolve(ops, overlay, delta, seq, one); !r) {
+      results.emplace_back(std::unexpected(r.error()));
+      continue;
+    }
+    for (auto& [id, record] : delta.transfers) overlay.transfers[id] = std::move(record);
+    for (auto& [id, indexes] : delta.segments_put) {
+      auto& into = overlay.segments_put[id];
+      into.insert(into.end(), indexes.begin(), indexes.end());
+    }
+    next_seq = seq;
+    merged.Append(one);
+    any = true;
+    results.emplace_back();
+  }
+  if (!any) return results;
+
+  const TransferId id_now = next_id_.load();
+  if (id_now > persisted_next_id_) merged.Put(std::string(keys::kNextTransferId), encode_counter(id_now));
+  if (next_seq != next_seq_) merged.Put(std::string(keys::kNextEventSeq), encode_counter(next_seq));
+
+  leveldb::WriteOptions write_options;
+  write_options.sync = sync;
+  const leveldb::Status status = db_->Write(write_options, &merged);
+  if (!status.ok()) {
+    const Error error = db_error(status, sync ? "synced write" : "write");
+    for (auto& r : results)
+      if (r) r = std::unexpected(error);
+    return results;
+  }
+  persisted_next_id_ = std::max(persisted_next_id_, id_now);
+  next_seq_ = next_seq;
+  persisted_next_seq_ = next_seq;
+  return results;
+}
+
+Result<std::optional<TransferRecord>> LevelDbJournal::current_transfer(TransferId id, const Overlay& group,
+                                                                       const Overlay& delta) {
+  if (auto it = delta.transfers.find(id); it != delta.transfers.end()) return it->second;
+  if (auto it = group.transfers.find(id); it != group.transfers.end()) return it->second;
+  // No record above the highest id ever written exists: skip the read for new transfers.
+  if (id > max_written_id_) return std::optional<TransferRecord>();
+  return get_transfer(id);
+}
+
+Result<void> LevelDbJournal::resolve(const Batch::Ops& ops, const Overlay& group, Overlay& delta,
+                                     std::uint64_t& next_seq, leveldb::WriteBatch& out) {
+  for (const BatchOp& op : ops.list) {
+    Result<void> step = std::visit(
+        Overloaded{
+            [&](const PutTransferOp& put) -> Result<void> {
+              const TransferRecord& record = put.record;
+              if (record.id == 0) return fail(ErrorCategory::InvalidArgument, "transfer id 0 is reserved");
+              auto old = current_transfer(record.id, group, delta);
+              if (!old) return std::unexpected(old.error());
+              if (*old && is_unfinished((*old)->state)) out.Delete(keys::unfinished(**old));
+              const std::string value = encode(record);
+              out.Put(keys::transfer(record.id), value);
+              // The index entry carries a copy of the record so that the restart scan reads
+              // sequentially instead of one random Get per transfer.
+              if (is_unfinished(record.state)) out.Put(keys::unfinished(record), value);
+              raise_to(next_id_, record.id + 1);
+              max_written_id_ = std::max(max_written_id_, record.id);
+              delta.transfers[record.id] = record;
+              return {};
+            },
+            [&](const EraseTransferOp& erase) -> Result<void> {
+              auto old = current_transfer(erase.id, group, delta);
+              if (!old) return std::unexpected(old.error());
+              if (*old && is_unfinished((*old)->state)) out.Delete(keys::unfinished(**old));
+              out.Delete(keys::transfer(erase.id));
+              const std::string prefix = keys::segment_prefix(erase.id);
+              std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+              for (it->Seek(prefix); it->Valid() && has_prefix(it->key(), prefix); it->Next()) out.Delete(it->key());
+              if (!it->status().ok()) return std::unexpected(db_error(it->status(), "reading segments"));
+              for (const Overlay* o : {&group, static_cast<const Overlay*>(&delta)}) {
+                if (auto found = o->segments_put.find(erase.id); found != o->segments_put.end())
+                  for (std::uint32_t index : found->second) out.Delete(keys::segment(erase.id, index));
+              }
+              delta.transfers[erase.id] = std::nullopt;
+              return {};
+            },
+            [&](const PutSegmentOp& put) -> Result<void> {
+              const SegmentRecord& s = put.segment;
+              out.Put(keys::segment(s.transfer_id, s.index), encode(s));
+              delta.segments_put[s.transfer_id].push_back(s.index);
+              return {};
+            },
+            [&](const PutOriginOp& put) -> Result<void> {
+              if (put.origin.origin.empty()) return fail(ErrorCategory::InvalidArgument, "origin record without origin");
+              out.Put(keys::origin(put.origin.origin), encode(put.origin));
+              return {};
+            },
+            [&](const AddEventOp& add) -> Result<void> {
+              OutboxEvent event = add.event;
+              event.seq = next_seq++;
+              out.Put(keys::event(event.seq), encode(event));
+              return {};
+            },
+            [&](const AckEventOp& ack) -> Result<void> {
+              out.Delete(keys::event(ack.seq));
+              return {};
+            },
+        },
+        op);
+    if (!step) return step;
+  }
+  return {};
+}
+
+Result<TransferId> LevelDbJournal::next_transfer_id() { return next_id_.fetch_add(1); }
+
+Result<std::optional<std::string>> LevelDbJournal::get_raw(const std::string& key, const leveldb::Snapshot* snapshot) {
+  std::string value;
+  const leveldb::Status status = db_->Get(read_options(snapshot), key, &value);
+  if (status.IsNotFound()) return std::optional<std::string>();
+  if (!status.ok()) return std::unexpected(db_error(status, fmt::format("reading key {}", keys::describe(key))));
+  return std::optional<std::string>(std::move(value));
+}
+
+Result<std::optional<TransferRecord>> LevelDbJournal::get_transfer(TransferId id) {
+  const std::string key = keys::transfer(id);
+  auto raw = get_raw(key);
+  if (!raw) return std::unexpected(raw.error());
+  if (!*raw) return std::optional<TransferRecord>();
+  auto record = decode_transfer(key, **raw);
+  if (!record) return std::unexpected(record.error());
+  return std::optional<TransferRecord>(std::move(*record));
+}
+
+Result<void> LevelDbJournal::scan_unfinished(const std::function<bool(const TransferRecord&)>& fn) {
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+  const std::string prefix(keys::kUnfinishedPrefix);
+  for (it->Seek(prefix); it->Valid() && has_prefix(it->key(), prefix); it->Next()) {
+    const std::string_view index_key = view(it->key());
+    auto record = decode_transfer(index_key, view(it->value()));
+    if (!record) return std::unexpected(record.error());
+    if (!is_unfinished(record->state) || keys::unfinished(*record) != index_key)
+      return fail(ErrorCategory::Journal, fmt::format("corrupt journal: index entry {} does not match the record it holds",
+                                                      keys::describe(index_key)));
+    if (!fn(*record)) return {};
+  }
+  if (!it->status().ok()) return std::unexpected(db_error(it->status(), "scanning unfinished transfers"));
+  return {};
+}
+
+Result<void> LevelDbJournal::scan_all(const std::function<bool(const TransferRecord&)>& fn) {
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+  const std::string prefix(keys::kTransferPrefix);
+  for (it->Seek(prefix); it->Valid() && has_prefix(it->key(), prefix); it->Next()) {
+    const std::string_view key = view(it->key());
+    auto record = decode_transfer(key, view(it->value()));
+    if (!record) return std::unexpected(record.error());
+    if (keys::transfer_id_of(key) != record->id)
+      return fail(ErrorCategory::Journal,
+                  fmt::format("corrupt journal record at key {}: it holds transfer {}", keys::describe(key), record->id));
+    if (!fn(*record)) return {};
+  }
+  if (!it->status().ok()) return std::unexpected(db_error(it->status(), "scanning transfers"));
+  return {};
+}
+
+Result<std::vector<SegmentRecord>> LevelDbJournal::segments(TransferId id) {
+  std::vector<SegmentRecord> out;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+  const std::string prefix = keys::segment_prefix(id);
+  for (it->Seek(prefix); it->Valid() && has_prefix(it->key(), prefix); it->Next()) {
+    auto segment = decode_segment(view(it->key()), view(it->value()));
+    if (!segment) return std::unexpected(segment.error());
+    out.push_back(*segment);
+  }
+  if (!it->status().ok()) return std::unexpected(db_error(it->status(), "reading segments"));
+  return out;
+}
+
+Result<std::optional<OriginRecord>> LevelDbJournal::get_origin(const std::string& origin) {
+  const std::string key = keys::origin(origin);
+  auto raw = get_raw(key);
+  if (!raw) return std::unexpected(raw.error());
+  if (!*raw) return std::optional<OriginRecord>();
+  auto record = decode_origin(key, **raw);
+  if (!record) return std::unexpected(record.error());
+  return std::optional<OriginRecord>(std::move(*record));
+}
+
+Result<std::vector<OutboxEvent>> LevelDbJournal::pending_events() {
+  std::vector<OutboxEvent> out;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+  const std::string prefix(keys::kEventPrefix);
+  for (it->Seek(prefix); it->Valid() && has_prefix(it->key(), prefix); it->Next()) {
+    auto event = decode_event(view(it->key()), view(it->value()));
+    if (!event) return std::unexpected(event.error());
+    out.push_back(std::move(*event));
+  }
+  if (!it->status().ok()) return std::unexpected(db_error(it->status(), "reading the outbox"));
+  return out;
+}
+
+}  // namespace xfer::store

@@ -1,0 +1,65 @@
+// LevelDbJournal: the Journal over one leveldb database (docs/journal.md). Internal to
+// store/; everyone else sees the Journal interface from store/journal.h.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <leveldb/db.h>
+#include <leveldb/filter_policy.h>
+#include <leveldb/write_batch.h>
+
+#include "store/group_commit.h"
+#include "store/journal.h"
+#include "store/pid_lock.h"
+
+namespace xfer::store {
+
+class LevelDbJournal final : public Journal {
+ public:
+  static Result<std::unique_ptr<Journal>> open(const JournalOptions& options);
+  ~LevelDbJournal() override;
+
+  Result<void> commit(Batch batch, Durability durability) override;
+  Result<TransferId> next_transfer_id() override;
+  Result<std::optional<TransferRecord>> get_transfer(TransferId id) override;
+  Result<void> scan_unfinished(const std::function<bool(const TransferRecord&)>& fn) override;
+  Result<void> scan_all(const std::function<bool(const TransferRecord&)>& fn) override;
+  Result<std::vector<SegmentRecord>> segments(TransferId id) override;
+  Result<std::optional<OriginRecord>> get_origin(const std::string& origin) override;
+  Result<std::vector<OutboxEvent>> pending_events() override;
+
+ private:
+  // Records changed earlier in the group being built, which the database does not show yet.
+  struct Overlay {
+    std::unordered_map<TransferId, std::optional<TransferRecord>> transfers;  // nullopt = erased
+    std::unordered_map<TransferId, std::vector<std::uint32_t>> segments_put;
+  };
+
+  LevelDbJournal(JournalOptions options, std::unique_ptr<PidLock> lock);
+  Result<void> initialise();
+  Result<void> load_counters();
+  std::vector<Result<void>> apply_group(std::span<const GroupCommitQueue::Request* const> group, bool sync);
+  Result<void> resolve(const Batch::Ops& ops, const Overlay& group, Overlay& delta, std::uint64_t& next_seq,
+                       leveldb::WriteBatch& out);
+  Result<std::optional<TransferRecord>> current_transfer(TransferId id, const Overlay& group, const Overlay& delta);
+  Result<std::optional<std::string>> get_raw(const std::string& key, const leveldb::Snapshot* snapshot = nullptr);
+  Error db_error(const leveldb::Status& status, std::string_view what) const;
+
+  JournalOptions options_;
+  std::unique_ptr<PidLock> lock_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;
+  std::unique_ptr<leveldb::DB> db_;
+  GroupCommitQueue queue_;
+  std::atomic<TransferId> next_id_{1};
+  // Touched only by the group-commit leader (one at a time).
+  TransferId persisted_next_id_ = 0;
+  TransferId max_written_id_ = 0;
+  std::uint64_t next_seq_ = 1;
+  std::uint64_t persisted_next_seq_ = 0;
+};
+
+}  // namespace xfer::store

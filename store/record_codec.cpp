@@ -1,0 +1,211 @@
+#include "store/record_codec.h"
+
+#include <fmt/format.h>
+
+#include "store/byte_codec.h"
+#include "store/crc32c.h"
+#include "store/journal_keys.h"
+
+namespace xfer::store {
+namespace {
+
+constexpr std::size_t kHeaderSize = 2;   // version, kind
+constexpr std::size_t kTrailerSize = 4;  // crc32c
+
+ByteWriter start(RecordKind kind) {
+  ByteWriter w;
+  w.u8(kRecordVersion);
+  w.u8(static_cast<std::uint8_t>(kind));
+  return w;
+}
+
+std::string finish(ByteWriter& w) {
+  const std::uint32_t crc = crc32c(w.bytes());
+  w.u32(crc);
+  return std::move(w.bytes());
+}
+
+std::unexpected<Error> corrupt(std::string_view key, std::string_view why) {
+  return fail(ErrorCategory::Journal,
+              fmt::format("corrupt journal record at key {}: {}", keys::describe(key), why));
+}
+
+// Checks framing, version, kind and checksum; returns the field bytes.
+Result<std::string_view> open_value(std::string_view key, std::string_view value, RecordKind kind) {
+  if (value.size() < kHeaderSize + kTrailerSize)
+    return corrupt(key, fmt::format("value of {} bytes is too short", value.size()));
+  const std::string_view covered = value.substr(0, value.size() - kTrailerSize);
+  ByteReader trailer(value.substr(value.size() - kTrailerSize));
+  std::uint32_t stored = 0;
+  trailer.u32(stored);
+  if (crc32c(covered) != stored) return corrupt(key, "checksum mismatch");
+  const auto version = static_cast<std::uint8_t>(value[0]);
+  if (version != kRecordVersion)
+    return corrupt(key, fmt::format("unknown record version {} (this build reads version {})", version,
+                                    kRecordVersion));
+  const auto got = static_cast<std::uint8_t>(value[1]);
+  if (got != static_cast<std::uint8_t>(kind))
+    return corrupt(key, fmt::format("record kind {} where kind {} was expected", got,
+                                    static_cast<int>(kind)));
+  return covered.substr(kHeaderSize);
+}
+
+template <typename Enum>
+bool get_enum(ByteReader& r, Enum& out, std::uint8_t max) {
+  std::uint8_t v = 0;
+  if (!r.u8(v) || v > max) return false;
+  out = static_cast<Enum>(v);
+  return true;
+}
+
+}  // namespace
+
+std::string encode(const TransferRecord& t) {
+  ByteWriter w = start(RecordKind::Transfer);
+  w.u64(t.id);
+  w.u8(static_cast<std::uint8_t>(t.direction));
+  w.str(t.url);
+  w.str(t.local_path);
+  w.u32(static_cast<std::uint32_t>(t.request_headers.size()));
+  for (const auto& [name, value] : t.request_headers) {
+    w.str(name);
+    w.str(value);
+  }
+  w.u8(static_cast<std::uint8_t>(t.protocol));
+  w.u8(static_cast<std::uint8_t>(t.state));
+  w.opt_u64(t.size);
+  w.str(t.etag);
+  w.str(t.last_modified);
+  w.str(t.checksum);
+  w.str(t.upload_url);
+  w.u32(t.upload_interop_version);
+  w.u32(t.segment_count);
+  w.u32(t.attempt_count);
+  w.i64(t.next_attempt_at);
+  w.str(t.last_error);
+  w.i32(t.priority);
+  w.i64(t.created_at);
+  w.i64(t.updated_at);
+  return finish(w);
+}
+
+Result<TransferRecord> decode_transfer(std::string_view key, std::string_view value) {
+  auto fields = open_value(key, value, RecordKind::Transfer);
+  if (!fields) return std::unexpected(fields.error());
+  ByteReader r(*fields);
+  TransferRecord t;
+  std::uint32_t header_count = 0;
+  bool ok = r.u64(t.id) && get_enum(r, t.direction, 1) && r.str(t.url) && r.str(t.local_path) &&
+            r.u32(header_count) && header_count <= r.remaining() / 8;
+  for (std::uint32_t i = 0; ok && i < header_count; ++i) {
+    std::string name, val;
+    ok = r.str(name) && r.str(val);
+    if (ok) t.request_headers.emplace_back(std::move(name), std::move(val));
+  }
+  ok = ok && get_enum(r, t.protocol, 3) && get_enum(r, t.state, 6) && r.opt_u64(t.size) &&
+       r.str(t.etag) && r.str(t.last_modified) && r.str(t.checksum) && r.str(t.upload_url) &&
+       r.u32(t.upload_interop_version) && r.u32(t.segment_count) && r.u32(t.attempt_count) &&
+       r.i64(t.next_attempt_at) && r.str(t.last_error) && r.i32(t.priority) && r.i64(t.created_at) &&
+       r.i64(t.updated_at) && r.at_end();
+  if (!ok) return corrupt(key, "malformed transfer record");
+  return t;
+}
+
+std::string encode(const SegmentRecord& s) {
+  ByteWriter w = start(RecordKind::Segment);
+  w.u64(s.transfer_id);
+  w.u32(s.index);
+  w.u64(s.start);
+  w.opt_u64(s.end);
+  w.u64(s.offset);
+  return finish(w);
+}
+
+Result<SegmentRecord> decode_segment(std::string_view key, std::string_view value) {
+  auto fields = open_value(key, value, RecordKind::Segment);
+  if (!fields) return std::unexpected(fields.error());
+  ByteReader r(*fields);
+  SegmentRecord s;
+  if (!(r.u64(s.transfer_id) && r.u32(s.index) && r.u64(s.start) && r.opt_u64(s.end) &&
+        r.u64(s.offset) && r.at_end()))
+    return corrupt(key, "malformed segment record");
+  return s;
+}
+
+std::string encode(const OriginRecord& o) {
+  ByteWriter w = start(RecordKind::Origin);
+  w.str(o.origin);
+  w.u32(static_cast<std::uint32_t>(o.alt_svc.size()));
+  for (const auto& e : o.alt_svc) {
+    w.str(e.alpn);
+    w.str(e.host);
+    w.u16(e.port);
+    w.i64(e.expires_at);
+  }
+  w.u32(o.upload_interop_version);
+  w.opt_u64(o.upload_limits.max_size);
+  w.opt_u64(o.upload_limits.min_size);
+  w.opt_u64(o.upload_limits.max_append_size);
+  w.opt_u64(o.upload_limits.min_append_size);
+  w.opt_u64(o.upload_limits.max_age_seconds);
+  w.i64(o.updated_at);
+  return finish(w);
+}
+
+Result<OriginRecord> decode_origin(std::string_view key, std::string_view value) {
+  auto fields = open_value(key, value, RecordKind::Origin);
+  if (!fields) return std::unexpected(fields.error());
+  ByteReader r(*fields);
+  OriginRecord o;
+  std::uint32_t count = 0;
+  bool ok = r.str(o.origin) && r.u32(count) && count <= r.remaining() / 18;
+  for (std::uint32_t i = 0; ok && i < count; ++i) {
+    AltSvcEntry e;
+    ok = r.str(e.alpn) && r.str(e.host) && r.u16(e.port) && r.i64(e.expires_at);
+    if (ok) o.alt_svc.push_back(std::move(e));
+  }
+  ok = ok && r.u32(o.upload_interop_version) && r.opt_u64(o.upload_limits.max_size) &&
+       r.opt_u64(o.upload_limits.min_size) && r.opt_u64(o.upload_limits.max_append_size) &&
+       r.opt_u64(o.upload_limits.min_append_size) && r.opt_u64(o.upload_limits.max_age_seconds) &&
+       r.i64(o.updated_at) && r.at_end();
+  if (!ok) return corrupt(key, "malformed origin record");
+  return o;
+}
+
+std::string encode(const OutboxEvent& e) {
+  ByteWriter w = start(RecordKind::Event);
+  w.u64(e.seq);
+  w.u64(e.transfer_id);
+  w.u8(static_cast<std::uint8_t>(e.kind));
+  w.str(e.message);
+  w.i64(e.created_at);
+  return finish(w);
+}
+
+Result<OutboxEvent> decode_event(std::string_view key, std::string_view value) {
+  auto fields = open_value(key, value, RecordKind::Event);
+  if (!fields) return std::unexpected(fields.error());
+  ByteReader r(*fields);
+  OutboxEvent e;
+  if (!(r.u64(e.seq) && r.u64(e.transfer_id) && get_enum(r, e.kind, 2) && r.str(e.message) &&
+        r.i64(e.created_at) && r.at_end()))
+    return corrupt(key, "malformed outbox event");
+  return e;
+}
+
+std::string encode_counter(std::uint64_t value) {
+  ByteWriter w = start(RecordKind::Counter);
+  w.u64(value);
+  return finish(w);
+}
+
+Result<std::uint64_t> decode_counter(std::string_view key, std::string_view value) {
+  auto fields = open_value(key, value, RecordKind::Counter);
+  if (!fields) return std::unexpected(fields.error());
+  ByteReader r(*fields);
+  std::uint64_t v = 0;
+  if (!(r.u64(v) && r.at_end())) return corrupt(key, "malformed counter");
+  return v;
+}
+
+}  // namespace xfer::store

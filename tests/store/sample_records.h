@@ -1,0 +1,68 @@
+// Fully populated sample records for the journal tests: every field set to a non-default
+// value, so a round trip that drops or swaps a field fails.
+#pragma once
+
+#include <string>
+
+#include "store/records.h"
+
+namespace xfer::test {
+
+inline store::TransferRecord sample_transfer(store::TransferId id, std::int32_t priority = 0,
+                                             std::int64_t created_at = 1'700'000'000'000) {
+  store::TransferRecord t;
+  t.id = id;
+  t.direction = store::Direction::Upload;
+  t.url = "https://example.test:8443/upload/" + std::to_string(id);
+  t.local_path = "/data/files/" + std::to_string(id) + ".bin";
+  t.request_headers = {{"Authorization", "Bearer abc"}, {"X-Empty", ""}};
+  t.protocol = store::ProtocolPreference::Http3;
+  t.state = store::TransferState::Active;
+  t.size = 123'456'789'012ull;
+  t.etag = "\"etag-1\"";
+  t.last_modified = "Tue, 15 Nov 1994 12:45:26 GMT";
+  t.checksum = "sha256:00ff";
+  t.upload_url = "https://example.test:8443/resumable/abc";
+  t.upload_interop_version = 6;
+  t.segment_count = 4;
+  t.attempt_count = 3;
+  t.next_attempt_at = 1'700'000'123'000;
+  t.last_error = "network: connection reset";
+  t.priority = priority;
+  t.created_at = created_at;
+  t.updated_at = created_at + 5;
+  return t;
+}
+
+inline store::SegmentRecord sample_segment(store::TransferId id, std::uint32_t index, std::uint64_t offset = 4096) {
+  store::SegmentRecord s;
+  s.transfer_id = id;
+  s.index = index;
+  s.start = index * 1'000'000ull;
+  s.end = (index + 1) * 1'000'000ull;
+  s.offset = s.start + offset;
+  return s;
+}
+
+inline store::OriginRecord sample_origin(const std::string& origin) {
+  store::OriginRecord o;
+  o.origin = origin;
+  o.alt_svc = {{"h3", "", 443, 1'700'000'999'000}, {"h2", "alt.example.test", 8443, 1'700'000'888'000}};
+  o.upload_interop_version = 6;
+  o.upload_limits.max_size = 1ull << 40;
+  o.upload_limits.min_append_size = 16384;
+  o.upload_limits.max_age_seconds = 3600;
+  o.updated_at = 1'700'000'000'777;
+  return o;
+}
+
+inline store::OutboxEvent sample_event(store::TransferId id) {
+  store::OutboxEvent e;
+  e.transfer_id = id;
+  e.kind = store::EventKind::Failed;
+  e.message = "integrity: sha256 mismatch";
+  e.created_at = 1'700'000'000'555;
+  return e;
+}
+
+}  // namespace xfer::test
