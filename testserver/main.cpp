@@ -1,6 +1,130 @@
-// Placeholder until the transports land: prints usage.
+// xfer-testserver: parses the command line (names fixed by the test-server issue), builds the
+// App and the transports, prints one JSON ready line on stdout, and runs until SIGTERM/SIGINT.
+#include <chrono>
 #include <cstdio>
-int main() {
-  std::fprintf(stderr, "xfer-testserver: not implemented yet\n");
-  return 2;
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "testserver/app.h"
+#include "testserver/net/limits.h"
+#include "testserver/net/log_setup.h"
+#include "testserver/net/transport_server.h"
+#include "testserver/server_config.h"
+
+namespace {
+
+struct Options {
+  xts::ServerConfig config;
+  xts::net::TransportLimits limits;
+  std::string log_format;
+  int header_timeout_ms = 10'000;
+  int idle_timeout_ms = 60'000;
+};
+
+int parse(int argc, char** argv, Options& options) {
+  CLI::App cli{"xfer-testserver: HTTP/1.1 + HTTP/2 file server with resumable uploads and faults"};
+  auto& c = options.config;
+  cli.add_option("--root", c.root, "directory served under /files/")->required();
+  cli.add_option("--data", c.data, "upload state directory")->required();
+  cli.add_option("--listen", c.listen, "HOST:PORT for TLS (ALPN h2, http/1.1)");
+  cli.add_option("--listen-plain", c.listen_plain, "HOST:PORT for HTTP/1.1 and h2c (prior knowledge)");
+  auto* cert = cli.add_option("--cert", c.cert_file, "PEM certificate chain");
+  auto* key = cli.add_option("--key", c.key_file, "PEM private key");
+  auto* self_signed = cli.add_flag("--self-signed", c.self_signed, "generate a localhost certificate in --data");
+  cert->needs(key);
+  key->needs(cert);
+  self_signed->excludes(cert)->excludes(key);
+  cli.add_option("--fault", c.fault, "server-wide fault spec (docs/testserver.md)");
+  cli.add_option("--fault-seed", c.fault_seed, "seed for chance= faults");
+  cli.add_flag("--control", c.control, "enable /_control/");
+  cli.add_option("--auth-token", c.auth_token, "Bearer token required for uploads and control");
+  cli.add_option("--log", options.log_format, "log format: json or text")->check(CLI::IsMember({"json", "text"}));
+  cli.add_option("--header-timeout-ms", options.header_timeout_ms,
+                 "request headers (and TLS handshake) must complete within this")
+      ->check(CLI::PositiveNumber);
+  cli.add_option("--idle-timeout-ms", options.idle_timeout_ms, "idle connections are closed after this")
+      ->check(CLI::PositiveNumber);
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  c.log_json = options.log_format == "json";
+  options.limits.header_timeout = std::chrono::milliseconds(options.header_timeout_ms);
+  options.limits.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (const int rc = parse(argc, argv, options); rc >= 0) return rc;
+  xts::net::setup_logging(options.config.log_json);
+  const auto& config = options.config;
+
+  std::error_code fs_error;
+  std::filesystem::create_directories(config.data, fs_error);
+  if (fs_error) {
+    spdlog::error("--data {}: {}", config.data, fs_error.message());
+    return 1;
+  }
+
+  // The App outlives the io_context's handlers only if it is destroyed after they are: it is
+  // declared first, and reset explicitly once the loop has drained.
+  std::unique_ptr<xts::App> app;
+  boost::asio::io_context io(1);
+  auto created = xts::App::create(config, io);
+  if (!created) {
+    spdlog::error("cannot start: {}", created.error());
+    return 1;
+  }
+  app = std::move(*created);
+
+  auto server = xts::net::TransportServer::open(
+      io, config, options.limits,
+      [app = app.get()](std::shared_ptr<xts::Exchange> exchange) { app->handle(std::move(exchange)); });
+  if (!server) {
+    spdlog::error("cannot start: {}", server.error());
+    return 1;
+  }
+  auto& transport = **server;
+  transport.start();
+
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  bool stopping = false;
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", signo);
+    stopping = true;
+    transport.stop();
+    io.stop();
+  });
+
+  using Json = nlohmann::ordered_json;
+  Json ready{{"ready", true}};
+  ready["tls_port"] = transport.tls_port() ? Json(*transport.tls_port()) : Json(nullptr);
+  ready["plain_port"] = transport.plain_port() ? Json(*transport.plain_port()) : Json(nullptr);
+  ready["cert"] = transport.cert_file().empty() ? Json(nullptr) : Json(transport.cert_file());
+  std::printf("%s\n", ready.dump().c_str());
+  std::fflush(stdout);
+  spdlog::info("ready: {}", ready.dump());
+
+  io.run();
+  if (stopping) {
+    // Let GOAWAYs and cancelled operations complete, bounded, before tearing down.
+    io.restart();
+    io.run_for(std::chrono::milliseconds(300));
+  }
+  server->reset();
+  app.reset();
+  spdlog::info("stopped");
+  return 0;
 }

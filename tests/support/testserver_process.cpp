@@ -1,0 +1,172 @@
+#include "tests/support/testserver_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#ifndef XFER_TESTSERVER_PATH
+#error "XFER_TESTSERVER_PATH must name the xfer-testserver binary"
+#endif
+
+namespace xfer::test {
+
+namespace {
+
+std::string listen_arg(std::optional<std::uint16_t> port) {
+  return fmt::format("127.0.0.1:{}", port.value_or(0));
+}
+
+}  // namespace
+
+TestServerProcess::TestServerProcess(TestServerOptions options) : options_(std::move(options)) {}
+
+std::unique_ptr<TestServerProcess> TestServerProcess::start(const TestServerOptions& options) {
+  if (options.root.empty() || options.data.empty()) throw std::runtime_error("TestServerProcess: root and data are required");
+  std::unique_ptr<TestServerProcess> server(new TestServerProcess(options));
+  std::filesystem::create_directories(options.root);
+  std::filesystem::create_directories(options.data);
+  server->launch(std::nullopt, std::nullopt);
+  return server;
+}
+
+TestServerProcess::~TestServerProcess() {
+  try {
+    stop();
+  } catch (...) {
+  }
+}
+
+void TestServerProcess::launch(std::optional<std::uint16_t> tls_port,
+                               std::optional<std::uint16_t> plain_port) {
+  const char* override_binary = std::getenv("XFER_TESTSERVER_BINARY");
+  std::vector<std::string> args{override_binary != nullptr ? override_binary : XFER_TESTSERVER_PATH, "--root", options_.root.string(), "--data",
+                                options_.data.string()};
+  if (options_.tls) {
+    args.insert(args.end(), {"--listen", listen_arg(tls_port), "--self-signed"});
+  }
+  if (options_.plain) args.insert(args.end(), {"--listen-plain", listen_arg(plain_port)});
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  int log_fd = -1;
+  if (!options_.log_file.empty()) {
+    log_fd = ::open(options_.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) throw std::runtime_error("cannot open " + options_.log_file.string());
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    if (log_fd >= 0) ::dup2(log_fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  if (log_fd >= 0) ::close(log_fd);
+  pid_ = pid;
+  stdout_fd_ = out[0];
+
+  // Read up to the first newline, bounded by ready_timeout.
+  std::string line;
+  const auto deadline = std::chrono::steady_clock::now() + options_.ready_timeout;
+  while (line.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      kill_hard();
+      throw std::runtime_error("xfer-testserver: no ready line within the timeout");
+    }
+    pollfd fd{stdout_fd_, POLLIN, 0};
+    if (::poll(&fd, 1, static_cast<int>(std::min<long>(left.count(), 200))) <= 0) continue;
+    char buf[1024];
+    const auto n = ::read(stdout_fd_, buf, sizeof buf);
+    if (n <= 0) {
+      const int status = reap(std::chrono::seconds(2));
+      throw std::runtime_error(fmt::format("xfer-testserver exited before it was ready (status {})", status));
+    }
+    line.append(buf, static_cast<std::size_t>(n));
+  }
+  ready_line_ = line.substr(0, line.find('\n'));
+  const auto ready = nlohmann::json::parse(ready_line_, nullptr, false);
+  if (ready.is_discarded() || !ready.value("ready", false)) {
+    kill_hard();
+    throw std::runtime_error("xfer-testserver: bad ready line: " + ready_line_);
+  }
+  tls_port_ = ready["tls_port"].is_number() ? ready["tls_port"].get<std::uint16_t>() : 0;
+  plain_port_ = ready["plain_port"].is_number() ? ready["plain_port"].get<std::uint16_t>() : 0;
+  cert_ = ready["cert"].is_string() ? std::filesystem::path(ready["cert"].get<std::string>()) : std::filesystem::path();
+}
+
+bool TestServerProcess::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return true;
+  pid_ = -1;
+  return false;
+}
+
+std::string TestServerProcess::https_origin() const { return fmt::format("https://127.0.0.1:{}", tls_port_); }
+std::string TestServerProcess::http_origin() const { return fmt::format("http://127.0.0.1:{}", plain_port_); }
+
+int TestServerProcess::reap(std::chrono::milliseconds wait) {
+  if (pid_ <= 0) return 0;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  int status = 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) break;
+    if (r < 0) {
+      status = 0;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pid_ = -1;
+  if (stdout_fd_ >= 0) ::close(stdout_fd_);
+  stdout_fd_ = -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return -WTERMSIG(status);
+  return 0;
+}
+
+int TestServerProcess::stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return 0;
+  ::kill(pid_, SIGTERM);
+  return reap(grace);
+}
+
+void TestServerProcess::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  reap(std::chrono::seconds(10));
+}
+
+void TestServerProcess::restart(bool same_ports) {
+  stop();
+  if (same_ports) {
+    launch(options_.tls ? std::optional<std::uint16_t>(tls_port_) : std::nullopt,
+           options_.plain ? std::optional<std::uint16_t>(plain_port_) : std::nullopt);
+  } else {
+    launch(std::nullopt, std::nullopt);
+  }
+}
+
+}  // namespace xfer::test

@@ -1,0 +1,404 @@
+#include "testserver/net/h2_connection.h"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace xts::net {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kReadBuffer = 256 * 1024;
+
+// Trampolines: cast user_data, call one member, never throw across the C frame.
+template <class Conn>
+Conn& conn_of(void* user_data) {
+  return *static_cast<Conn*>(user_data);
+}
+
+template <class Conn>
+struct Callbacks {
+  static int begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+    return conn_of<Conn>(ud).on_begin_headers(frame);
+  }
+  static int header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
+                    std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
+                    std::uint8_t, void* ud) {
+    return conn_of<Conn>(ud).on_header(
+        frame, std::string_view(reinterpret_cast<const char*>(name), namelen),
+        std::string_view(reinterpret_cast<const char*>(value), valuelen));
+  }
+  static int frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+    return conn_of<Conn>(ud).on_frame_recv(frame);
+  }
+  static int frame_send(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+    return conn_of<Conn>(ud).on_frame_send(frame);
+  }
+  static int data_chunk(nghttp2_session*, std::uint8_t, std::int32_t stream_id,
+                        const std::uint8_t* data, std::size_t len, void* ud) {
+    return conn_of<Conn>(ud).on_data_chunk(stream_id, data, len);
+  }
+  static int stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t error_code,
+                          void* ud) {
+    return conn_of<Conn>(ud).on_stream_close(stream_id, error_code);
+  }
+  static int send_data(nghttp2_session*, nghttp2_frame* frame, const std::uint8_t* framehd,
+                       std::size_t length, nghttp2_data_source* source, void* ud) {
+    return conn_of<Conn>(ud).send_data(frame, framehd, length, *static_cast<H2Stream*>(source->ptr));
+  }
+  static int error(nghttp2_session*, int, const char* msg, std::size_t len, void*) {
+    spdlog::debug("nghttp2: {}", std::string_view(msg, len));
+    return 0;
+  }
+};
+
+}  // namespace
+
+template <class Stream>
+H2Connection<Stream>::H2Connection(Stream stream, std::string_view initial,
+                                   std::shared_ptr<const ConnectionContext> ctx, std::string scheme)
+    : stream_(std::move(stream)),
+      ctx_(std::move(ctx)),
+      scheme_(std::move(scheme)),
+      peer_(peer_string(tcp_socket(stream_))),
+      initial_(initial.begin(), initial.end()),
+      read_buf_(kReadBuffer),
+      tick_timer_(stream_.get_executor()),
+      started_(Clock::now()),
+      idle_since_(started_) {
+  out_buf_.reserve(kWriteBatch + 32 * 1024);
+}
+
+template <class Stream>
+H2Connection<Stream>::~H2Connection() {
+  if (session_ != nullptr) nghttp2_session_del(session_);
+  if (registry_id_ != 0 && ctx_->registry != nullptr) ctx_->registry->remove(registry_id_);
+}
+
+template <class Stream>
+bool H2Connection<Stream>::init_session() {
+  using Cb = Callbacks<H2Connection<Stream>>;
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &Cb::begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, &Cb::header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Cb::frame_recv);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &Cb::frame_send);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &Cb::data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &Cb::stream_close);
+  nghttp2_session_callbacks_set_send_data_callback(callbacks, &Cb::send_data);
+  nghttp2_session_callbacks_set_error_callback2(callbacks, &Cb::error);
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  // Window updates only for bytes the handler pulled: back-pressure reaches the client.
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  const int rv = nghttp2_session_server_new2(&session_, callbacks, this, option);
+  nghttp2_option_del(option);
+  nghttp2_session_callbacks_del(callbacks);
+  if (rv != 0) return false;
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, ctx_->limits.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(kH2StreamWindow)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(ctx_->limits.max_header_bytes)},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kH2ConnectionWindow);
+  return true;
+}
+
+template <class Stream>
+void H2Connection<Stream>::start() {
+  if (ctx_->registry != nullptr) registry_id_ = ctx_->registry->add(this->weak_from_this());
+  if (!init_session()) {
+    spdlog::error("h2 {}: cannot create nghttp2 session", peer_);
+    return close();
+  }
+  if (!initial_.empty()) {
+    const bool ok = feed(initial_.data(), initial_.size());
+    initial_.clear();
+    initial_.shrink_to_fit();
+    if (!ok) return close();
+  }
+  on_tick();
+  do_write();
+  do_read();
+}
+
+template <class Stream>
+void H2Connection<Stream>::stop() {
+  if (closed_) return;
+  terminate(NGHTTP2_NO_ERROR);
+}
+
+template <class Stream>
+void H2Connection<Stream>::terminate(std::uint32_t error_code) {
+  if (closed_ || session_ == nullptr) return;
+  nghttp2_session_terminate_session(session_, error_code);
+  schedule_write();
+}
+
+// ---------------------------------------------------------------------------------------------
+// I/O: one read and one write in flight; nghttp2 only ever called outside its own callbacks.
+
+template <class Stream>
+void H2Connection<Stream>::do_read() {
+  if (reading_ || closed_) return;
+  if (!nghttp2_session_want_read(session_)) return;
+  reading_ = true;
+  stream_.async_read_some(asio::buffer(read_buf_),
+                          [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                            self->reading_ = false;
+                            if (self->closed_) return;
+                            if (ec) return self->close();
+                            if (!self->feed(self->read_buf_.data(), n)) return self->close();
+                            self->do_write();
+                            self->do_read();
+                          });
+}
+
+template <class Stream>
+bool H2Connection<Stream>::feed(const std::uint8_t* data, std::size_t len) {
+  in_session_call_ = true;
+  const auto rv = nghttp2_session_mem_recv(session_, data, len);
+  in_session_call_ = false;
+  if (rv < 0) {
+    spdlog::info("h2 {}: closing: {}", peer_, nghttp2_strerror(static_cast<int>(rv)));
+    return false;
+  }
+  return true;
+}
+
+template <class Stream>
+void H2Connection<Stream>::schedule_write() {
+  if (write_posted_ || writing_ || closed_) return;
+  write_posted_ = true;
+  asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    self->write_posted_ = false;
+    self->do_write();
+  });
+}
+
+template <class Stream>
+void H2Connection<Stream>::do_write() {
+  if (writing_ || closed_) return;
+  out_buf_.clear();
+  in_session_call_ = true;
+  while (out_buf_.size() < kWriteBatch) {
+    const std::uint8_t* data = nullptr;
+    const auto n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) {
+      in_session_call_ = false;
+      spdlog::info("h2 {}: send failed: {}", peer_, nghttp2_strerror(static_cast<int>(n)));
+      return close();
+    }
+    if (n == 0) break;
+    out_buf_.insert(out_buf_.end(), data, data + n);
+  }
+  in_session_call_ = false;
+  if (out_buf_.empty()) {
+    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) close();
+    return;
+  }
+  writing_ = true;
+  write_started_ = Clock::now();
+  asio::async_write(stream_, asio::buffer(out_buf_),
+                    [self = this->shared_from_this()](error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (self->closed_) return;
+                      if (ec) return self->close();
+                      self->do_write();
+                      self->do_read();
+                    });
+}
+
+template <class Stream>
+void H2Connection<Stream>::on_tick() {
+  if (closed_) return;
+  const auto now = Clock::now();
+  const auto& limits = ctx_->limits;
+  bool slow_headers = !got_settings_ && now - started_ > limits.header_timeout;
+  for (const auto& [id, stream] : streams_) {
+    if (!stream->dispatched() && !stream->response_ended() && now - stream->created() > limits.header_timeout) {
+      slow_headers = true;
+    }
+  }
+  if (slow_headers) {
+    spdlog::info("h2 {}: headers too slow, closing", peer_);
+    return close();
+  }
+  if (writing_ && now - write_started_ > limits.io_timeout) {
+    spdlog::info("h2 {}: peer stopped reading, closing", peer_);
+    return close();
+  }
+  if (streams_.empty() && now - idle_since_ > limits.idle_timeout) {
+    idle_since_ = now;  // GOAWAY once; the close follows when it is flushed
+    terminate(NGHTTP2_NO_ERROR);
+  }
+  tick_timer_.expires_after(std::chrono::seconds(1));
+  tick_timer_.async_wait([weak = this->weak_from_this()](error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_tick();
+  });
+}
+
+template <class Stream>
+void H2Connection<Stream>::close() {
+  if (closed_) return;
+  closed_ = true;
+  tick_timer_.cancel();
+  error_code ec;
+  tcp_socket(stream_).close(ec);
+  auto streams = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, stream] : streams) stream->on_closed(NGHTTP2_CANCEL);
+  if (registry_id_ != 0 && ctx_->registry != nullptr) ctx_->registry->remove(registry_id_);
+  registry_id_ = 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// nghttp2 callbacks.
+
+template <class Stream>
+H2Stream* H2Connection<Stream>::stream_of(std::int32_t id) {
+  return static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(session_, id));
+}
+
+template <class Stream>
+int H2Connection<Stream>::on_begin_headers(const nghttp2_frame* frame) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  Request base;
+  base.protocol = "h2";
+  base.scheme = scheme_;
+  base.peer = peer_;
+  auto stream = std::make_shared<H2Stream>(
+      std::static_pointer_cast<H2Session>(this->shared_from_this()), frame->hd.stream_id, std::move(base));
+  nghttp2_session_set_stream_user_data(session_, frame->hd.stream_id, stream.get());
+  streams_[frame->hd.stream_id] = std::move(stream);
+  return 0;
+}
+
+template <class Stream>
+int H2Connection<Stream>::on_header(const nghttp2_frame* frame, std::string_view name,
+                                    std::string_view value) {
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  auto* stream = stream_of(frame->hd.stream_id);
+  if (stream == nullptr) return 0;
+  if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    stream->add_header(name, value, ctx_->limits);
+  }
+  // Trailer fields are not kept, but not unlimited either.
+  return 0;
+}
+
+template <class Stream>
+void H2Connection<Stream>::dispatch(const std::shared_ptr<H2Stream>& stream) {
+  stream->set_dispatched();
+  asio::post(stream_.get_executor(), [ctx = ctx_, stream] {
+    try {
+      ctx->handler(stream);
+    } catch (const std::exception& e) {
+      spdlog::error("h2: handler threw: {}", e.what());
+      stream->abort_reset();
+    }
+  });
+}
+
+template <class Stream>
+int H2Connection<Stream>::on_frame_recv(const nghttp2_frame* frame) {
+  switch (frame->hd.type) {
+    case NGHTTP2_SETTINGS:
+      got_settings_ = true;
+      return 0;
+    case NGHTTP2_HEADERS: {
+      auto* stream = stream_of(frame->hd.stream_id);
+      if (stream == nullptr) return 0;
+      if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) stream->on_end_of_request();
+      if (frame->headers.cat != NGHTTP2_HCAT_REQUEST || stream->dispatched()) return 0;
+      auto it = streams_.find(frame->hd.stream_id);
+      if (it == streams_.end()) return 0;
+      if (stream->too_large()) {
+        spdlog::info("h2 {}: stream {}: header block over limits, 431", peer_, stream->id());
+        stream->set_dispatched();
+        stream->reject(431);
+        return 0;
+      }
+      if (!stream->complete_headers()) {
+        stream->set_dispatched();
+        stream->reject(400);
+        return 0;
+      }
+      dispatch(it->second);
+      return 0;
+    }
+    case NGHTTP2_DATA: {
+      auto* stream = stream_of(frame->hd.stream_id);
+      if (stream != nullptr && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) stream->on_end_of_request();
+      return 0;
+    }
+    default:
+      return 0;
+  }
+}
+
+template <class Stream>
+int H2Connection<Stream>::on_frame_send(const nghttp2_frame* frame) {
+  if (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) return 0;
+  if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+  auto* stream = stream_of(frame->hd.stream_id);
+  if (stream == nullptr) return 0;
+  stream->set_response_ended();
+  // The response is complete but the request body is not: tell the client to stop sending
+  // (RFC 9113 §8.1), instead of letting unread bytes hold the connection window.
+  if (!stream->request_ended()) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+  }
+  return 0;
+}
+
+template <class Stream>
+int H2Connection<Stream>::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data,
+                                        std::size_t len) {
+  auto* stream = stream_of(stream_id);
+  if (stream == nullptr || stream->response_ended() || stream->closed()) {
+    // Nobody will pull these bytes: give the window back now.
+    nghttp2_session_consume(session_, stream_id, len);
+    return 0;
+  }
+  stream->on_data(data, len);
+  return 0;
+}
+
+template <class Stream>
+int H2Connection<Stream>::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return 0;
+  auto stream = std::move(it->second);
+  streams_.erase(it);
+  if (const auto unconsumed = stream->unconsumed(); unconsumed > 0) {
+    nghttp2_session_consume_connection(session_, unconsumed);
+  }
+  stream->on_closed(error_code);
+  if (streams_.empty()) idle_since_ = Clock::now();
+  return 0;
+}
+
+template <class Stream>
+int H2Connection<Stream>::send_data(nghttp2_frame* frame, const std::uint8_t* framehd,
+                                    std::size_t length, H2Stream& stream) {
+  out_buf_.insert(out_buf_.end(), framehd, framehd + 9);
+  const std::size_t padlen = frame->data.padlen;
+  if (padlen > 0) out_buf_.push_back(static_cast<std::uint8_t>(padlen - 1));
+  stream.copy_out(length, out_buf_);
+  if (padlen > 1) out_buf_.insert(out_buf_.end(), padlen - 1, 0);
+  return 0;
+}
+
+template class H2Connection<PlainStream>;
+template class H2Connection<TlsStream>;
+
+}  // namespace xts::net

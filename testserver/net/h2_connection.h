@@ -1,0 +1,99 @@
+// H2Connection: one HTTP/2 connection (TLS with ALPN h2, or h2c with prior knowledge) driven by
+// libnghttp2's server session over Asio, with one H2Exchange per request stream.
+//
+// Promises: at most one socket read and one socket write in flight; nghttp2 callbacks never
+// call the App — request dispatch and every Exchange completion is posted; received DATA is
+// acknowledged (WINDOW_UPDATE via nghttp2_session_consume) only when the handler pulls it, so
+// back-pressure reaches the sender; responses stream through a deferred data provider and are
+// copied once, straight into the outgoing batch (NGHTTP2_DATA_FLAG_NO_COPY). Header blocks
+// over limits.max_header_bytes / max_header_count get 431; SETTINGS_MAX_CONCURRENT_STREAMS and
+// MAX_HEADER_LIST_SIZE are advertised; nghttp2's own flood and rapid-reset limits stay on.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nghttp2/nghttp2.h>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "testserver/exchange.h"
+#include "testserver/net/connection.h"
+#include "testserver/net/connection_context.h"
+#include "testserver/net/h2_stream.h"
+#include "testserver/net/streams.h"
+
+namespace xts::net {
+
+template <class Stream>
+class H2Connection final : public Connection,
+                           public H2Session,
+                           public std::enable_shared_from_this<H2Connection<Stream>> {
+ public:
+  H2Connection(Stream stream, std::string_view initial, std::shared_ptr<const ConnectionContext> ctx,
+               std::string scheme);
+  ~H2Connection() override;
+
+  void start();
+  void stop() override;
+
+  // H2Session (used by the streams).
+  nghttp2_session* session() override { return session_; }
+  boost::asio::any_io_executor executor() override { return stream_.get_executor(); }
+  void schedule_write() override;
+  void terminate(std::uint32_t error_code) override;
+  bool gone() const override { return closed_; }
+
+  // nghttp2 callbacks (trampolines in the .cpp call these).
+  int on_begin_headers(const nghttp2_frame* frame);
+  int on_header(const nghttp2_frame* frame, std::string_view name, std::string_view value);
+  int on_frame_recv(const nghttp2_frame* frame);
+  int on_frame_send(const nghttp2_frame* frame);
+  int on_data_chunk(std::int32_t stream_id, const std::uint8_t* data, std::size_t len);
+  int on_stream_close(std::int32_t stream_id, std::uint32_t error_code);
+  int send_data(nghttp2_frame* frame, const std::uint8_t* framehd, std::size_t length,
+                H2Stream& stream);
+
+ private:
+  bool init_session();
+  void do_read();
+  bool feed(const std::uint8_t* data, std::size_t len);
+  void do_write();
+  void on_tick();
+  void close();
+  void dispatch(const std::shared_ptr<H2Stream>& stream);
+  H2Stream* stream_of(std::int32_t id);
+
+  Stream stream_;
+  std::shared_ptr<const ConnectionContext> ctx_;
+  std::string scheme_;
+  std::string peer_;
+  std::uint64_t registry_id_ = 0;
+  nghttp2_session* session_ = nullptr;
+  std::vector<std::uint8_t> initial_;
+  std::vector<std::uint8_t> read_buf_;
+  std::vector<std::uint8_t> out_buf_;
+  std::map<std::int32_t, std::shared_ptr<H2Stream>> streams_;
+  boost::asio::steady_timer tick_timer_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point idle_since_;
+  std::chrono::steady_clock::time_point write_started_;
+  bool got_settings_ = false;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool write_posted_ = false;
+  bool in_session_call_ = false;
+  bool closed_ = false;
+};
+
+extern template class H2Connection<PlainStream>;
+extern template class H2Connection<TlsStream>;
+
+}  // namespace xts::net

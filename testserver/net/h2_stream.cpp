@@ -1,0 +1,331 @@
+#include "testserver/net/h2_stream.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "testserver/net/request_target.h"
+#include "testserver/net/response_headers.h"
+
+namespace xts::net {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+// Header names and values as nghttp2 wants them; the strings own the bytes until submit
+// returns (nghttp2 copies them).
+struct NvList {
+  std::vector<std::string> storage;
+  std::vector<nghttp2_nv> nva;
+
+  void add(std::string name, std::string value) {
+    storage.push_back(std::move(name));
+    storage.push_back(std::move(value));
+  }
+  nghttp2_nv* build() {
+    nva.clear();
+    for (std::size_t i = 0; i + 1 < storage.size(); i += 2) {
+      nva.push_back({reinterpret_cast<std::uint8_t*>(storage[i].data()),
+                     reinterpret_cast<std::uint8_t*>(storage[i + 1].data()), storage[i].size(),
+                     storage[i + 1].size(), NGHTTP2_NV_FLAG_NONE});
+    }
+    return nva.data();
+  }
+};
+
+NvList response_nv(int status, const Headers& headers) {
+  NvList nv;
+  nv.add(":status", std::to_string(status));
+  for (const auto& h : headers) {
+    if (is_transport_owned_header(h.name)) continue;
+    if (h.value.find_first_of("\r\n") != std::string::npos) continue;
+    nv.add(to_lower(h.name), h.value);
+  }
+  return nv;
+}
+
+ssize_t read_callback(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t length,
+                      std::uint32_t* flags, nghttp2_data_source* source, void*) {
+  return static_cast<H2Stream*>(source->ptr)->read_data(length, flags);
+}
+
+}  // namespace
+
+H2Stream::H2Stream(std::shared_ptr<H2Session> session, std::int32_t id, Request base)
+    : session_(std::move(session)), executor_(session_->executor()), id_(id), request_(std::move(base)) {}
+
+// ---------------------------------------------------------------------------------------------
+// Request side.
+
+void H2Stream::add_header(std::string_view name, std::string_view value,
+                          const TransportLimits& limits) {
+  // RFC 9113 §6.5.2 counts 32 bytes of overhead per field; so do we.
+  header_bytes_ += name.size() + value.size() + 32;
+  ++header_count_;
+  if (header_bytes_ > limits.max_header_bytes || header_count_ > limits.max_header_count) {
+    too_large_ = true;
+  }
+  if (too_large_) return;
+  if (!name.empty() && name.front() == ':') {
+    if (name == ":method") request_.method = std::string(value);
+    else if (name == ":path") request_.target = std::string(value);
+    else if (name == ":authority") request_.authority = std::string(value);
+    return;
+  }
+  if (name == "host" && request_.authority.empty()) request_.authority = std::string(value);
+  if (name == "content-length") request_.content_length = parse_uint64(value);
+  request_.headers.push_back({std::string(name), std::string(value)});
+}
+
+bool H2Stream::complete_headers() {
+  if (request_.method.empty() || (request_.target.empty() && request_.method != "CONNECT")) return false;
+  auto split = split_request_target(request_.target);
+  request_.path = std::move(split.path);
+  request_.query = std::move(split.query);
+  return true;
+}
+
+void H2Stream::on_data(const std::uint8_t* data, std::size_t len) {
+  received_ += len;
+  in_chunks_.emplace_back(data, data + len);
+  if (pending_read_) deliver_soon();
+}
+
+void H2Stream::on_end_of_request() {
+  request_eof_ = true;
+  if (pending_read_) deliver_soon();
+}
+
+void H2Stream::on_closed(std::uint32_t error_code) {
+  if (stream_closed_) return;
+  stream_closed_ = true;
+  closed_ = true;
+  // A stream the peer reset before the response completed: the handler sees an error.
+  if (error_code != NGHTTP2_NO_ERROR || !response_sent_) {
+    spdlog::debug("h2 stream {} closed (error {})", id_, error_code);
+  }
+  fail_pending();
+  session_.reset();
+}
+
+void H2Stream::fail_pending() {
+  if (pending_read_) {
+    // Body bytes already here, or a complete request, are still delivered.
+    if (!in_chunks_.empty() || request_eof_) {
+      deliver_soon();
+    } else {
+      asio::post(executor_, [h = std::move(pending_read_)] {
+        h({}, false, asio::error::connection_reset);
+      });
+      pending_read_ = nullptr;
+    }
+  }
+  if (pending_done_) {
+    asio::post(executor_, [d = std::move(pending_done_)] { d(asio::error::connection_reset); });
+    pending_done_ = nullptr;
+  }
+}
+
+void H2Stream::read_body(BodyHandler handler) {
+  if (pending_read_) {
+    asio::post(executor_, [h = std::move(handler)] { h({}, false, asio::error::in_progress); });
+    return;
+  }
+  pending_read_ = std::move(handler);
+  deliver_soon();
+}
+
+void H2Stream::deliver_soon() {
+  if (deliver_posted_) return;
+  deliver_posted_ = true;
+  asio::post(executor_, [self = shared_from_this()] {
+    self->deliver_posted_ = false;
+    self->deliver();
+  });
+}
+
+void H2Stream::deliver() {
+  if (!pending_read_) return;
+  auto handler = std::move(pending_read_);
+  pending_read_ = nullptr;
+  if (!in_chunks_.empty()) {
+    // Merge what arrived (frames are 16 KiB) into one chunk of at most kBodyChunk.
+    delivered_ = std::move(in_chunks_.front());
+    in_chunks_.pop_front();
+    while (!in_chunks_.empty() && delivered_.size() + in_chunks_.front().size() <= kBodyChunk) {
+      delivered_.insert(delivered_.end(), in_chunks_.front().begin(), in_chunks_.front().end());
+      in_chunks_.pop_front();
+    }
+    consumed_ += delivered_.size();
+    if (usable()) {
+      nghttp2_session_consume(session_->session(), id_, delivered_.size());
+      session_->schedule_write();
+    }
+    handler(std::span<const std::uint8_t>(delivered_.data(), delivered_.size()), false, {});
+    return;
+  }
+  if (request_eof_) return handler({}, true, {});
+  if (closed_) return handler({}, false, asio::error::connection_reset);
+  pending_read_ = std::move(handler);  // wait for DATA
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response side.
+
+void H2Stream::send_interim(int status, const Headers& headers) {
+  if (!usable() || head_sent_ || abort_ != Abort::None || status < 100 || status > 199) return;
+  auto nv = response_nv(status, headers);
+  auto* nva = nv.build();
+  const int rv = nghttp2_submit_headers(session_->session(), NGHTTP2_FLAG_NONE, id_, nullptr, nva,
+                                        nv.nva.size(), nullptr);
+  if (rv != 0) spdlog::warn("h2 stream {}: interim {} not sent: {}", id_, status, nghttp2_strerror(rv));
+  session_->schedule_write();
+}
+
+void H2Stream::send_response_head(int status, const Headers& headers,
+                                  std::optional<std::uint64_t> content_length) {
+  if (!usable() || head_sent_ || abort_ != Abort::None) return;
+  head_sent_ = true;
+  if (!content_length) content_length = content_length_from(headers);
+  const bool bodiless_status = status == 204 || status == 304 || status < 200;
+  no_body_ = request_.method == "HEAD" || bodiless_status || (content_length && *content_length == 0);
+  auto nv = response_nv(status, headers);
+  if (content_length && !bodiless_status) nv.add("content-length", std::to_string(*content_length));
+  auto* nva = nv.build();
+  nghttp2_data_provider provider{};
+  provider.source.ptr = this;
+  provider.read_callback = &read_callback;
+  has_provider_ = !no_body_;
+  const int rv = nghttp2_submit_response(session_->session(), id_, nva, nv.nva.size(),
+                                         has_provider_ ? &provider : nullptr);
+  if (rv != 0) {
+    spdlog::warn("h2 stream {}: response not sent: {}", id_, nghttp2_strerror(rv));
+    nghttp2_submit_rst_stream(session_->session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
+  }
+  session_->schedule_write();
+}
+
+void H2Stream::write_body(std::vector<std::uint8_t> data, WriteHandler done) {
+  if (!usable() || !head_sent_ || finished_ || abort_ != Abort::None) {
+    asio::post(executor_, [d = std::move(done)] { d(asio::error::operation_aborted); });
+    return;
+  }
+  if (!no_body_ && !data.empty()) {
+    out_bytes_ += data.size();
+    out_chunks_.push_back(std::move(data));
+    resume();
+  }
+  if (out_bytes_ < kResponseHighWater) {
+    asio::post(executor_, [d = std::move(done)] { d({}); });
+  } else {
+    pending_done_ = std::move(done);
+  }
+}
+
+void H2Stream::finish() {
+  if (!usable() || finished_) return;
+  if (!head_sent_) send_response_head(500, {}, 0);
+  finished_ = true;
+  resume();
+}
+
+void H2Stream::abort_reset() {
+  if (!usable() || abort_ != Abort::None) return;
+  abort_ = Abort::Reset;
+  if (!has_provider_ || out_bytes_ == 0) {
+    nghttp2_submit_rst_stream(session_->session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
+    session_->schedule_write();
+  } else {
+    resume();  // the data provider resets the stream once the queued bytes are out
+  }
+  fail_pending();
+  closed_ = true;
+}
+
+void H2Stream::abort_close() {
+  if (!usable() || abort_ != Abort::None) return;
+  abort_ = Abort::Close;
+  if (!has_provider_ || out_bytes_ == 0) {
+    session_->terminate(NGHTTP2_NO_ERROR);
+  } else {
+    resume();  // the data provider asks for GOAWAY once the queued bytes are out
+  }
+  fail_pending();
+  closed_ = true;
+}
+
+void H2Stream::reject(int status) {
+  head_sent_ = true;
+  no_body_ = true;
+  finished_ = true;
+  NvList nv;
+  nv.add(":status", std::to_string(status));
+  nv.add("content-length", "0");
+  auto* nva = nv.build();
+  nghttp2_submit_response(session_->session(), id_, nva, nv.nva.size(), nullptr);
+}
+
+void H2Stream::resume() {
+  if (!deferred_ || !session_ || session_->gone()) {
+    if (session_ && !session_->gone()) session_->schedule_write();
+    return;
+  }
+  deferred_ = false;
+  nghttp2_session_resume_data(session_->session(), id_);
+  session_->schedule_write();
+}
+
+// Data provider. Returns how many queued bytes the next DATA frame carries (NO_COPY: copy_out
+// writes them straight into the connection's outgoing batch), defers when the handler has not
+// supplied more yet, and turns a pending abort into RST_STREAM or GOAWAY once the bytes the
+// handler wrote before aborting are out.
+ssize_t H2Stream::read_data(std::size_t length, std::uint32_t* flags) {
+  if (out_bytes_ == 0) {
+    if (abort_ == Abort::Reset) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    if (abort_ == Abort::Close) {
+      deferred_ = true;
+      asio::post(executor_, [session = session_] {
+        if (!session->gone()) session->terminate(NGHTTP2_NO_ERROR);
+      });
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    if (finished_) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return 0;
+    }
+    deferred_ = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  const std::size_t n = std::min(length, out_bytes_);
+  *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+  if (finished_ && n == out_bytes_ && abort_ == Abort::None) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  return static_cast<ssize_t>(n);
+}
+
+void H2Stream::copy_out(std::size_t length, std::vector<std::uint8_t>& out) {
+  while (length > 0 && !out_chunks_.empty()) {
+    auto& front = out_chunks_.front();
+    const std::size_t take = std::min(length, front.size() - out_offset_);
+    out.insert(out.end(), front.begin() + static_cast<std::ptrdiff_t>(out_offset_),
+               front.begin() + static_cast<std::ptrdiff_t>(out_offset_ + take));
+    out_offset_ += take;
+    out_bytes_ -= take;
+    length -= take;
+    if (out_offset_ == front.size()) {
+      out_chunks_.pop_front();
+      out_offset_ = 0;
+    }
+  }
+  if (pending_done_ && out_bytes_ < kResponseHighWater) {
+    asio::post(executor_, [d = std::move(pending_done_)] { d({}); });
+    pending_done_ = nullptr;
+  }
+}
+
+}  // namespace xts::net

@@ -1,0 +1,119 @@
+// H2Stream: the Exchange of one HTTP/2 request stream, and H2Session, the little it needs from
+// its connection. The stream buffers received DATA (bounded by the stream window, since
+// bytes are only consumed when the handler pulls them) and queued response bytes (bounded by
+// kResponseHighWater before write_body's completion waits), and feeds nghttp2's deferred data
+// provider. Every handler callback is posted, never run inside an nghttp2 call.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include <nghttp2/nghttp2.h>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "testserver/exchange.h"
+#include "testserver/net/limits.h"
+
+namespace xts::net {
+
+class H2Session {
+ public:
+  virtual ~H2Session() = default;
+  virtual nghttp2_session* session() = 0;
+  virtual boost::asio::any_io_executor executor() = 0;
+  virtual void schedule_write() = 0;
+  // GOAWAY with this code, then the connection ends once it is flushed.
+  virtual void terminate(std::uint32_t error_code) = 0;
+  // The connection is closed; the session must not be touched.
+  virtual bool gone() const = 0;
+};
+
+class H2Stream final : public Exchange, public std::enable_shared_from_this<H2Stream> {
+ public:
+  H2Stream(std::shared_ptr<H2Session> session, std::int32_t id, Request base);
+
+  // Exchange.
+  const Request& request() const override { return request_; }
+  boost::asio::any_io_executor executor() override { return executor_; }
+  void read_body(BodyHandler handler) override;
+  void send_interim(int status, const Headers& headers) override;
+  void send_response_head(int status, const Headers& headers,
+                          std::optional<std::uint64_t> content_length) override;
+  void write_body(std::vector<std::uint8_t> data, WriteHandler done) override;
+  void finish() override;
+  void abort_reset() override;
+  void abort_close() override;
+  bool closed() const override { return closed_; }
+
+  // Connection side; all run inside nghttp2 callbacks or on close.
+  std::int32_t id() const { return id_; }
+  void add_header(std::string_view name, std::string_view value, const TransportLimits& limits);
+  bool too_large() const { return too_large_; }
+  // Headers are complete: fills path/query. False if the request is unusable.
+  bool complete_headers();
+  bool dispatched() const { return dispatched_; }
+  void set_dispatched() { dispatched_ = true; }
+  std::chrono::steady_clock::time_point created() const { return created_; }
+  void on_data(const std::uint8_t* data, std::size_t len);
+  void on_end_of_request();
+  bool request_ended() const { return request_eof_; }
+  bool response_ended() const { return response_sent_; }
+  void set_response_ended() { response_sent_ = true; }
+  std::uint64_t unconsumed() const { return received_ - consumed_; }
+  void on_closed(std::uint32_t error_code);
+  // Answers without involving the handler (431 for oversized headers).
+  void reject(int status);
+  // nghttp2 data provider and NO_COPY send: see h2_stream.cpp.
+  ssize_t read_data(std::size_t length, std::uint32_t* flags);
+  void copy_out(std::size_t length, std::vector<std::uint8_t>& out);
+
+ private:
+  enum class Abort { None, Reset, Close };
+  bool usable() const { return !closed_ && session_ && !session_->gone(); }
+  void deliver_soon();
+  void deliver();
+  void fail_pending();
+  void resume();
+
+  std::shared_ptr<H2Session> session_;
+  boost::asio::any_io_executor executor_;
+  std::int32_t id_;
+  Request request_;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
+  std::size_t header_bytes_ = 0;
+  std::size_t header_count_ = 0;
+  bool too_large_ = false;
+  bool dispatched_ = false;
+  bool closed_ = false;         // what closed() reports: peer gone or aborted
+  bool stream_closed_ = false;  // nghttp2 closed the stream
+
+  // Request body.
+  std::deque<std::vector<std::uint8_t>> in_chunks_;
+  std::vector<std::uint8_t> delivered_;
+  std::uint64_t received_ = 0;
+  std::uint64_t consumed_ = 0;
+  bool request_eof_ = false;
+  bool deliver_posted_ = false;
+  BodyHandler pending_read_;
+
+  // Response.
+  bool head_sent_ = false;
+  bool has_provider_ = false;
+  bool no_body_ = false;
+  bool finished_ = false;
+  bool deferred_ = false;
+  bool response_sent_ = false;
+  Abort abort_ = Abort::None;
+  std::deque<std::vector<std::uint8_t>> out_chunks_;
+  std::size_t out_offset_ = 0;  // into out_chunks_.front()
+  std::size_t out_bytes_ = 0;
+  WriteHandler pending_done_;
+};
+
+}  // namespace xts::net

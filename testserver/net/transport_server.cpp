@@ -1,0 +1,71 @@
+#include "testserver/net/transport_server.h"
+
+#include <filesystem>
+
+#include "testserver/net/listen_address.h"
+#include "testserver/net/self_signed_cert.h"
+#include "testserver/net/tls_context.h"
+
+namespace xts::net {
+
+std::expected<std::unique_ptr<TransportServer>, std::string> TransportServer::open(
+    boost::asio::io_context& io, const ServerConfig& config, const TransportLimits& limits,
+    ExchangeHandler handler) {
+  auto server = std::make_unique<TransportServer>();
+  auto ctx = std::make_shared<ConnectionContext>();
+  ctx->handler = std::move(handler);
+  ctx->limits = limits;
+  ctx->registry = &server->registry_;
+
+  if (!config.listen.empty()) {
+    auto endpoint = parse_listen_address(config.listen);
+    if (!endpoint) return std::unexpected("--listen " + endpoint.error());
+    std::string cert = config.cert_file;
+    std::string key = config.key_file;
+    if (config.self_signed) {
+      auto files = ensure_self_signed_certificate(std::filesystem::path(config.data) / "tls");
+      if (!files) return std::unexpected("--self-signed: " + files.error());
+      cert = std::filesystem::absolute(files->cert).string();
+      key = std::filesystem::absolute(files->key).string();
+    }
+    if (cert.empty() || key.empty()) return std::unexpected("--listen needs --cert and --key, or --self-signed");
+    auto tls = make_tls_context(cert, key);
+    if (!tls) return std::unexpected(tls.error());
+    auto listener = Listener::open(io, *endpoint, std::move(*tls), ctx);
+    if (!listener) return std::unexpected(listener.error());
+    server->tls_ = std::move(*listener);
+    server->cert_file_ = std::filesystem::absolute(cert).string();
+  }
+  if (!config.listen_plain.empty()) {
+    auto endpoint = parse_listen_address(config.listen_plain);
+    if (!endpoint) return std::unexpected("--listen-plain " + endpoint.error());
+    auto listener = Listener::open(io, *endpoint, nullptr, ctx);
+    if (!listener) return std::unexpected(listener.error());
+    server->plain_ = std::move(*listener);
+  }
+  if (!server->tls_ && !server->plain_) return std::unexpected("nothing to listen on: give --listen and/or --listen-plain");
+  return server;
+}
+
+void TransportServer::start() {
+  if (tls_) tls_->start();
+  if (plain_) plain_->start();
+}
+
+void TransportServer::stop() {
+  if (tls_) tls_->stop();
+  if (plain_) plain_->stop();
+  registry_.stop_all();
+}
+
+std::optional<unsigned short> TransportServer::tls_port() const {
+  if (!tls_) return std::nullopt;
+  return tls_->port();
+}
+
+std::optional<unsigned short> TransportServer::plain_port() const {
+  if (!plain_) return std::nullopt;
+  return plain_->port();
+}
+
+}  // namespace xts::net

@@ -1,0 +1,45 @@
+// TransportServer: the listeners of xfer-testserver (TLS and plain) and every connection they
+// accepted, in front of one ExchangeHandler. main.cpp opens it from the ServerConfig, prints
+// the bound ports, and stops it on SIGTERM. A third transport (HTTP/3 over UDP) would be one
+// more listener here feeding the same handler.
+#pragma once
+
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "testserver/exchange.h"
+#include "testserver/net/connection.h"
+#include "testserver/net/limits.h"
+#include "testserver/net/listener.h"
+#include "testserver/server_config.h"
+
+namespace xts::net {
+
+class TransportServer {
+ public:
+  // Resolves --cert/--key or --self-signed (under config.data), binds both listeners.
+  static std::expected<std::unique_ptr<TransportServer>, std::string> open(
+      boost::asio::io_context& io, const ServerConfig& config, const TransportLimits& limits,
+      ExchangeHandler handler);
+
+  void start();
+  // Stops accepting and ends every connection (GOAWAY on h2).
+  void stop();
+
+  std::optional<unsigned short> tls_port() const;
+  std::optional<unsigned short> plain_port() const;
+  const std::string& cert_file() const { return cert_file_; }
+  std::size_t connection_count() const { return registry_.size(); }
+
+ private:
+  ConnectionRegistry registry_;
+  std::shared_ptr<Listener> tls_;
+  std::shared_ptr<Listener> plain_;
+  std::string cert_file_;
+};
+
+}  // namespace xts::net
