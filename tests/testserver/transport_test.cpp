@@ -276,7 +276,7 @@ TEST_CASE("SIGTERM shuts the server down cleanly with exit code 0", "[testserver
   CHECK_FALSE(f.server->running());
 }
 
-TEST_CASE("10,000 request headers get 431 or a closed connection; the server lives on", "[testserver][transport]") {
+TEST_CASE("10,000 request headers get 431 or a closed connection, and the server lives on", "[testserver][transport]") {
   Fixture f;
   const auto header_file = f.dir / "headers.txt";
   {
@@ -329,7 +329,7 @@ TEST_CASE("10,000 request headers get 431 or a closed connection; the server liv
   }
 }
 
-TEST_CASE("slow-loris clients are cut off after the header timeout; others are served meanwhile", "[testserver][transport]") {
+TEST_CASE("slow-loris clients are cut off after the header timeout while others are served", "[testserver][transport]") {
   constexpr auto kTimeout = 1500ms;
   Fixture f({"--header-timeout-ms", "1500"});
   using namespace std::string_literals;
