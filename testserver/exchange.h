@@ -16,12 +16,38 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/system/error_code.hpp>
 
 namespace xts {
+
+// Allocator that default-initialises: resize() on a byte buffer leaves the new bytes as they
+// are instead of zero-filling them, so a buffer about to be filled by pread() costs no memset.
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() = default;
+  template <class U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+// A response body chunk: a byte vector whose resize() does not zero-fill.
+using Bytes = std::vector<std::uint8_t, DefaultInitAllocator<std::uint8_t>>;
 
 struct Header {
   std::string name;  // lower case
@@ -70,9 +96,9 @@ class Exchange {
                                   std::optional<std::uint64_t> content_length) = 0;
 
   // One body chunk; done runs when the transport has taken it (and can take more). At most one
-  // write_body is outstanding.
+  // write_body is outstanding. The transport owns data from the call on.
   using WriteHandler = std::function<void(boost::system::error_code ec)>;
-  virtual void write_body(std::vector<std::uint8_t> data, WriteHandler done) = 0;
+  virtual void write_body(Bytes data, WriteHandler done) = 0;
 
   // The response is complete (after the last write_body completed).
   virtual void finish() = 0;

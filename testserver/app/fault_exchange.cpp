@@ -164,7 +164,7 @@ void FaultExchange::send_interim(int status, const Headers& headers) {
   inner_->send_interim(status, headers);
 }
 
-void FaultExchange::write_body(std::vector<std::uint8_t> data, WriteHandler done) {
+void FaultExchange::write_body(Bytes data, WriteHandler done) {
   auto self = shared_from_this();
   if (aborted_) {
     boost::asio::post(executor(), [done] { done(boost::asio::error::operation_aborted); });
@@ -175,7 +175,7 @@ void FaultExchange::write_body(std::vector<std::uint8_t> data, WriteHandler done
     return;
   }
   if (const auto d = due(); d != Due::kNone) {
-    auto shared = std::make_shared<std::vector<std::uint8_t>>(std::move(data));
+    auto shared = std::make_shared<Bytes>(std::move(data));
     const auto ec = fire(d, [self, shared, done] { self->write_body(std::move(*shared), done); });
     if (ec) boost::asio::post(executor(), [done, ec] { done(ec); });
     return;
@@ -185,7 +185,7 @@ void FaultExchange::write_body(std::vector<std::uint8_t> data, WriteHandler done
       logged_throttle_ = true;
       engine_.record("throttle", request(), fmt::format("\"bytes_per_s\":{}", *plan_.throttle));
     }
-    auto shared = std::make_shared<std::vector<std::uint8_t>>(std::move(data));
+    auto shared = std::make_shared<Bytes>(std::move(data));
     timer_.expires_after(wait);
     timer_.async_wait([self, shared, done](boost::system::error_code) { self->write_body(std::move(*shared), done); });
     return;
@@ -196,7 +196,7 @@ void FaultExchange::write_body(std::vector<std::uint8_t> data, WriteHandler done
     inner_->write_body(std::move(data), std::move(done));
     return;
   }
-  std::vector<std::uint8_t> rest(data.begin() + take, data.end());
+  Bytes rest(data.begin() + take, data.end());
   data.resize(take);
   count_ += take;
   inner_->write_body(std::move(data), [self, rest = std::move(rest), done](boost::system::error_code ec) mutable {

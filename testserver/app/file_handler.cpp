@@ -106,7 +106,7 @@ struct Sender : std::enable_shared_from_this<Sender> {
       return;
     }
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, end - pos));
-    std::vector<std::uint8_t> buf(want);
+    Bytes buf(want);  // not zero-filled: pread overwrites it
     ssize_t n;
     do {
       n = ::pread(fd->fd, buf.data(), want, static_cast<off_t>(pos));

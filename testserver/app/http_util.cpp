@@ -116,7 +116,7 @@ void respond(const std::shared_ptr<Exchange>& ex, int status, Headers headers, s
     ex->finish();
     return;
   }
-  std::vector<std::uint8_t> bytes(body.begin(), body.end());
+  Bytes bytes(body.begin(), body.end());
   ex->write_body(std::move(bytes), [ex](boost::system::error_code ec) {
     if (!ec) ex->finish();
   });

@@ -15,7 +15,9 @@ namespace xts {
 namespace {
 
 // Bytes between durable checkpoints while a body streams in: each one is fdatasync'ed,
-// recorded and (from interop 5) reported in a 104 progress response.
+// recorded and (from interop 5) reported in a 104 progress response. The body keeps streaming
+// into the page cache while a checkpoint syncs (one checkpoint in flight at a time); every
+// other blocking step on the upload waits for it, so records are written in order.
 constexpr std::uint64_t kCheckpointBytes = 8ull << 20;
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
@@ -69,6 +71,9 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
   std::optional<std::uint64_t> length;
   UploadLimits limits;
   bool progress = false;  // send 104 with Upload-Offset at checkpoints
+  bool syncing = false;   // a checkpoint is running on the pool
+  bool sync_failed = false;
+  std::function<void()> after_sync;  // the final step, held back until the checkpoint is done
 
   UploadStore& store() { return handler->store_; }
   BlockingPool& pool() { return handler->pool_; }
@@ -80,58 +85,79 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
     });
   }
 
+  // Runs fn now, or once the checkpoint in flight has finished: two blocking steps on one
+  // upload must not overlap (a late checkpoint record would undo a truncate or completion).
+  void then(std::function<void()> fn) {
+    if (syncing) {
+      after_sync = std::move(fn);
+    } else {
+      fn();
+    }
+  }
+
   void on_body(std::span<const std::uint8_t> data, bool eof, boost::system::error_code ec) {
+    auto self = shared_from_this();
     if (u->gone) {  // cancelled while we were receiving
-      handler->release(u);
+      then([self] { self->handler->release(self->u); });
       return;
     }
     if (ec) {
-      interrupted();
+      then([self] { self->interrupted(); });
+      return;
+    }
+    if (sync_failed) {
+      then([self] { self->reject(500, "io-error", "Could not sync the content."); });
       return;
     }
     if (eof) {
-      done();
+      then([self] { self->done(); });
       return;
     }
     const std::uint64_t n = data.size();
     if (written + n > limits.max_size ||
         (limits.max_append_size && written - start + n > *limits.max_append_size)) {
-      reject(413, "upload-limit", "The content exceeds the upload's limits.");
+      then([self] { self->reject(413, "upload-limit", "The content exceeds the upload's limits."); });
       return;
     }
     if (length && written + n > *length) {
-      reject(400, "inconsistent-upload-length", "More content than the declared Upload-Length.");
+      then([self] { self->reject(400, "inconsistent-upload-length", "More content than the declared Upload-Length."); });
       return;
     }
     if (!store().write(*u, written, data.data(), data.size())) {
-      reject(500, "io-error", "Could not store the content.");
+      then([self] { self->reject(500, "io-error", "Could not store the content."); });
       return;
     }
     written += n;
-    if (written - synced >= kCheckpointBytes) {
-      checkpoint();
-    } else {
-      read();
-    }
+    if (!syncing && written - synced >= kCheckpointBytes) checkpoint();
+    read();
   }
 
   void checkpoint() {
     auto self = shared_from_this();
-    const auto target = written;
+    // Checkpoints sit at multiples of kCheckpointBytes (whatever the chunking), so the durable
+    // offset after a crash is predictable; the bytes past it are synced too, just not recorded.
+    const auto target = written - written % kCheckpointBytes;
+    syncing = true;
     pool().run(ex->executor(), [self, target] { return self->store().sync_offset(*self->u, target); },
                [self, target](bool ok) {
-                 if (!ok) {
-                   self->reject(500, "io-error", "Could not sync the content.");
+                 self->syncing = false;
+                 if (ok) {
+                   self->synced = target;
+                 } else {
+                   self->sync_failed = true;
+                 }
+                 if (self->after_sync) {
+                   auto next = std::move(self->after_sync);
+                   self->after_sync = nullptr;
+                   next();
                    return;
                  }
-                 self->synced = target;
-                 if (self->progress && !self->ex->closed()) {
+                 if (ok && self->progress && !self->ex->closed()) {
                    Headers h{{"upload-offset", std::to_string(target)}};
                    if (self->dialect.announced)
                      h.push_back({"upload-draft-interop-version", std::to_string(self->dialect.version)});
                    self->ex->send_interim(104, h);
                  }
-                 self->read();
                });
   }
 

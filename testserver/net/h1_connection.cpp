@@ -28,8 +28,8 @@ bool is_disconnect(const error_code& ec) {
 
 std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
-std::vector<std::uint8_t> to_bytes(std::string_view text) {
-  return std::vector<std::uint8_t>(text.begin(), text.end());
+Bytes to_bytes(std::string_view text) {
+  return Bytes(text.begin(), text.end());
 }
 
 std::string serialize_head(int status, const Headers& headers) {
@@ -80,7 +80,7 @@ void H1Exchange<Stream>::send_response_head(int status, const Headers& headers,
 }
 
 template <class Stream>
-void H1Exchange<Stream>::write_body(std::vector<std::uint8_t> data, WriteHandler done) {
+void H1Exchange<Stream>::write_body(Bytes data, WriteHandler done) {
   if (connection_) return connection_->write_body(std::move(data), std::move(done));
   asio::post(executor_, [done = std::move(done)] { done(asio::error::operation_aborted); });
 }
@@ -351,7 +351,7 @@ void H1Connection<Stream>::send_response_head(int status, const Headers& headers
 }
 
 template <class Stream>
-void H1Connection<Stream>::write_body(std::vector<std::uint8_t> data, Exchange::WriteHandler done) {
+void H1Connection<Stream>::write_body(Bytes data, Exchange::WriteHandler done) {
   if (closed_ || closing_ || !response_started_ || finished_) {
     return asio::post(executor(), [d = std::move(done)] { d(asio::error::operation_aborted); });
   }
@@ -409,7 +409,7 @@ void H1Connection<Stream>::detach_exchange(bool closed) {
 // Output queue.
 
 template <class Stream>
-void H1Connection<Stream>::enqueue(std::vector<std::uint8_t> bytes) {
+void H1Connection<Stream>::enqueue(Bytes bytes) {
   queued_bytes_ += bytes.size();
   queue_.push_back(std::move(bytes));
 }

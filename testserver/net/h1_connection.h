@@ -49,7 +49,7 @@ class H1Connection final : public Connection,
   void read_body(Exchange::BodyHandler handler);
   void send_interim(int status, const Headers& headers);
   void send_response_head(int status, const Headers& headers, std::optional<std::uint64_t> length);
-  void write_body(std::vector<std::uint8_t> data, Exchange::WriteHandler done);
+  void write_body(Bytes data, Exchange::WriteHandler done);
   void finish();
   void abort(bool reset);
 
@@ -66,7 +66,7 @@ class H1Connection final : public Connection,
   void maybe_send_continue();
   void read_body_some(Exchange::BodyHandler handler);
 
-  void enqueue(std::vector<std::uint8_t> bytes);
+  void enqueue(Bytes bytes);
   void enqueue(std::string_view text);
   void flush_soon();
   void flush();
@@ -107,8 +107,8 @@ class H1Connection final : public Connection,
 
   // Output: queued buffers, the batch being written, the one write_body completion held back
   // while more than kResponseHighWater bytes are queued.
-  std::deque<std::vector<std::uint8_t>> queue_;
-  std::vector<std::vector<std::uint8_t>> inflight_;
+  std::deque<Bytes> queue_;
+  std::vector<Bytes> inflight_;
   std::vector<std::uint8_t> coalesced_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
@@ -129,7 +129,7 @@ class H1Exchange final : public Exchange {
   void send_interim(int status, const Headers& headers) override;
   void send_response_head(int status, const Headers& headers,
                           std::optional<std::uint64_t> content_length) override;
-  void write_body(std::vector<std::uint8_t> data, WriteHandler done) override;
+  void write_body(Bytes data, WriteHandler done) override;
   void finish() override;
   void abort_reset() override;
   void abort_close() override;

@@ -1,5 +1,10 @@
 #include "testserver/net/h2_connection.h"
 
+#include <climits>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -118,6 +123,7 @@ void H2Connection<Stream>::start() {
     spdlog::error("h2 {}: cannot create nghttp2 session", peer_);
     return close();
   }
+  if constexpr (kIsTls<Stream>) tls_direct_ = tls_takeover();
   if (!initial_.empty()) {
     const bool ok = feed(initial_.data(), initial_.size());
     initial_.clear();
@@ -145,8 +151,127 @@ void H2Connection<Stream>::terminate(std::uint32_t error_code) {
 // ---------------------------------------------------------------------------------------------
 // I/O: one read and one write in flight; nghttp2 only ever called outside its own callbacks.
 
+// Takes the established TLS session away from Asio's BIO pair: reads go through a memory BIO we
+// fill from the socket, writes go from OpenSSL to the (non-blocking) socket directly. Ciphertext
+// Asio already put into its pair but OpenSSL has not consumed moves over; if OpenSSL has output
+// Asio has not sent yet, only Asio can send it, so the connection stays on Asio's path.
+template <class Stream>
+bool H2Connection<Stream>::tls_takeover() {
+  if constexpr (!kIsTls<Stream>) {
+    return false;
+  } else {
+    SSL* ssl = stream_.native_handle();
+    BIO* old_bio = SSL_get_rbio(ssl);
+    if (old_bio == nullptr || old_bio != SSL_get_wbio(ssl) || BIO_ctrl_wpending(old_bio) != 0) return false;
+    error_code ec;
+    tcp_socket(stream_).non_blocking(true, ec);
+    if (ec) return false;
+    BIO* rbio = BIO_new(BIO_s_mem());
+    BIO* wbio = BIO_new_socket(static_cast<int>(tcp_socket(stream_).native_handle()), BIO_NOCLOSE);
+    if (rbio == nullptr || wbio == nullptr) {
+      BIO_free(rbio);
+      BIO_free(wbio);
+      return false;
+    }
+    BIO_set_mem_eof_return(rbio, -1);  // empty means "wait for more", not end of stream
+    std::uint8_t buf[4096];
+    for (;;) {
+      const int n = BIO_read(old_bio, buf, sizeof buf);
+      if (n <= 0) break;
+      BIO_write(rbio, buf, n);
+    }
+    SSL_set_bio(ssl, rbio, wbio);  // frees Asio's inner BIO; Asio frees its outer one
+    tls_rbio_ = rbio;
+    raw_buf_.resize(kReadBuffer);
+    return true;
+  }
+}
+
+template <class Stream>
+void H2Connection<Stream>::do_read_tls() {
+  if (reading_ || closed_) return;
+  if (!nghttp2_session_want_read(session_)) return;
+  reading_ = true;
+  tcp_socket(stream_).async_read_some(asio::buffer(raw_buf_),
+                                      [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                                        self->reading_ = false;
+                                        if (self->closed_) return;
+                                        if (ec) return self->close();
+                                        if (!self->feed_tls(n)) return self->close();
+                                        self->do_write();
+                                        self->do_read();
+                                      });
+}
+
+// Decrypts everything that is complete and feeds it to nghttp2. False: TLS error or the peer's
+// close_notify.
+template <class Stream>
+bool H2Connection<Stream>::feed_tls(std::size_t n) {
+  if constexpr (!kIsTls<Stream>) {
+    (void)n;
+    return false;
+  } else {
+    if (BIO_write(tls_rbio_, raw_buf_.data(), static_cast<int>(n)) != static_cast<int>(n)) return false;
+    SSL* ssl = stream_.native_handle();
+    for (;;) {
+      ERR_clear_error();
+      const int r = SSL_read(ssl, read_buf_.data(), static_cast<int>(read_buf_.size()));
+      if (r > 0) {
+        if (!feed(read_buf_.data(), static_cast<std::size_t>(r))) return false;
+        continue;
+      }
+      const int err = SSL_get_error(ssl, r);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return true;
+      if (err != SSL_ERROR_ZERO_RETURN) spdlog::debug("h2 {}: tls read error {}", peer_, err);
+      return false;
+    }
+  }
+}
+
+// Writes out_buf_ from offset on; waits for the socket when it is full. Completion is always
+// posted, so a long download does not recurse through do_write.
+template <class Stream>
+void H2Connection<Stream>::write_tls(std::size_t offset) {
+  if constexpr (kIsTls<Stream>) {
+    SSL* ssl = stream_.native_handle();
+    while (offset < out_buf_.size()) {
+      ERR_clear_error();
+      const auto len = std::min<std::size_t>(out_buf_.size() - offset, INT_MAX);
+      const int r = SSL_write(ssl, out_buf_.data() + offset, static_cast<int>(len));
+      if (r > 0) {
+        offset += static_cast<std::size_t>(r);
+        continue;
+      }
+      if (SSL_get_error(ssl, r) == SSL_ERROR_WANT_WRITE) {
+        tcp_socket(stream_).async_wait(asio::socket_base::wait_write,
+                                       [self = this->shared_from_this(), offset](error_code ec) {
+                                         if (ec || self->closed_) return self->after_write(ec);
+                                         self->write_tls(offset);
+                                       });
+        return;
+      }
+      return asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+        self->after_write(asio::error::broken_pipe);
+      });
+    }
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->after_write({}); });
+  } else {
+    (void)offset;
+  }
+}
+
+template <class Stream>
+void H2Connection<Stream>::after_write(error_code ec) {
+  writing_ = false;
+  if (closed_) return;
+  if (ec) return close();
+  do_write();
+  do_read();
+}
+
 template <class Stream>
 void H2Connection<Stream>::do_read() {
+  if (tls_direct_) return do_read_tls();
   if (reading_ || closed_) return;
   if (!nghttp2_session_want_read(session_)) return;
   reading_ = true;
@@ -206,14 +331,9 @@ void H2Connection<Stream>::do_write() {
   }
   writing_ = true;
   write_started_ = Clock::now();
+  if (tls_direct_) return write_tls(0);
   asio::async_write(stream_, asio::buffer(out_buf_),
-                    [self = this->shared_from_this()](error_code ec, std::size_t) {
-                      self->writing_ = false;
-                      if (self->closed_) return;
-                      if (ec) return self->close();
-                      self->do_write();
-                      self->do_read();
-                    });
+                    [self = this->shared_from_this()](error_code ec, std::size_t) { self->after_write(ec); });
 }
 
 template <class Stream>

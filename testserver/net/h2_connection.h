@@ -5,7 +5,10 @@
 // call the App — request dispatch and every Exchange completion is posted; received DATA is
 // acknowledged (WINDOW_UPDATE via nghttp2_session_consume) only when the handler pulls it, so
 // back-pressure reaches the sender; responses stream through a deferred data provider and are
-// copied once, straight into the outgoing batch (NGHTTP2_DATA_FLAG_NO_COPY). Header blocks
+// copied once, straight into the outgoing batch (NGHTTP2_DATA_FLAG_NO_COPY). Over TLS, once
+// Asio's handshake is done the connection drives the SSL object itself (see tls_takeover in
+// the .cpp): records go from OpenSSL straight to the socket, without Asio's 17 KiB BIO pair,
+// its two extra copies and one event-loop turn per record. Header blocks
 // over limits.max_header_bytes / max_header_count get 431; SETTINGS_MAX_CONCURRENT_STREAMS and
 // MAX_HEADER_LIST_SIZE are advertised; nghttp2's own flood and rapid-reset limits stay on.
 #pragma once
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/bio.h>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -63,7 +67,12 @@ class H2Connection final : public Connection,
 
  private:
   bool init_session();
+  bool tls_takeover();
   void do_read();
+  void do_read_tls();
+  bool feed_tls(std::size_t n);
+  void write_tls(std::size_t offset);
+  void after_write(boost::system::error_code ec);
   bool feed(const std::uint8_t* data, std::size_t len);
   void do_write();
   void on_tick();
@@ -91,6 +100,11 @@ class H2Connection final : public Connection,
   bool write_posted_ = false;
   bool in_session_call_ = false;
   bool closed_ = false;
+  // Direct TLS (tls_takeover succeeded): ciphertext is read into raw_buf_ and handed to
+  // OpenSSL through a memory BIO; OpenSSL writes records to the socket itself.
+  bool tls_direct_ = false;
+  BIO* tls_rbio_ = nullptr;  // owned by the SSL object
+  std::vector<std::uint8_t> raw_buf_;
 };
 
 extern template class H2Connection<PlainStream>;

@@ -93,7 +93,7 @@ bool H2Stream::complete_headers() {
 
 void H2Stream::on_data(const std::uint8_t* data, std::size_t len) {
   received_ += len;
-  in_chunks_.emplace_back(data, data + len);
+  in_buf_.insert(in_buf_.end(), data, data + len);
   if (pending_read_) deliver_soon();
 }
 
@@ -117,7 +117,7 @@ void H2Stream::on_closed(std::uint32_t error_code) {
 void H2Stream::fail_pending() {
   if (pending_read_) {
     // Body bytes already here, or a complete request, are still delivered.
-    if (!in_chunks_.empty() || request_eof_) {
+    if (!in_buf_.empty() || request_eof_) {
       deliver_soon();
     } else {
       asio::post(executor_, [h = std::move(pending_read_)] {
@@ -154,14 +154,10 @@ void H2Stream::deliver() {
   if (!pending_read_) return;
   auto handler = std::move(pending_read_);
   pending_read_ = nullptr;
-  if (!in_chunks_.empty()) {
-    // Merge what arrived (frames are 16 KiB) into one chunk of at most kBodyChunk.
-    delivered_ = std::move(in_chunks_.front());
-    in_chunks_.pop_front();
-    while (!in_chunks_.empty() && delivered_.size() + in_chunks_.front().size() <= kBodyChunk) {
-      delivered_.insert(delivered_.end(), in_chunks_.front().begin(), in_chunks_.front().end());
-      in_chunks_.pop_front();
-    }
+  if (!in_buf_.empty()) {
+    // Everything that arrived (frames are 16 KiB; at most the stream window) as one chunk.
+    delivered_.clear();
+    delivered_.swap(in_buf_);
     consumed_ += delivered_.size();
     if (usable()) {
       nghttp2_session_consume(session_->session(), id_, delivered_.size());
@@ -211,7 +207,7 @@ void H2Stream::send_response_head(int status, const Headers& headers,
   session_->schedule_write();
 }
 
-void H2Stream::write_body(std::vector<std::uint8_t> data, WriteHandler done) {
+void H2Stream::write_body(Bytes data, WriteHandler done) {
   if (!usable() || !head_sent_ || finished_ || abort_ != Abort::None) {
     asio::post(executor_, [d = std::move(done)] { d(asio::error::operation_aborted); });
     return;

@@ -45,7 +45,7 @@ class H2Stream final : public Exchange, public std::enable_shared_from_this<H2St
   void send_interim(int status, const Headers& headers) override;
   void send_response_head(int status, const Headers& headers,
                           std::optional<std::uint64_t> content_length) override;
-  void write_body(std::vector<std::uint8_t> data, WriteHandler done) override;
+  void write_body(Bytes data, WriteHandler done) override;
   void finish() override;
   void abort_reset() override;
   void abort_close() override;
@@ -94,7 +94,9 @@ class H2Stream final : public Exchange, public std::enable_shared_from_this<H2St
   bool stream_closed_ = false;  // nghttp2 closed the stream
 
   // Request body.
-  std::deque<std::vector<std::uint8_t>> in_chunks_;
+  // Received DATA is appended to in_buf_; a read takes all of it by swapping buffers, so each
+  // byte is copied once and the two buffers are reused for the whole body.
+  std::vector<std::uint8_t> in_buf_;
   std::vector<std::uint8_t> delivered_;
   std::uint64_t received_ = 0;
   std::uint64_t consumed_ = 0;
@@ -110,7 +112,7 @@ class H2Stream final : public Exchange, public std::enable_shared_from_this<H2St
   bool deferred_ = false;
   bool response_sent_ = false;
   Abort abort_ = Abort::None;
-  std::deque<std::vector<std::uint8_t>> out_chunks_;
+  std::deque<Bytes> out_chunks_;
   std::size_t out_offset_ = 0;  // into out_chunks_.front()
   std::size_t out_bytes_ = 0;
   WriteHandler pending_done_;

@@ -27,7 +27,7 @@ struct TransportLimits {
 // Bytes a handler may queue on one response before write_body's completion waits for the
 // socket: enough to keep large writes going, small enough to bound memory per stream.
 inline constexpr std::size_t kResponseHighWater = 1024 * 1024;
-// Largest chunk handed to read_body on HTTP/1.1, and the largest merged chunk on h2.
+// Largest chunk handed to read_body on HTTP/1.1 (h2 hands over what the stream window let in).
 inline constexpr std::size_t kBodyChunk = 256 * 1024;
 // HTTP/2 receive windows: per stream and per connection. Bytes are only acknowledged
 // (WINDOW_UPDATE) once the handler pulled them, so these bound buffered upload data.
