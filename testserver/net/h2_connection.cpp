@@ -265,6 +265,7 @@ void H2Connection<Stream>::after_write(error_code ec) {
   writing_ = false;
   if (closed_) return;
   if (ec) return close();
+  submit_pending_resets();
   do_write();
   do_read();
 }
@@ -309,6 +310,22 @@ void H2Connection<Stream>::schedule_write() {
 }
 
 template <class Stream>
+void H2Connection<Stream>::reset_after_flush(std::int32_t stream_id, std::uint32_t error_code) {
+  pending_resets_.emplace_back(stream_id, error_code);
+  // Called from the data provider inside do_write: the batch being built carries the last
+  // DATA, after_write submits the reset. Outside a write, schedule one to get there.
+  if (!in_session_call_) schedule_write();
+}
+
+template <class Stream>
+void H2Connection<Stream>::submit_pending_resets() {
+  if (pending_resets_.empty()) return;
+  auto resets = std::move(pending_resets_);
+  pending_resets_.clear();
+  for (const auto& [id, code] : resets) nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, code);
+}
+
+template <class Stream>
 void H2Connection<Stream>::do_write() {
   if (writing_ || closed_) return;
   out_buf_.clear();
@@ -326,6 +343,11 @@ void H2Connection<Stream>::do_write() {
   }
   in_session_call_ = false;
   if (out_buf_.empty()) {
+    if (!pending_resets_.empty()) {
+      // Nothing of those streams is left unsent: the resets may go now.
+      submit_pending_resets();
+      return do_write();
+    }
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) close();
     return;
   }
@@ -355,6 +377,19 @@ void H2Connection<Stream>::on_tick() {
     spdlog::info("h2 {}: peer stopped reading, closing", peer_);
     return close();
   }
+  // A peer that keeps the send window at zero would pin the stream, its queued response bytes
+  // and the handler forever: after the idle timeout without progress the stream is cancelled.
+  // nghttp2 may close the stream inside submit, so collect first.
+  std::vector<std::int32_t> stuck;
+  for (const auto& [id, stream] : streams_) {
+    if (stream->stuck_on_window(now, limits.idle_timeout)) stuck.push_back(id);
+  }
+  for (const auto id : stuck) {
+    spdlog::info("h2 {}: stream {}: send window stayed at zero for {} ms, RST_STREAM", peer_, id,
+                 limits.idle_timeout.count());
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  }
+  if (!stuck.empty()) schedule_write();
   if (streams_.empty() && now - idle_since_ > limits.idle_timeout) {
     idle_since_ = now;  // GOAWAY once; the close follows when it is flushed
     terminate(NGHTTP2_NO_ERROR);

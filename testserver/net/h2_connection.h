@@ -10,7 +10,9 @@
 // the .cpp): records go from OpenSSL straight to the socket, without Asio's 17 KiB BIO pair,
 // its two extra copies and one event-loop turn per record. Header blocks
 // over limits.max_header_bytes / max_header_count get 431; SETTINGS_MAX_CONCURRENT_STREAMS and
-// MAX_HEADER_LIST_SIZE are advertised; nghttp2's own flood and rapid-reset limits stay on.
+// MAX_HEADER_LIST_SIZE are advertised; nghttp2's own flood and rapid-reset limits stay on. A
+// response stuck on a zero send window for limits.idle_timeout is reset (RST_STREAM CANCEL), and
+// an aborted stream's RST_STREAM goes out only after the write carrying its last DATA.
 #pragma once
 
 #include <chrono>
@@ -54,6 +56,7 @@ class H2Connection final : public Connection,
   void schedule_write() override;
   void terminate(std::uint32_t error_code) override;
   bool gone() const override { return closed_; }
+  void reset_after_flush(std::int32_t stream_id, std::uint32_t error_code) override;
 
   // nghttp2 callbacks (trampolines in the .cpp call these).
   int on_begin_headers(const nghttp2_frame* frame);
@@ -76,6 +79,7 @@ class H2Connection final : public Connection,
   bool feed(const std::uint8_t* data, std::size_t len);
   void do_write();
   void on_tick();
+  void submit_pending_resets();
   void close();
   void dispatch(const std::shared_ptr<H2Stream>& stream);
   H2Stream* stream_of(std::int32_t id);
@@ -90,6 +94,8 @@ class H2Connection final : public Connection,
   std::vector<std::uint8_t> read_buf_;
   std::vector<std::uint8_t> out_buf_;
   std::map<std::int32_t, std::shared_ptr<H2Stream>> streams_;
+  // RST_STREAMs waiting for the write that carries the stream's last DATA (reset_after_flush).
+  std::vector<std::pair<std::int32_t, std::uint32_t>> pending_resets_;
   boost::asio::steady_timer tick_timer_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point idle_since_;

@@ -283,7 +283,13 @@ void H2Stream::resume() {
 // handler wrote before aborting are out.
 ssize_t H2Stream::read_data(std::size_t length, std::uint32_t* flags) {
   if (out_bytes_ == 0) {
-    if (abort_ == Abort::Reset) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    if (abort_ == Abort::Reset) {
+      // Not TEMPORAL_CALLBACK_FAILURE: that puts RST_STREAM in the same write as the last DATA,
+      // and a client that sees both in one read (curl) may drop the DATA it has not delivered.
+      deferred_ = true;
+      session_->reset_after_flush(id_, NGHTTP2_INTERNAL_ERROR);
+      return NGHTTP2_ERR_DEFERRED;
+    }
     if (abort_ == Abort::Close) {
       deferred_ = true;
       asio::post(executor_, [session = session_] {
@@ -318,10 +324,32 @@ void H2Stream::copy_out(std::size_t length, std::vector<std::uint8_t>& out) {
       out_offset_ = 0;
     }
   }
+  window_blocked_since_.reset();  // DATA went out: progress
   if (pending_done_ && out_bytes_ < kResponseHighWater) {
     asio::post(executor_, [d = std::move(pending_done_)] { d({}); });
     pending_done_ = nullptr;
   }
+}
+
+bool H2Stream::stuck_on_window(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit) {
+  // Only a response with something to send counts: a handler that is slow (stall= faults) or
+  // a stream waiting for request DATA is not the peer's flow control.
+  const bool ready = has_provider_ && !response_sent_ && !stream_closed_ && (out_bytes_ > 0 || finished_);
+  if (!ready || !usable_session()) {
+    window_blocked_since_.reset();
+    return false;
+  }
+  auto* s = session_->session();
+  const bool blocked = nghttp2_session_get_stream_remote_window_size(s, id_) <= 0 ||
+                       nghttp2_session_get_remote_window_size(s) <= 0;
+  if (!blocked) {
+    window_blocked_since_.reset();
+    return false;
+  }
+  if (!window_blocked_since_) window_blocked_since_ = now;
+  if (now - *window_blocked_since_ < limit) return false;
+  window_blocked_since_ = now;  // one reset per limit, not one per tick until it is flushed
+  return true;
 }
 
 }  // namespace xts::net

@@ -32,6 +32,9 @@ class H2Session {
   virtual void terminate(std::uint32_t error_code) = 0;
   // The connection is closed; the session must not be touched.
   virtual bool gone() const = 0;
+  // RST_STREAM for `stream_id` once every byte produced so far went to the socket (in a later
+  // write than the stream's last DATA), so the peer reads the DATA before it sees the reset.
+  virtual void reset_after_flush(std::int32_t stream_id, std::uint32_t error_code) = 0;
 };
 
 class H2Stream final : public Exchange, public std::enable_shared_from_this<H2Stream> {
@@ -72,10 +75,16 @@ class H2Stream final : public Exchange, public std::enable_shared_from_this<H2St
   // nghttp2 data provider and NO_COPY send: see h2_stream.cpp.
   ssize_t read_data(std::size_t length, std::uint32_t* flags);
   void copy_out(std::size_t length, std::vector<std::uint8_t>& out);
+  // Called on the connection's tick. True once the response has had bytes (or its end) ready
+  // while the peer kept the send window (stream or connection) at zero for `limit` without
+  // any DATA going out in between: the peer stopped reading, not the handler.
+  bool stuck_on_window(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit);
 
  private:
   enum class Abort { None, Reset, Close };
-  bool usable() const { return !closed_ && session_ && !session_->gone(); }
+  bool usable() const { return !closed_ && usable_session(); }
+  // The nghttp2 session may still be used for this stream (also after abort_*()).
+  bool usable_session() const { return session_ && !session_->gone(); }
   void deliver_soon();
   void deliver();
   void fail_pending();
@@ -116,6 +125,7 @@ class H2Stream final : public Exchange, public std::enable_shared_from_this<H2St
   std::size_t out_offset_ = 0;  // into out_chunks_.front()
   std::size_t out_bytes_ = 0;
   WriteHandler pending_done_;
+  std::optional<std::chrono::steady_clock::time_point> window_blocked_since_;
 };
 
 }  // namespace xts::net
