@@ -1,0 +1,67 @@
+#include "cli/options.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace xfer::cli {
+
+Result<std::uint64_t> parse_rate(const std::string& text) {
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (...) {
+    return fail(ErrorCategory::InvalidArgument, fmt::format("bad rate '{}'", text));
+  }
+  double scale = 1;
+  const std::string suffix = text.substr(used);
+  if (suffix == "k" || suffix == "K") scale = 1024;
+  else if (suffix == "m" || suffix == "M") scale = 1024.0 * 1024;
+  else if (suffix == "g" || suffix == "G") scale = 1024.0 * 1024 * 1024;
+  else if (!suffix.empty())
+    return fail(ErrorCategory::InvalidArgument, fmt::format("bad rate suffix in '{}'", text));
+  if (!(value > 0) || !std::isfinite(value))
+    return fail(ErrorCategory::InvalidArgument, fmt::format("rate must be positive: '{}'", text));
+  return static_cast<std::uint64_t>(value * scale);
+}
+
+Result<std::pair<std::string, std::string>> parse_header(const std::string& line) {
+  const auto colon = line.find(':');
+  if (colon == std::string::npos || colon == 0)
+    return fail(ErrorCategory::InvalidArgument, fmt::format("bad header '{}' (want 'Name: value')", line));
+  std::string name = line.substr(0, colon);
+  for (char c : name)
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '\r' || c == '\n')
+      return fail(ErrorCategory::InvalidArgument, fmt::format("bad header name '{}'", name));
+  std::string value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
+  if (value.find_first_of("\r\n") != std::string::npos)
+    return fail(ErrorCategory::InvalidArgument, "header values cannot contain line breaks");
+  return std::make_pair(std::move(name), std::move(value));
+}
+
+std::string default_journal_dir() {
+  if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state)
+    return std::string(state) + "/xfer";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.local/state/xfer";
+}
+
+std::string file_name_from_url(const std::string& url) {
+  std::string path = url;
+  if (const auto cut = path.find_first_of("?#"); cut != std::string::npos) path.resize(cut);
+  if (const auto scheme = path.find("://"); scheme != std::string::npos) {
+    path = path.substr(scheme + 3);
+    const auto slash = path.find('/');
+    path = slash == std::string::npos ? "" : path.substr(slash);
+  }
+  const auto last = path.rfind('/');
+  std::string name = last == std::string::npos ? path : path.substr(last + 1);
+  if (name.empty() || name == "." || name == "..") name = "index.html";
+  return name;
+}
+
+}  // namespace xfer::cli

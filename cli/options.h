@@ -1,0 +1,22 @@
+// Small parsers for the CLI's option values: rates ("500K", "2M"), header lines, the default
+// journal directory and the file name a URL is saved under.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include <xfer/error.h>
+
+namespace xfer::cli {
+
+// Bytes per second from "1048576", "500K", "2M", "1.5G" (powers of 1024, like curl).
+Result<std::uint64_t> parse_rate(const std::string& text);
+// "Name: value" → {"Name", "value"}.
+Result<std::pair<std::string, std::string>> parse_header(const std::string& line);
+// $XDG_STATE_HOME/xfer, else $HOME/.local/state/xfer.
+std::string default_journal_dir();
+// The last path segment of the URL ("index.html" when there is none); never contains '/'.
+std::string file_name_from_url(const std::string& url);
+
+}  // namespace xfer::cli

@@ -1,0 +1,116 @@
+#include "cli/transfer_watch.h"
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "cli/exit_codes.h"
+
+namespace xfer::cli {
+namespace {
+
+std::string human_bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", bytes, kUnits[unit]);
+}
+
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::size_t total) : total_(total), tty_(::isatty(STDERR_FILENO) == 1) {}
+
+  void update(TransferId id, std::uint64_t bytes, std::optional<std::uint64_t> size) {
+    auto& entry = progress_[id];
+    entry.first = bytes;
+    entry.second = size;
+  }
+
+  void draw(std::size_t done) {
+    if (!tty_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(250)) return;
+    std::uint64_t bytes = 0, size = 0;
+    bool sizes_known = true;
+    for (const auto& [id, p] : progress_) {
+      bytes += p.first;
+      if (p.second) size += *p.second; else sizes_known = false;
+    }
+    const double secs = std::chrono::duration<double>(now - last_).count();
+    const double speed = last_bytes_ <= bytes && secs > 0 ? (bytes - last_bytes_) / secs : 0;
+    last_ = now;
+    last_bytes_ = bytes;
+    std::string line = fmt::format("{}/{} done  {}", done, total_, human_bytes(bytes));
+    if (sizes_known && size > 0)
+      line += fmt::format(" / {} ({:.0f}%)", human_bytes(size), 100.0 * bytes / size);
+    line += fmt::format("  {}/s", human_bytes(speed));
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    drawn_ = true;
+  }
+
+  void finish() {
+    if (drawn_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  std::size_t total_;
+  bool tty_;
+  bool drawn_ = false;
+  std::map<TransferId, std::pair<std::uint64_t, std::optional<std::uint64_t>>> progress_;
+  std::chrono::steady_clock::time_point last_{};
+  std::uint64_t last_bytes_ = 0;
+};
+
+}  // namespace
+
+WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_others,
+                             const volatile std::sig_atomic_t& stop) {
+  WatchOutcome out;
+  ProgressLine progress(ids.size());
+  const std::size_t total = ids.size();
+  auto record_failure = [&](const std::string& reason) {
+    ++out.failed;
+    if (out.exit_code == 0) {
+      out.exit_code = exit_code_for_message(reason);
+      out.reason = reason;
+    }
+  };
+  while (!ids.empty() && !stop) {
+    progress.draw(total - ids.size());
+    auto event = engine.next_event(std::chrono::milliseconds(100));
+    if (!event) continue;
+    const bool mine = ids.contains(event->id);
+    if (event->terminal()) {
+      if (mine || ack_others) {
+        if (auto r = engine.ack(*event); !r) record_failure(r.error().describe());
+      }
+      if (!mine && !ack_others) continue;
+      ids.erase(event->id);
+      if (event->kind == EventKind::Completed) {
+        ++out.completed;
+      } else if (event->kind == EventKind::Cancelled) {
+        record_failure(fmt::format("cancelled: transfer {} was cancelled", event->id));
+      } else {
+        record_failure(event->message);
+      }
+      continue;
+    }
+    if (!mine) continue;
+    if (event->kind == EventKind::Progress) progress.update(event->id, event->bytes, event->total);
+    if (event->kind == EventKind::StateChanged && event->state == TransferState::Paused) {
+      ids.erase(event->id);
+      record_failure(event->message);
+    }
+  }
+  progress.finish();
+  return out;
+}
+
+}  // namespace xfer::cli

@@ -1,0 +1,26 @@
+// Waits for a set of transfers to finish, acknowledging their terminal events, and draws one
+// progress line on a terminal (nothing on a pipe). A transfer that pauses with an error (a full
+// disk) counts as not done for this run: it stays journaled for `xfer resume`.
+#pragma once
+
+#include <csignal>
+#include <set>
+#include <string>
+
+#include <xfer/engine.h>
+
+namespace xfer::cli {
+
+struct WatchOutcome {
+  int exit_code = 0;
+  std::string reason;  // first failure, one line
+  std::size_t completed = 0;
+  std::size_t failed = 0;
+};
+
+// Returns when every id has a terminal event (or paused), or when `stop` becomes non-zero.
+// With `ack_others`, terminal events of transfers outside `ids` are acknowledged too (resume).
+WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_others,
+                             const volatile std::sig_atomic_t& stop);
+
+}  // namespace xfer::cli

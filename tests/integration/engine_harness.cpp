@@ -1,0 +1,107 @@
+#include "tests/integration/engine_harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace xfer::test {
+
+EngineConfig test_engine_config(const std::filesystem::path& ca_file) {
+  if (std::getenv("XFER_DEBUG")) spdlog::set_level(spdlog::level::debug);
+  EngineConfig config;
+  config.backoff_base = std::chrono::milliseconds(20);
+  config.backoff_cap = std::chrono::milliseconds(200);
+  config.checkpoint_bytes = 256 * 1024;
+  config.checkpoint_interval = std::chrono::milliseconds(100);
+  config.ca_file = ca_file.string();
+  config.max_attempts = 20;
+  return config;
+}
+
+bool RunResult::saw(EventKind kind) const {
+  for (const auto& e : events)
+    if (e.kind == kind) return true;
+  return false;
+}
+
+RunResult run_until_terminal(Engine& engine, TransferId id, std::chrono::milliseconds timeout) {
+  RunResult result;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto event = engine.next_event(std::chrono::milliseconds(100));
+    if (!event || event->id != id) continue;
+    result.events.push_back(*event);
+    if (event->terminal()) {
+      (void)engine.ack(*event);
+      result.terminal = *event;
+      break;
+    }
+  }
+  return result;
+}
+
+std::unique_ptr<TestServerProcess> start_server(const TempDir& dir,
+                                                std::vector<std::string> extra_args) {
+  TestServerOptions options;
+  options.root = dir / "root";
+  options.data = dir / "data";
+  options.extra_args = std::move(extra_args);
+  options.log_file = dir / "server.log";
+  return TestServerProcess::start(options);
+}
+
+ChildResult run_cli(const std::vector<std::string>& args,
+                    std::optional<std::chrono::milliseconds> kill_after,
+                    std::chrono::milliseconds timeout) {
+  char err_template[] = "/tmp/xfer-cli-stderr-XXXXXX";
+  const int err_fd = ::mkstemp(err_template);
+  if (err_fd < 0) throw std::runtime_error("mkstemp failed");
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::dup2(err_fd, STDERR_FILENO);
+    const int null_fd = ::open("/dev/null", O_RDWR);
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(null_fd, STDOUT_FILENO);
+    std::vector<char*> argv;
+    std::string path = XFER_CLI_PATH;
+    argv.push_back(path.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(path.c_str(), argv.data());
+    ::_exit(127);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  int status = 0;
+  bool killed = false;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    if (!killed && ((kill_after && elapsed >= *kill_after) || elapsed >= timeout)) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ChildResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  std::ifstream in(err_template);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  result.stderr_text = ss.str();
+  ::close(err_fd);
+  ::unlink(err_template);
+  return result;
+}
+
+}  // namespace xfer::test

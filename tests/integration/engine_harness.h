@@ -1,0 +1,47 @@
+// Helpers shared by the engine integration tests: a served directory with pattern files, an
+// Engine opened on a fresh journal, "run until this transfer is terminal", and running the
+// real `xfer` CLI as a child process (with SIGKILL at a chosen moment).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <xfer/engine.h>
+
+#include "tests/support/temp_dir.h"
+#include "tests/support/testserver_process.h"
+
+namespace xfer::test {
+
+// Config for tests: short backoff, quick checkpoints, TLS trusting the given CA.
+EngineConfig test_engine_config(const std::filesystem::path& ca_file = {});
+
+// Waits for the terminal event of `id` (acking it), collecting every event seen for it.
+struct RunResult {
+  std::optional<Event> terminal;
+  std::vector<Event> events;
+  bool saw(EventKind kind) const;
+};
+RunResult run_until_terminal(Engine& engine, TransferId id,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// A test server serving `dir/root`, with `dir/data` as its state.
+std::unique_ptr<TestServerProcess> start_server(const TempDir& dir,
+                                                std::vector<std::string> extra_args = {});
+
+struct ChildResult {
+  int exit_code = -1;  // -signal when killed
+  std::string stderr_text;
+};
+// Runs the xfer CLI with `args`; with kill_after, SIGKILLs it after that long (if still running).
+ChildResult run_cli(const std::vector<std::string>& args,
+                    std::optional<std::chrono::milliseconds> kill_after = std::nullopt,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(120));
+
+}  // namespace xfer::test

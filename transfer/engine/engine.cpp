@@ -1,0 +1,147 @@
+// The public Engine: validates and journals requests on the caller's thread (the journal is
+// thread-safe), then marshals everything that touches engine state onto the loop thread.
+#include <xfer/engine.h>
+
+#include <fmt/format.h>
+
+#include "protocols/http/digest_fields.h"
+#include "transfer/engine/engine_thread.h"
+#include "transfer/engine/origin.h"
+#include "transfer/engine/state_mapping.h"
+
+namespace xfer {
+
+Engine::Engine(std::unique_ptr<detail::EngineThread> thread) : thread_(std::move(thread)) {}
+
+Engine::~Engine() { (void)shutdown(); }
+
+Result<std::unique_ptr<Engine>> Engine::open(const std::string& journal_dir, EngineConfig config) {
+  return open_with(journal_dir, std::move(config), detail::EngineDeps{});
+}
+
+Result<std::unique_ptr<Engine>> Engine::open_with(const std::string& journal_dir,
+                                                  EngineConfig config, detail::EngineDeps deps) {
+  auto thread = detail::EngineThread::start(journal_dir, std::move(config), std::move(deps));
+  if (!thread) return std::unexpected(thread.error());
+  return std::unique_ptr<Engine>(new Engine(std::move(*thread)));
+}
+
+namespace {
+Result<void> not_running() {
+  return fail(ErrorCategory::InvalidArgument, "the engine has been shut down");
+}
+}  // namespace
+
+Result<TransferId> Engine::enqueue(DownloadSpec spec) {
+  std::vector<DownloadSpec> one;
+  one.push_back(std::move(spec));
+  auto ids = enqueue(std::move(one));
+  if (!ids) return std::unexpected(ids.error());
+  return ids->front();
+}
+
+Result<std::vector<TransferId>> Engine::enqueue(std::vector<DownloadSpec> specs) {
+  if (thread_->stopped()) return std::unexpected(not_running().error());
+  auto& journal = thread_->journal();
+  store::Batch batch;
+  std::vector<TransferId> ids;
+  std::vector<std::pair<std::int32_t, std::string>> admits;
+  const auto now = thread_->clock().unix_millis();
+  for (auto& spec : specs) {
+    std::string origin = engine::origin_of(spec.url);
+    if (origin.empty())
+      return fail(ErrorCategory::InvalidArgument,
+                  fmt::format("not an absolute http(s) URL: '{}'", spec.url));
+    if (spec.destination.empty())
+      return fail(ErrorCategory::InvalidArgument, "no destination path");
+    if (!spec.checksum.empty()) {
+      if (auto c = protocols::parse_user_checksum(spec.checksum); !c)
+        return std::unexpected(c.error());
+    }
+    auto id = journal.next_transfer_id();
+    if (!id) return std::unexpected(id.error());
+    store::TransferRecord record;
+    record.id = *id;
+    record.direction = store::Direction::Download;
+    record.url = std::move(spec.url);
+    record.local_path = std::move(spec.destination);
+    record.request_headers = std::move(spec.headers);
+    record.protocol = engine::to_store(spec.protocol);
+    record.state = store::TransferState::Queued;
+    record.checksum = std::move(spec.checksum);
+    record.segment_count = std::max<std::uint32_t>(spec.segments, 1);
+    record.priority = spec.priority;
+    record.created_at = record.updated_at = now;
+    batch.put_transfer(record);
+    ids.push_back(*id);
+    admits.emplace_back(spec.priority, std::move(origin));
+  }
+  if (ids.empty()) return ids;
+  if (auto r = journal.commit(std::move(batch), store::Durability::Synced); !r)
+    return std::unexpected(r.error());
+  thread_->call([&] {
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      thread_->core().admit(ids[i], admits[i].first, admits[i].second);
+  });
+  return ids;
+}
+
+Result<void> Engine::pause(TransferId id) {
+  if (thread_->stopped()) return not_running();
+  return thread_->call([&] { return thread_->core().pause(id); });
+}
+
+Result<void> Engine::resume(TransferId id) {
+  if (thread_->stopped()) return not_running();
+  return thread_->call([&] { return thread_->core().resume(id); });
+}
+
+Result<void> Engine::cancel(TransferId id) {
+  if (thread_->stopped()) return not_running();
+  return thread_->call([&] { return thread_->core().cancel(id); });
+}
+
+Result<TransferStatus> Engine::status(TransferId id) {
+  if (thread_->stopped()) return std::unexpected(not_running().error());
+  return thread_->call([&] { return thread_->core().status(id); });
+}
+
+std::vector<TransferStatus> Engine::active_transfers() {
+  if (thread_->stopped()) return {};
+  return thread_->call([&] { return thread_->core().in_memory(); });
+}
+
+std::size_t Engine::unfinished_count() {
+  if (thread_->stopped()) return 0;
+  return thread_->call([&] { return thread_->core().unfinished_count(); });
+}
+
+std::vector<TransferId> Engine::unfinished_ids() {
+  std::vector<TransferId> ids;
+  if (thread_->stopped()) return ids;
+  (void)thread_->journal().scan_unfinished([&](const store::TransferRecord& r) {
+    ids.push_back(r.id);
+    return true;
+  });
+  return ids;
+}
+
+std::optional<Event> Engine::next_event(std::chrono::milliseconds timeout) {
+  return thread_->events().next(timeout);
+}
+
+Result<void> Engine::ack(const Event& event) {
+  if (!event.terminal() || event.seq == 0)
+    return fail(ErrorCategory::InvalidArgument, "only terminal events are acknowledged");
+  if (thread_->stopped()) return not_running();
+  store::Batch batch;
+  batch.ack_event(event.seq);
+  return thread_->journal().commit(std::move(batch), store::Durability::Synced);
+}
+
+Result<void> Engine::shutdown() {
+  if (!thread_) return {};
+  return thread_->shutdown();
+}
+
+}  // namespace xfer

@@ -1,0 +1,118 @@
+// EngineCore: everything the engine does, on its loop thread. It owns the transport, the
+// scheduler, the policies (retry, circuit breakers, rate limits) and the DownloadTasks of the
+// active transfers; queued, waiting and paused transfers live in the journal and only a small
+// window of queued candidates is kept in memory (paged with Journal::scan_unfinished).
+// The public Engine (engine.cpp) marshals calls onto the loop thread and waits for them.
+//
+// Threading: every method runs on the loop thread, except where noted.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <xfer/download_spec.h>
+#include <xfer/engine_config.h>
+#include <xfer/transfer_status.h>
+
+#include "transfer/engine/circuit_breaker.h"
+#include "transfer/engine/download_task.h"
+#include "transfer/engine/event_hub.h"
+#include "transfer/engine/rate_limiter.h"
+#include "transfer/engine/scheduler.h"
+#include "transfer/engine/task_host.h"
+
+namespace xfer::engine {
+
+using TransportFactory = std::function<Result<std::unique_ptr<protocols::Transport>>(
+    boost::asio::io_context&, const EngineConfig&)>;
+
+class EngineCore final : public TaskHost {
+ public:
+  EngineCore(boost::asio::io_context& io, EngineConfig config, store::Journal& journal,
+             files::FileSystem& fs, const Clock& clock, EventHub& events);
+  ~EngineCore() override;
+
+  // Creates the transport, redelivers unacknowledged terminal events, resumes unfinished work.
+  Result<void> start(const TransportFactory& factory);
+  // A transfer already journaled as Queued (by Engine::enqueue) becomes a candidate.
+  void admit(TransferId id, std::int32_t priority, const std::string& origin);
+  Result<void> pause(TransferId id);
+  Result<void> resume(TransferId id);
+  Result<void> cancel(TransferId id);
+  Result<TransferStatus> status(TransferId id);
+  std::vector<TransferStatus> in_memory();
+  std::size_t unfinished_count();
+  // Stops every task at a checkpoint; `done` runs on the loop thread once all are durable and
+  // the transport is gone.
+  void shutdown(std::function<void()> done);
+
+  // TaskHost.
+  const EngineConfig& config() const override { return config_; }
+  const Clock& clock() const override { return clock_; }
+  boost::asio::io_context& io() override { return io_; }
+  protocols::Transport& transport() override { return *transport_; }
+  files::FileSystem& file_system() override { return fs_; }
+  store::Journal& journal() override { return journal_; }
+  BlockingPool& pool() override { return pool_; }
+  const RetryPolicy& retry_policy() const override { return retry_policy_; }
+  std::mt19937_64& rng() override { return rng_; }
+  void emit(Event event) override { events_.emit(std::move(event)); }
+  std::chrono::nanoseconds charge_rate(const std::string& origin, TransferId id,
+                                       std::uint64_t bytes) override;
+  void attempt_outcome(const std::string& origin, bool success,
+                       const std::string& protocol) override;
+  void protocol_learned(const std::string& origin, const std::string& protocol) override;
+  void task_stopped(TransferId id, TransferState state, bool outbox_changed) override;
+
+ private:
+  void pump();
+  void schedule_pump();
+  void refill_window();
+  bool origin_ready(const std::string& origin);
+  void start_task(const Candidate& candidate);
+  void on_tick();
+  void arm_tick();
+  void deliver_outbox();
+  Result<void> set_journal_state(store::TransferRecord record, TransferState state,
+                                 const std::string& why);
+  bool known(TransferId id) const;
+  void drop_waiting(TransferId id);
+  void finish_shutdown();
+
+  boost::asio::io_context& io_;
+  EngineConfig config_;
+  store::Journal& journal_;
+  files::FileSystem& fs_;
+  const Clock& clock_;
+  EventHub& events_;
+  BlockingPool pool_;
+  std::unique_ptr<protocols::Transport> transport_;
+  RetryPolicy retry_policy_;
+  std::mt19937_64 rng_;
+  CircuitBreakers breakers_;
+  RateLimits rate_limits_;
+  Scheduler scheduler_;
+
+  std::unordered_map<TransferId, std::shared_ptr<DownloadTask>> tasks_;
+  std::multimap<std::int64_t, Candidate> waiting_;  // next_attempt_at (unix ms) → candidate
+  std::unordered_map<TransferId, std::multimap<std::int64_t, Candidate>::iterator> waiting_index_;
+  std::unordered_map<TransferId, TransferState> after_stop_;  // user requests while stopping
+  std::set<std::string> multiplexed_origins_;
+  std::set<std::string> active_destinations_;
+  bool journal_may_have_more_ = true;
+  bool pump_scheduled_ = false;
+  std::uint64_t last_delivered_seq_ = 0;
+
+  boost::asio::steady_timer tick_;
+  bool shutting_down_ = false;
+  std::function<void()> shutdown_done_;
+};
+
+}  // namespace xfer::engine

@@ -1,0 +1,56 @@
+// FileSystem: the seam under every file the engine writes (".part" files and their
+// directories). PosixFileSystem is the real one; tests substitute a fault-injecting one (drop
+// every unsynced byte to simulate power loss, fail with ENOSPC on demand) to prove that a
+// journaled offset never exceeds what is durably on disk (design.md invariant 1).
+//
+// Thread-safety: a File may be written on one thread while another thread syncs it (the engine
+// writes on its loop thread and fdatasyncs on the blocking pool). Errors are values; ENOSPC and
+// EDQUOT come back as ErrorCategory::DiskFull.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <xfer/error.h>
+
+namespace xfer::files {
+
+class File {
+ public:
+  virtual ~File() = default;
+  // Writes all of `data` at `offset` (retrying short writes).
+  virtual Result<void> write_at(std::uint64_t offset, std::span<const std::uint8_t> data) = 0;
+  // Reads up to data.size() bytes at `offset`; returns the count (0 at end of file).
+  virtual Result<std::size_t> read_at(std::uint64_t offset, std::span<std::uint8_t> data) = 0;
+  virtual Result<void> sync_data() = 0;  // fdatasync: the bytes written so far are durable
+  virtual Result<void> sync() = 0;       // fsync: bytes and metadata
+  virtual Result<void> truncate(std::uint64_t size) = 0;
+  // Reserves blocks for `size` bytes without changing the file size (FALLOC_FL_KEEP_SIZE);
+  // succeeds as a no-op where the file system cannot preallocate.
+  virtual Result<void> preallocate(std::uint64_t size) = 0;
+  virtual Result<std::uint64_t> size() = 0;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+  // Opens for reading and writing, creating it (mode 0644) when absent.
+  virtual Result<std::unique_ptr<File>> open_rw(const std::string& path) = 0;
+  virtual Result<void> rename(const std::string& from, const std::string& to) = 0;
+  // fsync of a directory, so a rename or create in it is durable.
+  virtual Result<void> sync_dir(const std::string& dir) = 0;
+  // Removes a file; absent is not an error.
+  virtual Result<void> remove(const std::string& path) = 0;
+  virtual bool exists(const std::string& path) = 0;
+  // Bytes available to an unprivileged writer on the file system holding `dir`.
+  virtual Result<std::uint64_t> free_space(const std::string& dir) = 0;
+  // Creates `dir` and its parents when absent.
+  virtual Result<void> create_directories(const std::string& dir) = 0;
+};
+
+// The process-wide POSIX implementation.
+FileSystem& posix_file_system();
+
+}  // namespace xfer::files

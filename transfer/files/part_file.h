@@ -1,0 +1,37 @@
+// The ".part" file of a download and its atomic finalize (design.md invariant 2): the bytes
+// are checked (size, server digest, user checksum), fsync'ed, renamed onto the destination, and
+// the directory is fsync'ed, so the destination appears only complete and verified, and stays
+// after a power loss. Blocking: run it on the blocking pool, never on the loop thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <xfer/error.h>
+
+#include "protocols/http/digest_fields.h"
+#include "transfer/files/file_system.h"
+
+namespace xfer::files {
+
+// "<destination>.part"
+std::string part_path(const std::string& destination);
+// The directory holding `path` ("." when it has none).
+std::string parent_directory(const std::string& path);
+
+// Integrity error when the file's digest differs from `expected`.
+Result<void> verify_digest(File& file, const protocols::Digest& expected, std::string_view what);
+
+struct FinalizeChecks {
+  std::optional<std::uint64_t> size;                    // exact length required
+  std::optional<protocols::Digest> server_digest;       // Repr-Digest / Content-Digest
+  std::optional<protocols::Digest> user_checksum;       // --checksum
+};
+
+// Verifies `part` against `checks`, fsyncs it, renames it to `destination` and fsyncs the
+// directory. On any failure the destination is untouched.
+Result<void> finalize_part(FileSystem& fs, File& part, const std::string& part_file,
+                           const std::string& destination, const FinalizeChecks& checks);
+
+}  // namespace xfer::files

@@ -1,0 +1,34 @@
+// DownloadSpec: what the embedding app asks the engine to fetch. A plain value; the engine
+// journals it on enqueue, so it survives a crash of the process.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace xfer {
+
+using TransferId = std::uint64_t;
+
+enum class ProtocolPreference { Any, Http1_1, Http2, Http3 };
+
+struct DownloadSpec {
+  std::string url;
+  // Final path. The bytes go to "<destination>.part" until complete and verified; only then
+  // does the destination appear (atomic rename).
+  std::string destination;
+  // Extra request header fields, sent as given ("Authorization" etc.). They are sent only to
+  // the origin of `url` (redirects to another origin do not receive them).
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::int32_t priority = 0;  // higher runs first
+  // "sha256:<hex>" or "sha512:<hex>"; empty for none. A mismatch fails the transfer and nothing
+  // appears at the destination.
+  std::string checksum;
+  ProtocolPreference protocol = ProtocolPreference::Any;
+  // Up to this many byte ranges in parallel (only when the size is known and large enough;
+  // EngineConfig::segment_threshold). 1 = never segment.
+  std::uint32_t segments = 1;
+};
+
+}  // namespace xfer

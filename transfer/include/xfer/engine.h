@@ -1,0 +1,88 @@
+// Engine: the embeddable download engine. Open it on a journal directory, enqueue downloads,
+// watch events, ack terminal events, shut it down.
+//
+// Promises (design.md invariants):
+// - A destination file appears only complete and verified (size, Repr-Digest/Content-Digest
+//   when the server sends one, the spec's checksum), by an atomic rename.
+// - A journaled offset never exceeds what was fdatasync'ed; after a crash, reopening the engine
+//   on the same journal truncates each ".part" to its journaled offset and continues every
+//   unfinished transfer with Range + If-Range, restarting from zero if the representation
+//   changed.
+// - Terminal events (Completed / Failed / Cancelled) are delivered until acked, across restarts,
+//   and never after the ack.
+// - Memory grows with the number of active transfers, not with the number queued.
+//
+// Threading: the engine runs on its own thread (one Boost.Asio loop). Every method here is
+// thread-safe and returns once the engine thread has handled the call. No exception crosses
+// this API; failures are Result errors.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <xfer/download_spec.h>
+#include <xfer/engine_config.h>
+#include <xfer/error.h>
+#include <xfer/events.h>
+#include <xfer/transfer_status.h>
+
+namespace xfer {
+
+namespace detail {
+class EngineThread;
+struct EngineDeps;
+}  // namespace detail
+
+class Engine {
+ public:
+  // Opens (or creates) the journal in `journal_dir` and resumes every unfinished transfer in it.
+  // Fails with a Journal error if another process holds the journal ("journal in use by pid N").
+  static Result<std::unique_ptr<Engine>> open(const std::string& journal_dir, EngineConfig config);
+
+  // The same with substituted dependencies (transport, file system, clock, leveldb Env); for
+  // tests and embedders with their own transport. See transfer/engine/engine_thread.h.
+  static Result<std::unique_ptr<Engine>> open_with(const std::string& journal_dir,
+                                                   EngineConfig config, detail::EngineDeps deps);
+
+  ~Engine();  // shutdown() if not done yet
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Journals the spec and queues it. The id is stable across restarts.
+  Result<TransferId> enqueue(DownloadSpec spec);
+  // Many at once, journaled in one synced batch (all or none): the way to queue thousands.
+  Result<std::vector<TransferId>> enqueue(std::vector<DownloadSpec> specs);
+
+  // pause: stop moving bytes, checkpoint, keep everything (Paused). resume: queue it again
+  // (Paused, Waiting, or Failed-but-resumable transfers). cancel: stop, delete the .part.
+  Result<void> pause(TransferId id);
+  Result<void> resume(TransferId id);
+  Result<void> cancel(TransferId id);
+  Result<TransferStatus> status(TransferId id);
+  // Every transfer currently in memory (active, waiting, and the queued window).
+  std::vector<TransferStatus> active_transfers();
+  // Number of unfinished transfers the engine knows of (journal included).
+  std::size_t unfinished_count();
+  // Ids of every unfinished transfer in the journal (queued, active, waiting, paused).
+  std::vector<TransferId> unfinished_ids();
+
+  // Poll queue (used when EngineConfig::on_event is empty): the next event, waiting at most
+  // `timeout`.
+  std::optional<Event> next_event(std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+
+  // Acknowledges a terminal event: it will not be delivered again.
+  Result<void> ack(const Event& event);
+
+  // Stops every transfer at a checkpoint (fdatasync + journaled offsets), closes the journal.
+  // Unfinished transfers continue at the next open. Idempotent.
+  Result<void> shutdown();
+
+ private:
+  explicit Engine(std::unique_ptr<detail::EngineThread> thread);
+  std::unique_ptr<detail::EngineThread> thread_;
+};
+
+}  // namespace xfer

@@ -1,0 +1,62 @@
+// EngineConfig: the knobs of an Engine. Every field has a safe default; docs/engine.md explains
+// each one and why its default is what it is.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <xfer/events.h>
+
+namespace xfer {
+
+struct EngineConfig {
+  // Scheduler.
+  std::uint32_t max_active = 32;              // transfers moving bytes at once (all origins)
+  std::uint32_t max_active_per_origin = 6;    // per origin over HTTP/1.1
+  std::uint32_t max_streams_per_origin = 64;  // per origin once it is known to multiplex (h2)
+  std::uint32_t max_connections = 64;         // hard ceiling on sockets for the process
+
+  // Durability: checkpoint (fdatasync, then journal the offset) every this many bytes or this
+  // much time, whichever comes first.
+  std::uint64_t checkpoint_bytes = 16ull << 20;
+  std::chrono::milliseconds checkpoint_interval{1000};
+
+  // Retries: exponential backoff with full jitter between base and cap.
+  std::uint32_t max_attempts = 10;  // total attempts per transfer (first one included)
+  std::chrono::milliseconds backoff_base{500};
+  std::chrono::milliseconds backoff_cap{30'000};
+  std::chrono::milliseconds max_retry_elapsed{std::chrono::hours(24)};
+  // Circuit breaker per origin: this many consecutive failures open it for `breaker_cooldown`.
+  std::uint32_t breaker_failures = 5;
+  std::chrono::milliseconds breaker_cooldown{10'000};
+  // Low-speed watchdog: below this rate for this long → retry on a new connection.
+  std::uint32_t low_speed_bytes_per_sec = 1024;
+  std::uint32_t low_speed_seconds = 20;
+  std::uint32_t connect_timeout_ms = 15'000;
+
+  // Rate limits in bytes per second; 0 = unlimited.
+  std::uint64_t rate_limit_global = 0;
+  std::uint64_t rate_limit_per_origin = 0;
+  std::uint64_t rate_limit_per_transfer = 0;
+
+  // TLS: verification is on unless `insecure`; `ca_file` replaces the system trust store.
+  bool insecure = false;
+  std::string ca_file;
+  std::uint32_t max_redirects = 10;
+  ProtocolPreference protocol = ProtocolPreference::Any;  // default for specs that say Any
+
+  // Segmented downloads only for files at least this large (and only when ranges work).
+  std::uint64_t segment_threshold = 4ull << 20;
+  // Ask servers for Repr-Digest (sha-256) and verify it.
+  bool want_digest = true;
+
+  // Events: when set, called on the engine thread for every event (keep it short; do not call
+  // back into the Engine from it). When empty, events wait in a poll queue (Engine::next_event).
+  std::function<void(const Event&)> on_event;
+  // Progress events at most this often per transfer.
+  std::chrono::milliseconds progress_interval{250};
+};
+
+}  // namespace xfer

@@ -1,0 +1,45 @@
+// Events the engine reports to the embedding app.
+//
+// Progress, StateChanged and Restarted are informational: delivered at most once, dropped if
+// the app does not keep up (the poll queue is bounded), never redelivered.
+// Completed, Failed and Cancelled are terminal and durable: each comes from the journal's
+// outbox, is delivered again after every restart until the app calls Engine::ack() with it,
+// and is never delivered after an ack (design.md invariant 5).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <xfer/download_spec.h>
+#include <xfer/transfer_state.h>
+
+namespace xfer {
+
+enum class EventKind {
+  StateChanged,  // state moved; message says why (error text for Waiting / Paused)
+  Progress,      // bytes moved (at most a few per second per transfer)
+  Restarted,     // the representation changed or ranges are unsupported: starting from zero
+  Completed,     // terminal: verified and renamed into place
+  Failed,        // terminal: message is the final error
+  Cancelled,     // terminal
+};
+
+struct Event {
+  EventKind kind = EventKind::StateChanged;
+  TransferId id = 0;
+  // The outbox sequence number for terminal events (what ack() needs); 0 for the others.
+  std::uint64_t seq = 0;
+  TransferState state = TransferState::Queued;
+  std::uint64_t bytes = 0;
+  std::optional<std::uint64_t> total;
+  std::string message;
+  std::string destination;  // set on terminal events
+
+  bool terminal() const {
+    return kind == EventKind::Completed || kind == EventKind::Failed ||
+           kind == EventKind::Cancelled;
+  }
+};
+
+}  // namespace xfer

@@ -1,0 +1,31 @@
+// TransferStatus: a snapshot of one transfer, as Engine::status() reports it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <xfer/download_spec.h>
+#include <xfer/transfer_state.h>
+
+namespace xfer {
+
+struct TransferStatus {
+  TransferId id = 0;
+  std::string url;
+  std::string destination;
+  TransferState state = TransferState::Queued;
+  std::uint64_t bytes = 0;           // bytes written so far (durable or not)
+  std::uint64_t durable_bytes = 0;   // bytes synced and journaled
+  std::optional<std::uint64_t> total;
+  std::uint32_t attempts = 0;
+  // When a Waiting transfer tries again (journaled; survives a restart).
+  std::optional<std::chrono::system_clock::time_point> next_attempt_at;
+  std::string last_error;
+  double bytes_per_second = 0;       // recent speed, 0 when not Active
+  std::string protocol;              // "http/1.1", "h2", ... once known
+  std::uint32_t segments = 1;        // ranges in use
+};
+
+}  // namespace xfer
