@@ -13,6 +13,7 @@
 #include "tests/integration/fault_file_system.h"
 #include "tests/support/fault_leveldb_env.h"
 #include "tests/support/files.h"
+#include "transfer/engine/default_transport.h"
 #include "transfer/engine/engine_thread.h"
 
 using namespace xfer;
@@ -37,6 +38,7 @@ struct DurabilityFixture {
 
   std::unique_ptr<Engine> open(FaultFileSystem* files, FaultLevelDbEnv* env) {
     detail::EngineDeps deps;
+    deps.transport = engine::default_transport_factory();
     deps.file_system = files;
     deps.journal_env = env;
     auto config = test_engine_config(server->cert());

@@ -20,4 +20,12 @@ check store 'protocols/|transfer/engine|boost/|curl/|nghttp|ngtcp2' "store/ know
 check protocols/http 'boost/|curl/|store/|transfer/engine' "pure parsers do no I/O"
 check protocols/download 'boost/|curl/|store/|transfer/engine' "pure parsers do no I/O"
 check protocols/upload 'boost/|curl/|store/|transfer/engine' "pure parsers do no I/O"
+# The engine sees protocols::Transport; only the composition point picks libcurl.
+hits=$(grep -rnE '^\s*#\s*include\s*"protocols/curl/' transfer --include='*.h' --include='*.cpp' |
+  grep -v '^transfer/engine/default_transport.cpp:')
+if [ -n "$hits" ]; then
+  echo "layering violation in transfer (only engine/default_transport.cpp names the curl transport):"
+  echo "$hits"
+  fail=1
+fi
 exit $fail

@@ -20,6 +20,7 @@ using protocols::RangeOutcome;
 namespace {
 constexpr std::uint32_t kMaxSegments = 16;
 constexpr int kMaxRestartsPerAttempt = 4;
+constexpr std::uint64_t kPreallocateAtLeast = 1 << 20;
 
 protocols::HttpVersion to_http_version(store::ProtocolPreference p, ProtocolPreference fallback) {
   auto pref = p == store::ProtocolPreference::Any ? fallback : from_store(p);
@@ -155,7 +156,8 @@ Result<void> DownloadTask::open_part() {
   if (!record_.last_modified.empty()) validators_.last_modified = record_.last_modified;
   size_ = record_.size;
 
-  bool trusted = !segments_.empty();
+  const bool fresh = segments_.empty();
+  bool trusted = !fresh;
   for (auto& seg : segments_) {
     // Bytes past a journaled offset are not trusted; a file shorter than the journal says (the
     // .part was removed or replaced) means nothing in it is.
@@ -173,14 +175,18 @@ Result<void> DownloadTask::open_part() {
     record_.etag.clear();
     record_.last_modified.clear();
     record_.size.reset();
-    if (auto r = file_->truncate(0); !r) return r;
-    {
+    if (*on_disk > 0) {
+      if (auto r = file_->truncate(0); !r) return r;
+    }
+    // A fresh transfer has no segment records to erase; a distrusted one must lose them before
+    // its first checkpoint can claim bytes.
+    if (!fresh) {
       PersistJob reset;
       reset.sync_data = false;
       reset.reset_segments = true;
       persist(std::move(reset));
     }
-  } else if (segments_.size() == 1 && !segments_[0]->end) {
+  } else if (segments_.size() == 1 && !segments_[0]->end && *on_disk != segments_[0]->durable) {
     if (auto r = file_->truncate(segments_[0]->durable); !r) return r;
   }
   for (auto& seg : segments_) seg->done = seg->end && seg->cursor >= *seg->end;
@@ -362,7 +368,8 @@ void DownloadTask::on_first_head(const protocols::RangeDecision& decision) {
                    std::nullopt);
       return;
     }
-    if (auto r = file_->preallocate(*size_); !r) {
+    // Small files gain nothing from reserved extents; the syscall would cost more than it saves.
+    if (auto r = *size_ >= kPreallocateAtLeast ? file_->preallocate(*size_) : Result<void>{}; !r) {
       fail_attempt(r.error(), std::nullopt);
       return;
     }
@@ -418,6 +425,7 @@ void DownloadTask::restart_in_place(const std::string& reason) {
   size_.reset();
   size_checked_ = false;
   server_digest_.reset();
+  digest_ = std::make_shared<files::PrefixDigest>();  // the old one hashed bytes now gone
   record_.etag.clear();
   record_.last_modified.clear();
   record_.size.reset();
@@ -625,7 +633,9 @@ void DownloadTask::maybe_checkpoint(bool force) {
     return;
   bytes_at_checkpoint_ = done;
   last_checkpoint_ = now;
-  persist(PersistJob());
+  PersistJob job;
+  job.hash_ahead = true;
+  persist(std::move(job));
 }
 
 void DownloadTask::persist(PersistJob job) {
@@ -648,16 +658,18 @@ void DownloadTask::run_next_persist() {
     segs.push_back(store::SegmentRecord{record_.id, s->index, s->start, s->end, s->cursor});
   files::FinalizeChecks checks;
   checks.size = size_;
-  checks.server_digest = server_digest_;
-  checks.user_checksum = user_digest_;
+  checks.digests.server_digest = server_digest_;
+  checks.digests.user_checksum = user_digest_;
+  const std::uint64_t prefix = written_prefix();
 
   auto work = [file = file_, &fs = host_.file_system(), &journal = host_.journal(),
-               part = part_path_, dest = record_.local_path, record, segs, checks,
+               digest = digest_, prefix, part = part_path_, dest = record_.local_path, record,
+               segs, checks, hash_ahead = job.hash_ahead,
                sync_data = job.sync_data, finalize = job.finalize, remove_part = job.remove_part,
                reset = job.reset_segments, event = job.event]() -> Result<void> {
     if (finalize) {
       if (!file) return fail(ErrorCategory::Internal, "finalize without a part file");
-      if (auto r = files::finalize_part(fs, *file, part, dest, checks); !r) return r;
+      if (auto r = files::finalize_part(fs, *file, part, dest, checks, *digest); !r) return r;
     } else if (sync_data && file) {
       if (auto r = file->sync_data(); !r) return r;
     }
@@ -670,7 +682,12 @@ void DownloadTask::run_next_persist() {
     if (!remove_part)
       for (const auto& s : segs) batch.put_segment(s);
     if (event) batch.add_event(*event);
-    return journal.commit(std::move(batch), store::Durability::Synced);
+    if (auto r = journal.commit(std::move(batch), store::Durability::Synced); !r) return r;
+    // After the commit, so hashing never delays the durable offset: hash what arrived since
+    // the last checkpoint while it is still in the page cache, so the finalize does not read
+    // the whole file again.
+    if (hash_ahead && file) return digest->advance(*file, prefix, checks.digests);
+    return {};
   };
   auto done = [weak = weak_from_this(), gen = generation_, segs,
                then = std::move(job.then)](Result<void> result) {
@@ -695,6 +712,7 @@ void DownloadTask::finalize() {
   detach_all();
   rate_timer_.cancel();
   if (!size_) size_ = bytes_done();
+  spdlog::debug("transfer {}: all {} bytes received, finalizing", record_.id, *size_);
   const auto previous = record_.state;
   record_.state = store::TransferState::Completed;
   record_.size = size_;
@@ -736,6 +754,19 @@ void DownloadTask::finalize() {
 }
 
 // ---- reporting -------------------------------------------------------------------------------
+
+std::uint64_t DownloadTask::written_prefix() const {
+  std::vector<const Segment*> order;
+  for (const auto& s : segments_) order.push_back(s.get());
+  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->start < b->start; });
+  std::uint64_t prefix = 0;
+  for (const auto* s : order) {
+    if (s->start != prefix) break;
+    prefix = s->cursor;
+    if (!s->end || s->cursor < *s->end) break;
+  }
+  return prefix;
+}
 
 std::uint64_t DownloadTask::bytes_done() const {
   std::uint64_t total = 0;

@@ -36,6 +36,7 @@
 #include "transfer/engine/origin.h"
 #include "transfer/engine/task_host.h"
 #include "transfer/files/file_system.h"
+#include "transfer/files/prefix_digest.h"
 
 namespace xfer::engine {
 
@@ -69,6 +70,7 @@ class DownloadTask : public std::enable_shared_from_this<DownloadTask> {
 
   struct PersistJob {
     bool sync_data = true;
+    bool hash_ahead = false;     // a periodic checkpoint: feed the digest the new prefix
     bool finalize = false;       // verify, fsync, rename, fsync dir, then commit
     bool remove_part = false;
     bool reset_segments = false; // erase stale segment records (restart / collapse)
@@ -102,6 +104,8 @@ class DownloadTask : public std::enable_shared_from_this<DownloadTask> {
 
   void set_state(TransferState state, const std::string& why);
   std::uint64_t bytes_done() const;
+  // Bytes from 0 that are all written (what the digest may hash so far).
+  std::uint64_t written_prefix() const;
   std::int64_t unix_now() const { return host_.clock().unix_millis(); }
 
   TaskHost& host_;
@@ -115,6 +119,8 @@ class DownloadTask : public std::enable_shared_from_this<DownloadTask> {
   std::optional<std::uint64_t> size_;
   std::optional<protocols::Digest> server_digest_;
   std::optional<protocols::Digest> user_digest_;
+  // Handed along the persist chain (one job at a time); replaced on a restart from zero.
+  std::shared_ptr<files::PrefixDigest> digest_ = std::make_shared<files::PrefixDigest>();
   bool split_done_ = false;
   bool size_checked_ = false;
   std::string protocol_;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "protocols/http/digest_fields.h"
+#include "transfer/engine/default_transport.h"
 #include "transfer/engine/engine_thread.h"
 #include "transfer/engine/origin.h"
 #include "transfer/engine/state_mapping.h"
@@ -16,7 +17,9 @@ Engine::Engine(std::unique_ptr<detail::EngineThread> thread) : thread_(std::move
 Engine::~Engine() { (void)shutdown(); }
 
 Result<std::unique_ptr<Engine>> Engine::open(const std::string& journal_dir, EngineConfig config) {
-  return open_with(journal_dir, std::move(config), detail::EngineDeps{});
+  detail::EngineDeps deps;
+  deps.transport = engine::default_transport_factory();
+  return open_with(journal_dir, std::move(config), std::move(deps));
 }
 
 Result<std::unique_ptr<Engine>> Engine::open_with(const std::string& journal_dir,

@@ -12,6 +12,9 @@ namespace {
 // Queued candidates kept in memory; more are paged from the journal as these start.
 constexpr std::size_t kWindow = 512;
 constexpr std::chrono::milliseconds kTick{100};
+// The pool's jobs wait on the disk (fsync), not the CPU: enough threads that 64 small files
+// finishing together do not queue behind each other's flushes.
+constexpr std::size_t kBlockingThreads = 8;
 
 RetryConfig retry_config(const EngineConfig& c) {
   RetryConfig r;
@@ -66,7 +69,7 @@ EngineCore::EngineCore(boost::asio::io_context& io, EngineConfig config, store::
       fs_(fs),
       clock_(clock),
       events_(events),
-      pool_(io, 4),
+      pool_(io, kBlockingThreads),
       retry_policy_(retry_config(config_)),
       rng_(std::random_device{}()),
       breakers_(breaker_config(config_)),

@@ -4,26 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "protocols/curl/curl_transport.h"
-
 namespace xfer::detail {
-namespace {
-
-Result<std::unique_ptr<protocols::Transport>> curl_transport(boost::asio::io_context& io,
-                                                             const EngineConfig& config) {
-  protocols::curl::CurlTransportConfig c;
-  c.insecure = config.insecure;
-  c.ca_file = config.ca_file;
-  c.max_redirects = config.max_redirects;
-  c.max_connections_total = config.max_connections;
-  // Segmented HTTP/1.1 downloads need a connection per segment (up to 8 by default).
-  c.max_connections_per_origin = std::max<std::uint32_t>(config.max_active_per_origin, 8);
-  auto transport = protocols::curl::CurlTransport::create(io, c);
-  if (!transport) return std::unexpected(transport.error());
-  return std::unique_ptr<protocols::Transport>(std::move(*transport));
-}
-
-}  // namespace
 
 Result<std::unique_ptr<EngineThread>> EngineThread::start(const std::string& journal_dir,
                                                           EngineConfig config, EngineDeps deps) {
@@ -51,8 +32,11 @@ Result<std::unique_ptr<EngineThread>> EngineThread::start(const std::string& jou
       }
     }
   });
-  auto factory = deps.transport ? deps.transport : engine::TransportFactory(curl_transport);
-  auto started = self->call([&] { return self->core_->start(factory); });
+  if (!deps.transport) {
+    (void)self->shutdown();
+    return fail(ErrorCategory::Internal, "the engine was started without a transport");
+  }
+  auto started = self->call([&] { return self->core_->start(deps.transport); });
   if (!started) {
     (void)self->shutdown();
     return std::unexpected(started.error());
@@ -73,11 +57,13 @@ Result<void> EngineThread::shutdown() {
   auto future = done.get_future();
   boost::asio::post(io_, [&] { core_->shutdown([&] { done.set_value(); }); });
   future.wait();
-  // Let posted teardown (stream destruction) run, then stop the loop.
-  work_.reset();
+  // Let posted teardown (stream destruction) run, then stop the loop. The marker is posted
+  // while the work guard still holds the loop: posted after the reset, it could land on a loop
+  // that had already run out of work and returned, and we would wait out the whole timeout.
   std::promise<void> drained;
   auto drained_future = drained.get_future();
   boost::asio::post(io_, [&] { drained.set_value(); });
+  work_.reset();
   drained_future.wait_for(std::chrono::seconds(2));
   io_.stop();
   if (thread_.joinable()) thread_.join();

@@ -25,7 +25,7 @@
 namespace xfer::detail {
 
 struct EngineDeps {
-  engine::TransportFactory transport;  // empty: libcurl (HTTP/1.1 + HTTP/2)
+  engine::TransportFactory transport;  // required (Engine::open passes libcurl's)
   files::FileSystem* file_system = nullptr;  // nullptr: POSIX
   const Clock* clock = nullptr;              // nullptr: the system clock
   leveldb::Env* journal_env = nullptr;       // nullptr: leveldb's default

@@ -1,7 +1,5 @@
 #include "transfer/files/part_file.h"
 
-#include <vector>
-
 #include <fmt/format.h>
 
 namespace xfer::files {
@@ -15,27 +13,9 @@ std::string parent_directory(const std::string& path) {
   return path.substr(0, slash);
 }
 
-Result<void> verify_digest(File& file, const protocols::Digest& expected, std::string_view what) {
-  auto hasher = protocols::Hasher::create(expected.algorithm);
-  if (!hasher) return std::unexpected(hasher.error());
-  std::vector<std::uint8_t> buffer(1 << 20);
-  std::uint64_t offset = 0;
-  for (;;) {
-    auto n = file.read_at(offset, buffer);
-    if (!n) return std::unexpected(n.error());
-    if (*n == 0) break;
-    if (auto r = hasher->update(std::span(buffer.data(), *n)); !r) return r;
-    offset += *n;
-  }
-  auto actual = hasher->finish();
-  if (!actual) return std::unexpected(actual.error());
-  if (auto r = protocols::check_digest(expected, *actual); !r)
-    return std::unexpected(r.error().with_context(what));
-  return {};
-}
-
 Result<void> finalize_part(FileSystem& fs, File& part, const std::string& part_file,
-                           const std::string& destination, const FinalizeChecks& checks) {
+                           const std::string& destination, const FinalizeChecks& checks,
+                           PrefixDigest& digest) {
   auto size = part.size();
   if (!size) return std::unexpected(size.error());
   if (checks.size && *size != *checks.size) {
@@ -47,12 +27,8 @@ Result<void> finalize_part(FileSystem& fs, File& part, const std::string& part_f
     // Stale bytes past the end (an older, longer representation): not part of this one.
     if (auto r = part.truncate(*checks.size); !r) return r;
   }
-  if (checks.server_digest) {
-    if (auto r = verify_digest(part, *checks.server_digest, "server digest"); !r) return r;
-  }
-  if (checks.user_checksum) {
-    if (auto r = verify_digest(part, *checks.user_checksum, "checksum"); !r) return r;
-  }
+  const auto length = checks.size.value_or(*size);
+  if (auto r = digest.verify(part, length, checks.digests); !r) return r;
   if (auto r = part.sync(); !r) return r;
   if (auto r = fs.rename(part_file, destination); !r) return r;
   return fs.sync_dir(parent_directory(destination));

@@ -10,8 +10,8 @@
 
 #include <xfer/error.h>
 
-#include "protocols/http/digest_fields.h"
 #include "transfer/files/file_system.h"
+#include "transfer/files/prefix_digest.h"
 
 namespace xfer::files {
 
@@ -20,18 +20,16 @@ std::string part_path(const std::string& destination);
 // The directory holding `path` ("." when it has none).
 std::string parent_directory(const std::string& path);
 
-// Integrity error when the file's digest differs from `expected`.
-Result<void> verify_digest(File& file, const protocols::Digest& expected, std::string_view what);
-
 struct FinalizeChecks {
-  std::optional<std::uint64_t> size;                    // exact length required
-  std::optional<protocols::Digest> server_digest;       // Repr-Digest / Content-Digest
-  std::optional<protocols::Digest> user_checksum;       // --checksum
+  std::optional<std::uint64_t> size;  // exact length required
+  DigestExpectations digests;
 };
 
-// Verifies `part` against `checks`, fsyncs it, renames it to `destination` and fsyncs the
-// directory. On any failure the destination is untouched.
+// Verifies `part` against `checks` (`digest` has hashed a prefix already, or nothing), fsyncs
+// it, renames it to `destination` and fsyncs the directory. On any failure the destination is
+// untouched.
 Result<void> finalize_part(FileSystem& fs, File& part, const std::string& part_file,
-                           const std::string& destination, const FinalizeChecks& checks);
+                           const std::string& destination, const FinalizeChecks& checks,
+                           PrefixDigest& digest);
 
 }  // namespace xfer::files

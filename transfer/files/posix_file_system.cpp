@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "transfer/files/directory_sync_group.h"
 #include "transfer/files/file_system.h"
 
 namespace xfer::files {
@@ -94,6 +95,10 @@ class PosixFileSystem final : public FileSystem {
   }
 
   Result<void> sync_dir(const std::string& dir) override {
+    return dir_syncs_.sync(dir, [](const std::string& d) { return fsync_directory(d); });
+  }
+
+  static Result<void> fsync_directory(const std::string& dir) {
     const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return std::unexpected(error_from_errno(errno, fmt::format("opening {}", dir)));
     const int rc = ::fsync(fd);
@@ -125,6 +130,9 @@ class PosixFileSystem final : public FileSystem {
     if (ec) return std::unexpected(error_from_errno(ec.value(), fmt::format("creating {}", dir)));
     return {};
   }
+
+ private:
+  DirectorySyncGroup dir_syncs_;
 };
 
 }  // namespace

@@ -1,0 +1,25 @@
+#include "transfer/engine/default_transport.h"
+
+#include <algorithm>
+
+#include "protocols/curl/curl_transport.h"
+
+namespace xfer::engine {
+
+TransportFactory default_transport_factory() {
+  return [](boost::asio::io_context& io,
+            const EngineConfig& config) -> Result<std::unique_ptr<protocols::Transport>> {
+    protocols::curl::CurlTransportConfig c;
+    c.insecure = config.insecure;
+    c.ca_file = config.ca_file;
+    c.max_redirects = config.max_redirects;
+    c.max_connections_total = config.max_connections;
+    // Segmented HTTP/1.1 downloads need a connection per segment (up to 8 by default).
+    c.max_connections_per_origin = std::max<std::uint32_t>(config.max_active_per_origin, 8);
+    auto transport = protocols::curl::CurlTransport::create(io, c);
+    if (!transport) return std::unexpected(transport.error());
+    return std::unique_ptr<protocols::Transport>(std::move(*transport));
+  };
+}
+
+}  // namespace xfer::engine
