@@ -104,6 +104,54 @@ TEST_CASE("a completion event is redelivered after a restart until acked", "[eng
   }
 }
 
+TEST_CASE("completions acknowledged in one batch are all or none, and never redelivered",
+          "[engine]") {
+  Fixture f(50'000);
+  std::set<TransferId> ids;
+  std::vector<Event> terminals;
+  Event not_terminal;
+  {
+    auto engine = f.open();
+    for (int i = 0; i < 3; ++i) {
+      DownloadSpec spec = f.spec(f.server->http_origin());
+      spec.destination = (f.dir / "out" / ("file" + std::to_string(i) + ".bin")).string();
+      ids.insert(*engine->enqueue(spec));
+    }
+    for (int i = 0; i < 600 && terminals.size() < 3; ++i) {
+      auto e = engine->next_event(std::chrono::milliseconds(100));
+      if (!e) continue;
+      if (e->terminal() && ids.contains(e->id)) terminals.push_back(*e);
+      if (!e->terminal()) not_terminal = *e;
+    }
+    REQUIRE(terminals.size() == 3);
+    for (int i = 0; i < 3; ++i)
+      CHECK(sha256_file(f.dir / "out" / ("file" + std::to_string(i) + ".bin")) ==
+            sha256_file(f.source));
+    // One bad member refuses the whole batch: nothing of it is acknowledged.
+    auto mixed = terminals;
+    mixed.push_back(not_terminal);
+    auto refused = engine->ack(mixed);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().category() == ErrorCategory::InvalidArgument);
+  }
+  {
+    auto engine = f.open();
+    std::set<TransferId> redelivered;
+    std::vector<Event> again;
+    for (int i = 0; i < 50 && redelivered.size() < 3; ++i) {
+      auto e = engine->next_event(std::chrono::milliseconds(100));
+      if (e && e->terminal() && redelivered.insert(e->id).second) again.push_back(*e);
+    }
+    CHECK(redelivered == ids);
+    REQUIRE(engine->ack(again));
+  }
+  {
+    auto engine = f.open();
+    auto e = engine->next_event(std::chrono::milliseconds(500));
+    CHECK_FALSE((e && e->terminal()));
+  }
+}
+
 TEST_CASE("connection resets at random offsets are resumed with Range", "[engine][faults]") {
   const std::uint64_t size = 4 << 20;
   const auto at = GENERATE(take(3, random(std::uint64_t{1}, std::uint64_t{(1 << 20)})));

@@ -133,12 +133,17 @@ std::optional<Event> Engine::next_event(std::chrono::milliseconds timeout) {
   return thread_->events().next(timeout);
 }
 
-Result<void> Engine::ack(const Event& event) {
-  if (!event.terminal() || event.seq == 0)
-    return fail(ErrorCategory::InvalidArgument, "only terminal events are acknowledged");
-  if (thread_->stopped()) return not_running();
+Result<void> Engine::ack(const Event& event) { return ack(std::vector<Event>{event}); }
+
+Result<void> Engine::ack(const std::vector<Event>& events) {
   store::Batch batch;
-  batch.ack_event(event.seq);
+  for (const auto& event : events) {
+    if (!event.terminal() || event.seq == 0)
+      return fail(ErrorCategory::InvalidArgument, "only terminal events are acknowledged");
+    batch.ack_event(event.seq);
+  }
+  if (thread_->stopped()) return not_running();
+  if (events.empty()) return {};
   return thread_->journal().commit(std::move(batch), store::Durability::Synced);
 }
 
