@@ -71,6 +71,10 @@ class Journal {
   static Result<std::unique_ptr<Journal>> open(const JournalOptions& options);
   virtual ~Journal() = default;
 
+  // All of the batch or none of it. A failed Synced commit may still surface after a restart
+  // (its bytes reached the log, the fsync did not succeed) but is never reported durable; the
+  // journal reopens leveldb before the next commit, so one failed fsync does not stop every
+  // later write. Do not commit from inside a scan callback.
   virtual Result<void> commit(Batch batch, Durability durability) = 0;
 
   // A fresh id, never reused (persisted with the next commit).

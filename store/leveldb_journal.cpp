@@ -91,13 +91,8 @@ Result<std::unique_ptr<Journal>> LevelDbJournal::open(const JournalOptions& opti
   if (!lock) return std::unexpected(lock.error());
 
   std::unique_ptr<LevelDbJournal> journal(new LevelDbJournal(options, std::move(*lock)));
-  leveldb::Options db_options;
-  db_options.create_if_missing = options.create_if_missing;
-  db_options.paranoid_checks = true;
-  db_options.filter_policy = journal->filter_.get();
-  if (options.env != nullptr) db_options.env = options.env;
   leveldb::DB* db = nullptr;
-  const leveldb::Status status = leveldb::DB::Open(db_options, dir, &db);
+  const leveldb::Status status = leveldb::DB::Open(journal->db_options(), dir, &db);
   if (!status.ok()) return std::unexpected(journal->db_error(status, "opening"));
   journal->db_.reset(db);
 
@@ -106,12 +101,51 @@ Result<std::unique_ptr<Journal>> LevelDbJournal::open(const JournalOptions& opti
   return std::unique_ptr<Journal>(std::move(journal));
 }
 
+leveldb::Options LevelDbJournal::db_options() const {
+  leveldb::Options o;
+  o.create_if_missing = options_.create_if_missing;
+  o.paranoid_checks = true;
+  o.filter_policy = filter_.get();
+  if (options_.env != nullptr) o.env = options_.env;
+  return o;
+}
+
+Result<LevelDbJournal::DbHold> LevelDbJournal::hold() const {
+  std::shared_lock lock(db_mutex_);
+  if (!db_)
+    return fail(ErrorCategory::Journal,
+                fmt::format("journal {} is closed: reopening it after a failed write failed too; "
+                            "the next commit tries again",
+                            options_.directory));
+  leveldb::DB* db = db_.get();
+  return DbHold{std::move(lock), db};
+}
+
+Result<void> LevelDbJournal::reopen() {
+  {
+    std::unique_lock lock(db_mutex_);
+    db_.reset();
+    leveldb::DB* db = nullptr;
+    const leveldb::Status status = leveldb::DB::Open(db_options(), options_.directory, &db);
+    if (!status.ok()) return std::unexpected(db_error(status, "reopening after a failed write"));
+    db_.reset(db);
+  }
+  // Ids already handed out by next_transfer_id() are never handed out again.
+  const TransferId handed_out = next_id_.load();
+  if (auto r = load_counters(); !r) return r;
+  raise_to(next_id_, handed_out);
+  needs_reopen_ = false;
+  return {};
+}
+
 Result<void> LevelDbJournal::initialise() {
   const std::string schema_key(keys::kSchema);
   auto raw = get_raw(schema_key);
   if (!raw) return std::unexpected(raw.error());
   if (!*raw) {
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+    auto held = hold();
+    if (!held) return std::unexpected(held.error());
+    std::unique_ptr<leveldb::Iterator> it(held->db->NewIterator(read_options()));
     it->SeekToFirst();
     if (it->Valid())
       return fail(ErrorCategory::Journal,
@@ -121,7 +155,7 @@ Result<void> LevelDbJournal::initialise() {
     if (!it->status().ok()) return std::unexpected(db_error(it->status(), "reading"));
     leveldb::WriteOptions synced;
     synced.sync = true;
-    const leveldb::Status s = db_->Put(synced, schema_key, encode_counter(kSchemaVersion));
+    const leveldb::Status s = held->db->Put(synced, schema_key, encode_counter(kSchemaVersion));
     if (!s.ok()) return std::unexpected(db_error(s, "writing the schema version"));
     return {};
   }
@@ -147,7 +181,9 @@ Result<void> LevelDbJournal::load_counters() {
   };
   // The key just past the last one with `prefix` ("t/" -> "t0"): Seek there, step back.
   auto last_key = [&](std::string_view prefix) -> Result<std::optional<std::string>> {
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+    auto held = hold();
+    if (!held) return std::unexpected(held.error());
+    std::unique_ptr<leveldb::Iterator> it(held->db->NewIterator(read_options()));
     std::string past(prefix);
     past.back() = static_cast<char>(past.back() + 1);
     it->Seek(past);
@@ -199,6 +235,12 @@ std::vector<Result<void>> LevelDbJournal::apply_group(std::span<const GroupCommi
                                                       bool sync) {
   std::vector<Result<void>> results;
   results.reserve(group.size());
+  if (needs_reopen_) {
+    if (auto r = reopen(); !r) {
+      results.assign(group.size(), std::unexpected(r.error()));
+      return results;
+    }
+  }
   Overlay overlay;
   leveldb::WriteBatch merged;
   std::uint64_t next_seq = next_seq_;
@@ -230,8 +272,19 @@ std::vector<Result<void>> LevelDbJournal::apply_group(std::span<const GroupCommi
 
   leveldb::WriteOptions write_options;
   write_options.sync = sync;
-  const leveldb::Status status = db_->Write(write_options, &merged);
+  leveldb::Status status;
+  {
+    auto held = hold();
+    if (!held) {
+      for (auto& r : results)
+        if (r) r = std::unexpected(held.error());
+      return results;
+    }
+    status = held->db->Write(write_options, &merged);
+  }
   if (!status.ok()) {
+    // leveldb refuses every later write once one failed; reopen before the next group.
+    needs_reopen_ = true;
     const Error error = db_error(status, sync ? "synced write" : "write");
     for (auto& r : results)
       if (r) r = std::unexpected(error);
@@ -279,7 +332,9 @@ Result<void> LevelDbJournal::resolve(const Batch::Ops& ops, const Overlay& group
               if (*old && is_unfinished((*old)->state)) out.Delete(keys::unfinished(**old));
               out.Delete(keys::transfer(erase.id));
               const std::string prefix = keys::segment_prefix(erase.id);
-              std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+              auto held = hold();
+              if (!held) return std::unexpected(held.error());
+              std::unique_ptr<leveldb::Iterator> it(held->db->NewIterator(read_options()));
               for (it->Seek(prefix); it->Valid() && has_prefix(it->key(), prefix); it->Next()) out.Delete(it->key());
               if (!it->status().ok()) return std::unexpected(db_error(it->status(), "reading segments"));
               for (const Overlay* o : {&group, static_cast<const Overlay*>(&delta)}) {
@@ -321,7 +376,9 @@ Result<TransferId> LevelDbJournal::next_transfer_id() { return next_id_.fetch_ad
 
 Result<std::optional<std::string>> LevelDbJournal::get_raw(const std::string& key, const leveldb::Snapshot* snapshot) {
   std::string value;
-  const leveldb::Status status = db_->Get(read_options(snapshot), key, &value);
+  auto held = hold();
+  if (!held) return std::unexpected(held.error());
+  const leveldb::Status status = held->db->Get(read_options(snapshot), key, &value);
   if (status.IsNotFound()) return std::optional<std::string>();
   if (!status.ok()) return std::unexpected(db_error(status, fmt::format("reading key {}", keys::describe(key))));
   return std::optional<std::string>(std::move(value));
@@ -338,7 +395,9 @@ Result<std::optional<TransferRecord>> LevelDbJournal::get_transfer(TransferId id
 }
 
 Result<void> LevelDbJournal::scan_unfinished(const std::function<bool(const TransferRecord&)>& fn) {
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+  auto held = hold();
+  if (!held) return std::unexpected(held.error());
+  std::unique_ptr<leveldb::Iterator> it(held->db->NewIterator(read_options()));
   const std::string prefix(keys::kUnfinishedPrefix);
   for (it->Seek(prefix); it->Valid() && has_prefix(it->key(), prefix); it->Next()) {
     const std::string_view index_key = view(it->key());
@@ -354,7 +413,9 @@ Result<void> LevelDbJournal::scan_unfinished(const std::function<bool(const Tran
 }
 
 Result<void> LevelDbJournal::scan_all(const std::function<bool(const TransferRecord&)>& fn) {
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+  auto held = hold();
+  if (!held) return std::unexpected(held.error());
+  std::unique_ptr<leveldb::Iterator> it(held->db->NewIterator(read_options()));
   const std::string prefix(keys::kTransferPrefix);
   for (it->Seek(prefix); it->Valid() && has_prefix(it->key(), prefix); it->Next()) {
     const std::string_view key = view(it->key());
@@ -371,7 +432,9 @@ Result<void> LevelDbJournal::scan_all(const std::function<bool(const TransferRec
 
 Result<std::vector<SegmentRecord>> LevelDbJournal::segments(TransferId id) {
   std::vector<SegmentRecord> out;
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+  auto held = hold();
+  if (!held) return std::unexpected(held.error());
+  std::unique_ptr<leveldb::Iterator> it(held->db->NewIterator(read_options()));
   const std::string prefix = keys::segment_prefix(id);
   for (it->Seek(prefix); it->Valid() && has_prefix(it->key(), prefix); it->Next()) {
     auto segment = decode_segment(view(it->key()), view(it->value()));
@@ -394,7 +457,9 @@ Result<std::optional<OriginRecord>> LevelDbJournal::get_origin(const std::string
 
 Result<std::vector<OutboxEvent>> LevelDbJournal::pending_events() {
   std::vector<OutboxEvent> out;
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options()));
+  auto held = hold();
+  if (!held) return std::unexpected(held.error());
+  std::unique_ptr<leveldb::Iterator> it(held->db->NewIterator(read_options()));
   const std::string prefix(keys::kEventPrefix);
   for (it->Seek(prefix); it->Valid() && has_prefix(it->key(), prefix); it->Next()) {
     auto event = decode_event(view(it->key()), view(it->value()));

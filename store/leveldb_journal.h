@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
@@ -39,7 +41,18 @@ class LevelDbJournal final : public Journal {
     std::unordered_map<TransferId, std::vector<std::uint32_t>> segments_put;
   };
 
+  // A reader's hold on the database: a reopen cannot swap it while held.
+  struct DbHold {
+    std::shared_lock<std::shared_mutex> lock;
+    leveldb::DB* db;
+  };
+
   LevelDbJournal(JournalOptions options, std::unique_ptr<PidLock> lock);
+  leveldb::Options db_options() const;
+  Result<DbHold> hold() const;
+  // After a failed write leveldb refuses all later ones; the group-commit leader closes and
+  // reopens the database (recovery replays the log) before the next group.
+  Result<void> reopen();
   Result<void> initialise();
   Result<void> load_counters();
   std::vector<Result<void>> apply_group(std::span<const GroupCommitQueue::Request* const> group, bool sync);
@@ -52,6 +65,7 @@ class LevelDbJournal final : public Journal {
   JournalOptions options_;
   std::unique_ptr<PidLock> lock_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
+  mutable std::shared_mutex db_mutex_;  // exclusive only while reopening
   std::unique_ptr<leveldb::DB> db_;
   GroupCommitQueue queue_;
   std::atomic<TransferId> next_id_{1};
@@ -60,6 +74,7 @@ class LevelDbJournal final : public Journal {
   TransferId max_written_id_ = 0;
   std::uint64_t next_seq_ = 1;
   std::uint64_t persisted_next_seq_ = 0;
+  bool needs_reopen_ = false;
 };
 
 }  // namespace xfer::store

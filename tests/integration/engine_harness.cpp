@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -64,6 +65,9 @@ ChildResult run_cli(const std::vector<std::string>& args,
   char err_template[] = "/tmp/xfer-cli-stderr-XXXXXX";
   const int err_fd = ::mkstemp(err_template);
   if (err_fd < 0) throw std::runtime_error("mkstemp failed");
+  // XFER_CLI_BINARY lets a long torture run use a copy of the binaries while the build moves on.
+  const char* override_binary = std::getenv("XFER_CLI_BINARY");
+  std::string path = override_binary && *override_binary ? override_binary : XFER_CLI_PATH;
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -72,7 +76,6 @@ ChildResult run_cli(const std::vector<std::string>& args,
     ::dup2(null_fd, STDIN_FILENO);
     ::dup2(null_fd, STDOUT_FILENO);
     std::vector<char*> argv;
-    std::string path = XFER_CLI_PATH;
     argv.push_back(path.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());

@@ -59,6 +59,36 @@ TEST_CASE("a full disk is reported as DiskFull naming the journal", "[store][fai
   REQUIRE(put(**journal, 4));
 }
 
+TEST_CASE("after a failed write the same journal writes again once the disk recovers",
+          "[store][failure]") {
+  test::TempDir dir("journal-recover");
+  test::FaultLevelDbEnv env;
+  auto journal = open_on(&env, dir.path());
+  REQUIRE(journal);
+  REQUIRE(put(**journal, 1));
+  env.set_sync_fails(true);  // an fsync error: the one leveldb never forgets by itself
+  REQUIRE_FALSE(put(**journal, 2));
+  REQUIRE_FALSE(put(**journal, 3));
+  env.set_sync_fails(false);
+  // No caller-side reopen: leveldb alone would refuse every write from now on.
+  REQUIRE(put(**journal, 4));
+  const auto id = (*journal)->next_transfer_id();
+  REQUIRE(id);
+  CHECK(*id > 4);
+  auto t1 = (*journal)->get_transfer(1);
+  REQUIRE(t1);
+  CHECK(t1->has_value());
+  auto t4 = (*journal)->get_transfer(4);
+  REQUIRE(t4);
+  CHECK(t4->has_value());
+  journal->reset();
+  auto again = open_on(&env, dir.path());
+  REQUIRE(again);
+  auto t4_after = (*again)->get_transfer(4);
+  REQUIRE(t4_after);
+  CHECK(t4_after->has_value());
+}
+
 TEST_CASE("a read-only filesystem is reported as such", "[store][failure]") {
   test::TempDir dir("journal-fail");
   test::FaultLevelDbEnv env;

@@ -36,6 +36,7 @@ class FaultLevelDbEnv::TrackedFile : public leveldb::WritableFile {
   }
   leveldb::Status Sync() override {
     if (auto fault = env_->write_fault(name_, false); !fault.ok()) return fault;
+    if (env_->sync_fails()) return leveldb::Status::IOError(name_, std::strerror(EIO));
     leveldb::Status s = target_->Sync();
     if (s.ok()) s = env_->synced(name_);
     return s;
@@ -58,6 +59,16 @@ void FaultLevelDbEnv::set_disk_full(bool full) {
 void FaultLevelDbEnv::set_read_only(bool read_only) {
   std::lock_guard lock(mu_);
   read_only_ = read_only;
+}
+
+void FaultLevelDbEnv::set_sync_fails(bool fails) {
+  std::lock_guard lock(mu_);
+  sync_fails_ = fails;
+}
+
+bool FaultLevelDbEnv::sync_fails() const {
+  std::lock_guard lock(mu_);
+  return sync_fails_;
 }
 
 void FaultLevelDbEnv::cut_power() {

@@ -30,6 +30,9 @@ class FaultLevelDbEnv : public leveldb::EnvWrapper {
 
   // Appends, flushes and syncs fail with "No space left on device" while set.
   void set_disk_full(bool full);
+  // Only Sync fails (EIO), as when the device reports a write error at fsync: appends still
+  // succeed, and leveldb then refuses every later write until the database is reopened.
+  void set_sync_fails(bool fails);
   // Creating, renaming, deleting, locking and writing fail with "Read-only file system".
   void set_read_only(bool read_only);
 
@@ -63,6 +66,7 @@ class FaultLevelDbEnv : public leveldb::EnvWrapper {
 
   // The failure a write-like operation on `fname` must report now, or OK.
   leveldb::Status write_fault(const std::string& fname, bool creates) const;
+  bool sync_fails() const;
   leveldb::Status appended(const std::string& fname, std::uint64_t bytes);
   leveldb::Status synced(const std::string& fname);
 
@@ -70,6 +74,7 @@ class FaultLevelDbEnv : public leveldb::EnvWrapper {
   std::map<std::string, FileState> files_;
   std::set<std::string> created_since_dir_sync_;
   bool power_cut_ = false;
+  bool sync_fails_ = false;
   bool disk_full_ = false;
   bool read_only_ = false;
   std::uint64_t dropped_bytes_ = 0;
