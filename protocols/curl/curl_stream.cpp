@@ -41,6 +41,15 @@ std::string protocol_name(long version) {
   }
 }
 
+// libcurl before 7.89.0 breaks every request after the first on an h2c (prior knowledge)
+// connection it reuses or multiplexes onto: it stacks a second HTTP/2 layer on the connection
+// and fails with "Error in the HTTP2 framing layer" (curl issue #10634, fixed by PR #10643).
+// Debian 12 ships 7.88.1, so there each h2c request gets a connection of its own.
+bool h2c_reuse_broken() {
+  static const bool broken = curl_version_info(CURLVERSION_NOW)->version_num < 0x075900;
+  return broken;
+}
+
 // Callbacks of an easy handle whose stream is gone (see ~CurlStream): refuse everything.
 std::size_t orphan_header(char*, std::size_t, std::size_t, void*) { return 0; }
 std::size_t orphan_write(char*, std::size_t, std::size_t, void*) { return 0; }
@@ -180,9 +189,17 @@ Result<void> CurlStream::configure(const CurlTransportConfig& config, const Http
       set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
       break;
     case HttpVersion::Http2:
-      set(CURLOPT_HTTP_VERSION, static_cast<long>(http && config.h2c_prior_knowledge
-                                                      ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
-                                                      : CURL_HTTP_VERSION_2TLS));
+      if (http && config.h2c_prior_knowledge) {
+        set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
+        h2c_unshared_ = h2c_reuse_broken();
+        if (h2c_unshared_) {
+          set(CURLOPT_FRESH_CONNECT, 1L);
+          set(CURLOPT_FORBID_REUSE, 1L);
+          break;
+        }
+      } else {
+        set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+      }
       set(CURLOPT_PIPEWAIT, 1L);
       break;
     case HttpVersion::Any:
@@ -286,6 +303,8 @@ void CurlStream::deliver_pending_head() {
   long version = 0;
   if (curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version) == CURLE_OK) {
     protocol_ = protocol_name(version);
+    // Not multiplexed (see h2c_reuse_broken): the scheduler must not pile streams onto it.
+    if (h2c_unshared_ && protocol_ == "h2") protocol_ = "h2c-unshared";
   }
   const ResponseHeaders head = std::move(*pending_head_);
   pending_head_.reset();

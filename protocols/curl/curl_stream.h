@@ -82,6 +82,7 @@ class CurlStream final : public HttpStream, private CurlEasyOwner {
   std::optional<ResponseHeaders> pending_head_;
   bool head_delivered_ = false;
   std::string protocol_;
+  bool h2c_unshared_ = false;  // h2c on its own connection (libcurl h2c reuse bug)
 
   std::uint64_t body_length_ = 0;  // request body bytes promised
   std::uint64_t body_read_ = 0;    // request body bytes read_body produced so far
