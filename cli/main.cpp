@@ -72,6 +72,7 @@ struct GetOptions {
   std::vector<std::string> headers;
   std::uint32_t segments = 1;
   std::string limit_rate;
+  std::string checkpoint_every;
   int retry = -1;
   bool http11 = false;
   bool http2 = false;
@@ -90,6 +91,12 @@ int run_get(const GetOptions& o) {
     if (!rate) return fail_line(cli::kExitUsage, rate.error().message());
     config.rate_limit_per_transfer = *rate;
     config.low_speed_bytes_per_sec = std::min<std::uint64_t>(config.low_speed_bytes_per_sec, *rate / 4);
+  }
+  if (!o.checkpoint_every.empty()) {
+    auto bytes = cli::parse_rate(o.checkpoint_every);
+    if (!bytes || *bytes == 0)
+      return fail_line(cli::kExitUsage, "--checkpoint-every needs a size such as 4M or 1G");
+    config.checkpoint_bytes = *bytes;
   }
   if (o.retry >= 0) config.max_attempts = static_cast<std::uint32_t>(o.retry) + 1;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -162,6 +169,8 @@ int main(int argc, char** argv) {
   get_cmd->add_option("--segments", get.segments, "parallel ranges per large file")
       ->check(CLI::Range(1, 16));
   get_cmd->add_option("--limit-rate", get.limit_rate, "bytes per second per transfer (K, M, G)");
+  get_cmd->add_option("--checkpoint-every", get.checkpoint_every,
+                      "fdatasync and journal the offset every SIZE bytes (K, M, G; default 16M)");
   get_cmd->add_option("--retry", get.retry, "retries after the first attempt")->check(CLI::Range(0, 1000));
   auto* h1 = get_cmd->add_flag("--http1.1", get.http11, "use HTTP/1.1");
   get_cmd->add_flag("--http2", get.http2, "use HTTP/2 (h2 over TLS, h2c prior knowledge on http://)")

@@ -25,6 +25,8 @@ Result<std::uint64_t> parse_rate(const std::string& text) {
     return fail(ErrorCategory::InvalidArgument, fmt::format("bad rate suffix in '{}'", text));
   if (!(value > 0) || !std::isfinite(value))
     return fail(ErrorCategory::InvalidArgument, fmt::format("rate must be positive: '{}'", text));
+  if (value * scale >= 9.0e18)
+    return fail(ErrorCategory::InvalidArgument, fmt::format("'{}' is too large", text));
   return static_cast<std::uint64_t>(value * scale);
 }
 

@@ -56,14 +56,14 @@ void check_journal_not_ahead(const fs::path& journal_dir) {
 }
 
 void kill_and_resume(int iterations, std::uint64_t size, std::uint32_t segments,
-                     std::uint64_t throttle) {
+                     std::uint64_t throttle, int kill_by_ms = 900) {
   CliFixture f(size);
   std::mt19937_64 rng(Catch::rngSeed());
   int resumed = 0;
   for (int i = 0; i < iterations; ++i) {
     const auto journal = f.dir / ("journal-" + std::to_string(i));
     const auto dest = f.dir / ("out-" + std::to_string(i)) / "file.bin";
-    const auto kill_ms = std::uniform_int_distribution<int>(5, 900)(rng);
+    const auto kill_ms = std::uniform_int_distribution<int>(5, kill_by_ms)(rng);
     CAPTURE(i, kill_ms);
     auto first = run_cli({"get", f.url("?fault=throttle=" + std::to_string(throttle)), "-o", dest.string(),
                           "--journal", journal.string(), "--segments", std::to_string(segments)},
@@ -130,6 +130,16 @@ TEST_CASE("xfer get exit codes name the failure", "[cli]") {
 
   auto usage = run_cli({"get", "--segments", "0", f.url()});
   CHECK(usage.exit_code == 2);
+  for (const char* bad : {"0", "-1M", "12Q", "1e30G"}) {
+    auto r = run_cli({"get", "--checkpoint-every", bad, f.url(), "-o", (f.dir / "d").string(),
+                      "--journal", journal});
+    CHECK(r.exit_code == 2);
+    CHECK_FALSE(fs::exists(f.dir / "d"));
+  }
+  auto small_checkpoints = run_cli({"get", "--checkpoint-every", "4K", f.url(), "-o",
+                                    (f.dir / "e").string(), "--journal", journal});
+  CHECK(small_checkpoints.exit_code == 0);
+  CHECK(sha256_file(f.dir / "e") == f.source_sha);
 
   auto tls = run_cli({"get", f.server->https_origin() + "/files/file.bin", "-o",
                       (f.dir / "c").string(), "--journal", journal, "--retry", "0"});
@@ -146,7 +156,9 @@ TEST_CASE("SIGKILL of xfer get at random moments, then xfer resume", "[cli][cras
 }
 
 TEST_CASE("SIGKILL of segmented xfer get at random moments, then xfer resume", "[cli][crash]") {
-  kill_and_resume(10, 6 << 20, 4, 1500000);
+  // The split comes after a one-second probe of the single stream: kill up to 2 s in so that
+  // most kills land while the ranges run.
+  kill_and_resume(10, 6 << 20, 4, 1500000, 2000);
 }
 
 TEST_CASE("SIGKILL of xfer get, 500 iterations", "[cli][crash][torture]") {

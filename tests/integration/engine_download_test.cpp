@@ -316,6 +316,7 @@ TEST_CASE("segmented downloads fetch ranges in parallel, byte-identical", "[engi
   Fixture f((6 << 20) + 12345);
   auto config = test_engine_config(f.server->cert());
   config.segment_threshold = 1 << 20;
+  config.segment_probe = std::chrono::milliseconds(0);  // split at the first response
   auto engine = f.open(config);
   DownloadSpec spec = f.spec(h2 ? f.server->https_origin() : f.server->http_origin(),
                              "?fault=reset-after=700000,chance=0.3");
@@ -339,6 +340,42 @@ TEST_CASE("segmented downloads fetch ranges in parallel, byte-identical", "[engi
   REQUIRE(result.terminal->kind == EventKind::Completed);
   CHECK(saw_segments);
   CHECK(sha256_file(f.destination()) == sha256_file(f.source));
+}
+
+TEST_CASE("a download is segmented only when its single stream proves slow",
+          "[engine][segments]") {
+  // The server throttles each response to 2 MB/s. Below a 1 MiB/s threshold that stream is
+  // fast enough and stays alone; below an 8 MiB/s threshold it is slow, and after the probe the
+  // rest of the file is split into ranges on more connections.
+  const bool slow = GENERATE(false, true);
+  CAPTURE(slow);
+  Fixture f(6 << 20, {"--fault", "throttle=2000000"});
+  auto config = test_engine_config(f.server->cert());
+  config.segment_threshold = 1 << 20;
+  config.segment_probe = std::chrono::milliseconds(300);
+  config.segment_below_rate = slow ? 8u << 20 : 1u << 20;
+  auto engine = f.open(config);
+  DownloadSpec spec = f.spec(f.server->http_origin());
+  spec.protocol = ProtocolPreference::Http1_1;
+  spec.segments = 4;
+  auto id = engine->enqueue(spec);
+  REQUIRE(id);
+  std::uint32_t most_segments = 0;
+  std::optional<Event> terminal;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!terminal && std::chrono::steady_clock::now() < deadline) {
+    auto e = engine->next_event(std::chrono::milliseconds(20));
+    if (auto st = engine->status(*id); st) most_segments = std::max(most_segments, st->segments);
+    if (e && e->id == *id && e->terminal()) terminal = e;
+  }
+  REQUIRE(terminal);
+  INFO(terminal->message);
+  REQUIRE(terminal->kind == EventKind::Completed);
+  CHECK(sha256_file(f.destination()) == sha256_file(f.source));
+  if (slow)
+    CHECK(most_segments == 4);
+  else
+    CHECK(most_segments == 1);
 }
 
 TEST_CASE("pause, resume and cancel", "[engine]") {

@@ -119,6 +119,7 @@ void DownloadTask::start() {
   record_.next_attempt_at = 0;
   set_state(TransferState::Active, fmt::format("attempt {}", record_.attempt_count));
   last_checkpoint_ = host_.clock().now();
+  attempt_started_ = last_checkpoint_;
   restarts_this_attempt_ = 0;
   if (auto opened = open_part(); !opened) {
     fail_attempt(opened.error(), std::nullopt);
@@ -374,7 +375,8 @@ void DownloadTask::on_first_head(const protocols::RangeDecision& decision) {
       return;
     }
   }
-  maybe_split(decision.resumable);
+  ranges_ok_ = decision.resumable;
+  maybe_split();
 }
 
 Result<void> DownloadTask::learn_digest(const protocols::ResponseHeaders& head, int status) {
@@ -389,23 +391,40 @@ Result<void> DownloadTask::learn_digest(const protocols::ResponseHeaders& head, 
   return {};
 }
 
-void DownloadTask::maybe_split(bool resumable) {
-  if (split_done_ || record_.segment_count <= 1 || segments_.size() != 1 || !size_ ||
-      *size_ < host_.config().segment_threshold || !resumable)
+void DownloadTask::maybe_split() {
+  const auto& cfg = host_.config();
+  if (split_done_ || record_.segment_count <= 1 || segments_.size() != 1 || !size_ || !ranges_ok_ ||
+      phase_ != Phase::Running)
     return;
   Segment& first = *segments_[0];
-  if (first.cursor != 0 || first.end) return;  // only a fresh download is split
+  if (first.end || !first.stream) return;  // already bounded, or between attempts
+  if (cfg.segment_probe.count() > 0) {
+    // Decide once, after the probe, from what the single stream achieved in this attempt.
+    const auto elapsed = host_.clock().now() - attempt_started_;
+    if (elapsed < cfg.segment_probe) return;
+    split_done_ = true;
+    const double secs = std::chrono::duration<double>(elapsed).count();
+    const double rate = static_cast<double>(bytes_done() - bytes_at_attempt_start_) / secs;
+    if (rate >= static_cast<double>(cfg.segment_below_rate)) {
+      spdlog::debug("transfer {}: one stream moves {:.0f} B/s, not segmenting", record_.id, rate);
+      return;
+    }
+  }
   split_done_ = true;
+  // Split what is left; the first stream keeps running and stops at its new end.
+  const std::uint64_t from = first.cursor;
+  if (*size_ <= from || *size_ - from < cfg.segment_threshold) return;
   const std::uint32_t n = std::min(record_.segment_count, kMaxSegments);
   const std::uint64_t align = 1 << 16;
-  std::uint64_t chunk = (*size_ / n + align - 1) / align * align;
-  first.end = std::min(chunk, *size_);
-  for (std::uint32_t i = 1; i < n && i * chunk < *size_; ++i) {
+  const std::uint64_t chunk = ((*size_ - from) / n + align - 1) / align * align;
+  first.end = std::min(from + chunk, *size_);
+  spdlog::debug("transfer {}: splitting bytes {}.. into {} segments", record_.id, from, n);
+  std::uint32_t next_index = first.index + 1;
+  for (std::uint32_t i = 1; i < n && from + i * chunk < *size_; ++i) {
     auto seg = std::make_unique<Segment>();
-    seg->index = i;
-    seg->start = i * chunk;
-    seg->end = std::min<std::uint64_t>((i + 1) * chunk, *size_);
-    if (i + 1 == n) seg->end = *size_;
+    seg->index = next_index++;
+    seg->start = from + i * chunk;
+    seg->end = i + 1 == n ? *size_ : std::min<std::uint64_t>(from + (i + 1) * chunk, *size_);
     seg->cursor = seg->durable = seg->start;
     segments_.push_back(std::move(seg));
     start_segment(*segments_.back());
@@ -777,6 +796,7 @@ std::uint64_t DownloadTask::bytes_done() const {
 void DownloadTask::tick() {
   if (phase_ != Phase::Running) return;
   maybe_checkpoint(false);
+  maybe_split();
   const auto now = host_.clock().now();
   if (now - last_progress_ < host_.config().progress_interval) return;
   const auto done = bytes_done();

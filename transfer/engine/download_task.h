@@ -86,7 +86,8 @@ class DownloadTask : public std::enable_shared_from_this<DownloadTask> {
   void on_complete(Segment& segment, Result<void> outcome);
   void on_first_head(const protocols::RangeDecision& decision);
   Result<void> learn_digest(const protocols::ResponseHeaders& head, int status);
-  void maybe_split(bool resumable);
+  // Splits the rest of a single-stream download into the spec's segments when it pays.
+  void maybe_split();
   void restart_in_place(const std::string& reason);
   void restart_from_zero(const std::string& reason, Segment* current);
   void segment_done(Segment& segment);
@@ -122,6 +123,8 @@ class DownloadTask : public std::enable_shared_from_this<DownloadTask> {
   // Handed along the persist chain (one job at a time); replaced on a restart from zero.
   std::shared_ptr<files::PrefixDigest> digest_ = std::make_shared<files::PrefixDigest>();
   bool split_done_ = false;
+  bool ranges_ok_ = false;  // the first response showed ranges will work
+  SteadyTime attempt_started_{};
   bool size_checked_ = false;
   std::string protocol_;
   std::uint64_t generation_ = 0;

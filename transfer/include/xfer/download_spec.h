@@ -26,8 +26,9 @@ struct DownloadSpec {
   // appears at the destination.
   std::string checksum;
   ProtocolPreference protocol = ProtocolPreference::Any;
-  // Up to this many byte ranges in parallel (only when the size is known and large enough;
-  // EngineConfig::segment_threshold). 1 = never segment.
+  // Up to this many byte ranges in parallel, only when the size is known and large enough and
+  // the single stream proves slow (EngineConfig::segment_threshold, segment_probe,
+  // segment_below_rate). 1 = never segment.
   std::uint32_t segments = 1;
 };
 

@@ -47,8 +47,14 @@ struct EngineConfig {
   std::uint32_t max_redirects = 10;
   ProtocolPreference protocol = ProtocolPreference::Any;  // default for specs that say Any
 
-  // Segmented downloads only for files at least this large (and only when ranges work).
+  // Segmented downloads only for files at least this large (and only when ranges work)...
   std::uint64_t segment_threshold = 4ull << 20;
+  // ...and only when one connection proves slow: `segment_probe` into a fresh download the rest
+  // of the file is split into the spec's segments if the single stream moved fewer than
+  // `segment_below_rate` bytes per second. Segments pay against per-connection limits and long
+  // round trips; on a fast path they only add overhead. A zero probe splits at once.
+  std::chrono::milliseconds segment_probe{1000};
+  std::uint64_t segment_below_rate = 64ull << 20;
   // Ask servers for Repr-Digest (sha-256) and verify it.
   bool want_digest = true;
 
