@@ -344,16 +344,16 @@ TEST_CASE("segmented downloads fetch ranges in parallel, byte-identical", "[engi
 
 TEST_CASE("a download is segmented only when its single stream proves slow",
           "[engine][segments]") {
-  // The server throttles each response to 2 MB/s. Below a 1 MiB/s threshold that stream is
-  // fast enough and stays alone; below an 8 MiB/s threshold it is slow, and after the probe the
-  // rest of the file is split into ranges on more connections.
+  // The server throttles each response to 2 MB/s. Against a 256 KiB/s threshold that stream is
+  // fast enough and stays alone (with room for a slow connect under ASan); against 8 MiB/s it is
+  // slow, and after the probe the rest of the file is split into ranges on more connections.
   const bool slow = GENERATE(false, true);
   CAPTURE(slow);
   Fixture f(6 << 20, {"--fault", "throttle=2000000"});
   auto config = test_engine_config(f.server->cert());
   config.segment_threshold = 1 << 20;
-  config.segment_probe = std::chrono::milliseconds(300);
-  config.segment_below_rate = slow ? 8u << 20 : 1u << 20;
+  config.segment_probe = std::chrono::milliseconds(500);
+  config.segment_below_rate = slow ? 8u << 20 : 256u << 10;
   auto engine = f.open(config);
   DownloadSpec spec = f.spec(f.server->http_origin());
   spec.protocol = ProtocolPreference::Http1_1;
