@@ -423,15 +423,6 @@ std::vector<TransferStatus> EngineCore::in_memory() {
   return out;
 }
 
-std::size_t EngineCore::unfinished_count() {
-  std::size_t n = 0;
-  (void)journal_.scan_unfinished([&](const store::TransferRecord&) {
-    ++n;
-    return true;
-  });
-  return n;
-}
-
 // ---- shutdown --------------------------------------------------------------------------------
 
 void EngineCore::shutdown(std::function<void()> done) {

@@ -48,7 +48,6 @@ class EngineCore final : public TaskHost {
   Result<void> cancel(TransferId id);
   Result<TransferStatus> status(TransferId id);
   std::vector<TransferStatus> in_memory();
-  std::size_t unfinished_count();
   // Stops every task at a checkpoint; `done` runs on the loop thread once all are durable and
   // the transport is gone.
   void shutdown(std::function<void()> done);
