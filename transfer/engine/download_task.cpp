@@ -704,8 +704,11 @@ void DownloadTask::run_next_persist() {
     if (auto r = journal.commit(std::move(batch), store::Durability::Synced); !r) return r;
     // After the commit, so hashing never delays the durable offset: hash what arrived since
     // the last checkpoint while it is still in the page cache, so the finalize does not read
-    // the whole file again.
-    if (hash_ahead && file) return digest->advance(*file, prefix, checks.digests);
+    // the whole file again. Only a head start: if it fails (a restart truncated the file under
+    // a stale job, a read error) the finalize hashes from byte 0 and meets any real error.
+    if (hash_ahead && file) {
+      if (auto r = digest->advance(*file, prefix, checks.digests); !r) digest->discard();
+    }
     return {};
   };
   auto done = [weak = weak_from_this(), gen = generation_, segs,

@@ -27,6 +27,12 @@ Result<void> PrefixDigest::reset_for(const DigestExpectations& wanted) {
   return {};
 }
 
+void PrefixDigest::discard() {
+  hashers_.clear();
+  algorithms_.clear();
+  hashed_ = 0;
+}
+
 Result<void> PrefixDigest::advance(File& file, std::uint64_t upto,
                                    const DigestExpectations& wanted) {
   if (wanted.empty()) return {};
@@ -67,9 +73,7 @@ Result<void> PrefixDigest::verify(File& file, std::uint64_t size, const DigestEx
     if (auto r = check(wanted.server_digest, "server digest"); !r) return r;
     if (auto r = check(wanted.user_checksum, "checksum"); !r) return r;
   }
-  hashers_.clear();
-  algorithms_.clear();
-  hashed_ = 0;
+  discard();
   return {};
 }
 

@@ -38,6 +38,9 @@ class PrefixDigest {
   // one that differs.
   Result<void> verify(File& file, std::uint64_t size, const DigestExpectations& wanted);
   std::uint64_t hashed() const { return hashed_; }
+  // Forgets everything hashed (after a failed advance the state is not trustworthy): the next
+  // advance() or verify() starts again from byte 0.
+  void discard();
 
  private:
   Result<void> reset_for(const DigestExpectations& wanted);
