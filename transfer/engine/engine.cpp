@@ -114,18 +114,10 @@ std::vector<TransferStatus> Engine::active_transfers() {
   return thread_->call([&] { return thread_->core().in_memory(); });
 }
 
-std::size_t Engine::unfinished_count() {
-  // On the caller's thread (the journal is thread-safe): with 100,000 queued the scan takes
-  // a noticeable time, which must not stall the loop that moves bytes.
-  std::size_t n = 0;
-  if (thread_->stopped()) return n;
-  (void)thread_->journal().scan_unfinished([&](const store::TransferRecord&) {
-    ++n;
-    return true;
-  });
-  return n;
-}
+std::size_t Engine::unfinished_count() { return unfinished_ids().size(); }
 
+// On the caller's thread (the journal is thread-safe): with 100,000 queued the scan takes a
+// noticeable time, which must not stall the loop that moves bytes.
 std::vector<TransferId> Engine::unfinished_ids() {
   std::vector<TransferId> ids;
   if (thread_->stopped()) return ids;

@@ -95,7 +95,7 @@ class PosixFileSystem final : public FileSystem {
   }
 
   Result<void> sync_dir(const std::string& dir) override {
-    return dir_syncs_.sync(dir, [](const std::string& d) { return fsync_directory(d); });
+    return dir_syncs_.sync(dir, &PosixFileSystem::fsync_directory);
   }
 
   static Result<void> fsync_directory(const std::string& dir) {
