@@ -156,15 +156,17 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   value = trim(value);
   if (value.empty()) return std::nullopt;
   if (is_digit(value.front())) {
-    // delta-seconds = 1*DIGIT; huge values are still valid, they just saturate.
+    // delta-seconds = 1*DIGIT; huge values are still valid, they just saturate. Accumulation
+    // stops once past max_seconds, and only up to max_seconds is multiplied out, so nothing
+    // overflows even when max_delay is near milliseconds::max().
     std::int64_t seconds = 0;
-    const std::int64_t limit = max_delay.count() / 1000 + 1;
+    const std::int64_t max_seconds = max_delay.count() / 1000;
     for (const char c : value) {
       if (!is_digit(c)) return std::nullopt;
-      if (seconds <= limit) seconds = seconds * 10 + (c - '0');
+      if (seconds <= max_seconds) seconds = seconds * 10 + (c - '0');
     }
-    const auto delay = std::chrono::milliseconds(seconds > limit ? max_delay.count() : seconds * 1000);
-    return std::min(delay, max_delay);
+    if (seconds > max_seconds) return max_delay;
+    return std::min(std::chrono::milliseconds(seconds * 1000), max_delay);
   }
   const auto date = parse_http_date(value, now_unix_millis / 1000);
   if (!date) return std::nullopt;

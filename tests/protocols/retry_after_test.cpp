@@ -76,6 +76,18 @@ TEST_CASE("Retry-After: absurd delays are clamped, not rejected", "[retry_after]
   CHECK(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", kNowMs) == xfer::protocols::kMaxRetryAfter);
 }
 
+// Found by tests/fuzz/retry_after: with a max_delay near milliseconds::max(), a delta one past
+// max_delay / 1000 was multiplied by 1000 anyway (signed overflow).
+TEST_CASE("Retry-After: no overflow when the ceiling is near the largest duration", "[retry_after]") {
+  constexpr auto kMax = std::chrono::milliseconds::max();
+  CHECK(parse_retry_after("9223372036854776", kNowMs, kMax) == kMax);
+  CHECK(parse_retry_after("9223372036854775", kNowMs, kMax) == 9'223'372'036'854'775'000ms);
+  CHECK(parse_retry_after("99999999999999999999", kNowMs, kMax) == kMax);
+  CHECK(parse_retry_after("2", kNowMs, 1500ms) == 1500ms);
+  CHECK(parse_retry_after("1", kNowMs, 1500ms) == 1000ms);
+  CHECK(parse_retry_after("0", kNowMs, 0ms) == 0ms);
+}
+
 TEST_CASE("Retry-After: HTTP-date is measured from the wall clock", "[retry_after]") {
   const std::string in_90s = format_http_date(kNowMs / 1000 + 90);
   CHECK(parse_retry_after(in_90s, kNowMs) == 90'000ms);
