@@ -427,3 +427,20 @@ TEST_CASE("aborts end each transport as documented", "[testserver][transport]") 
   // Still serving afterwards.
   CHECK(run_curl(f, transports()[2], "/files/blob.bin").status == 200);
 }
+
+// Found by tests/fuzz/ts_request_target: an absolute-form target with an empty path
+// ("http://host?q") took a '/' inside its query for the path.
+TEST_CASE("absolute-form request targets: the path ends at the query and may be empty", "[testserver][transport]") {
+  Fixture f;
+  const auto get = [&](const std::string& target) {
+    RawSocket s(f.server->plain_port());
+    REQUIRE(s.connected());
+    REQUIRE(s.send_all("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    return s.read_until_closed(5s).first;
+  };
+  const std::string host = "http://127.0.0.1:" + std::to_string(f.server->plain_port());
+  CHECK(get(host + "/files/blob.bin?a=/b").rfind("HTTP/1.1 200 ", 0) == 0);
+  // Path "/" (not found), never /files/blob.bin out of the query.
+  CHECK(get(host + "?a=/files/blob.bin").rfind("HTTP/1.1 404 ", 0) == 0);
+  CHECK(get(host).rfind("HTTP/1.1 404 ", 0) == 0);
+}

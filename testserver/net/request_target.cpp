@@ -31,13 +31,18 @@ std::string percent_decode(std::string_view text) {
 
 SplitTarget split_request_target(std::string_view target) {
   SplitTarget split;
-  // Absolute-form ("http://host/path") is legal on HTTP/1.1; keep only the path part.
+  // Absolute-form ("http://host/path?query") is legal on HTTP/1.1; keep what follows the
+  // authority, which ends at the first '/' or '?'. Its path may be empty ("http://host?q"):
+  // that is "/" (RFC 9110 §4.2.3), and a '/' inside the query is not the path.
+  bool absolute_form = false;
   if (const auto scheme = target.find("://"); scheme != std::string_view::npos && target.front() != '/') {
-    const auto slash = target.find('/', scheme + 3);
-    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    const auto end = target.find_first_of("/?", scheme + 3);
+    target = end == std::string_view::npos ? std::string_view() : target.substr(end);
+    absolute_form = true;
   }
   const auto q = target.find('?');
   split.path = percent_decode(target.substr(0, q));
+  if (absolute_form && split.path.empty()) split.path = "/";
   if (q != std::string_view::npos) split.query = std::string(target.substr(q + 1));
   return split;
 }
