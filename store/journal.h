@@ -9,6 +9,11 @@
 // - A Synced write returns only after the data is on stable storage. Concurrent synced writers
 //   share one fsync (group commit), so many transfers checkpointing at once cost few fsyncs.
 // - One process at a time: a second open fails with "journal in use by pid N".
+// - Damage is refused at open, never papered over: a journal whose leveldb files are unreadable
+//   anywhere, or that lost a commit it had reported durable (its log overwritten, cut off,
+//   replaced or removed), fails Journal::open with a Journal error that says what is wrong and
+//   how to start again (docs/journal.md, "Damage"). A crash or power cut is not damage: only
+//   what was never reported durable may be missing afterwards.
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -64,6 +69,11 @@ struct JournalOptions {
   leveldb::Env* env = nullptr;
   // Group commit: synced writers arriving while an fsync is in flight share the next one.
   bool group_commit = true;
+  // At open, read every block of each table not read before (or whose size or mtime changed)
+  // with leveldb's block checksums, so that a damaged table fails the open rather than a later
+  // read. Tables are immutable: this costs one pass over what was written since the last open.
+  // The checks of leveldb's log, MANIFEST and the watermark always run.
+  bool verify_on_open = true;
 };
 
 class Journal {
@@ -84,7 +94,8 @@ class Journal {
   // Unfinished transfers, highest priority first, then oldest first. The callback returns
   // false to stop early; only one record is in memory at a time.
   virtual Result<void> scan_unfinished(const std::function<bool(const TransferRecord&)>& fn) = 0;
-  // Every transfer record (finished ones too), in id order.
+  // Every transfer record (finished ones too), in id order. Also the list of the `.part` files
+  // the journal knows: a download's is `local_path + ".part"` (docs/journal.md, "Damage").
   virtual Result<void> scan_all(const std::function<bool(const TransferRecord&)>& fn) = 0;
 
   virtual Result<std::vector<SegmentRecord>> segments(TransferId id) = 0;

@@ -16,6 +16,8 @@ namespace xfer::store::keys {
 inline constexpr std::string_view kSchema = "m/schema";
 inline constexpr std::string_view kNextTransferId = "m/next_id";
 inline constexpr std::string_view kNextEventSeq = "m/next_seq";
+// The number of the last commit group, written in every group (store/durable_watermark.h).
+inline constexpr std::string_view kCommitCount = "m/commits";
 
 inline constexpr std::string_view kTransferPrefix = "t/";
 inline constexpr std::string_view kUnfinishedPrefix = "u/";

@@ -36,4 +36,10 @@ Error error_from_leveldb(const leveldb::Status& status, std::string_view what, s
   return Error(ErrorCategory::Journal, fmt::format("{} in journal {}: {}", what, directory, text));
 }
 
+bool is_damage(const leveldb::Status& status) {
+  if (status.IsCorruption()) return true;
+  const std::string text = status.ToString();
+  return status.IsIOError() && contains(text, "Invalid argument") && (contains(text, ".ldb") || contains(text, ".sst"));
+}
+
 }  // namespace xfer::store

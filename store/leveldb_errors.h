@@ -13,4 +13,9 @@ namespace xfer::store {
 
 Error error_from_leveldb(const leveldb::Status& status, std::string_view what, std::string_view directory);
 
+// Whether the status says leveldb's files are damaged (not that the disk or the system
+// failed): a corruption, or a read past the end of a table file (leveldb's mmap reader
+// reports that as EINVAL), which means the table is shorter than its MANIFEST records.
+bool is_damage(const leveldb::Status& status);
+
 }  // namespace xfer::store

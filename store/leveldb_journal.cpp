@@ -6,10 +6,13 @@
 #include <type_traits>
 
 #include <fmt/format.h>
+#include <leveldb/env.h>
 #include <leveldb/iterator.h>
 #include <leveldb/options.h>
+#include <unistd.h>
 
 #include "store/batch_ops.h"
+#include "store/journal_integrity.h"
 #include "store/journal_keys.h"
 #include "store/leveldb_errors.h"
 #include "store/record_codec.h"
@@ -46,6 +49,9 @@ void raise_to(std::atomic<TransferId>& counter, TransferId at_least) {
   }
 }
 
+// Where recover() keeps a hard link to a torn log while leveldb recovers (and deletes) it.
+constexpr const char* kKeptLogDirectory = "torn-log";
+
 Error directory_error(const std::error_code& ec, const std::string& directory) {
   if (ec.value() == EROFS)
     return Error(ErrorCategory::LocalIo,
@@ -74,7 +80,16 @@ LevelDbJournal::~LevelDbJournal() {
 }
 
 Error LevelDbJournal::db_error(const leveldb::Status& status, std::string_view what) const {
+  if (is_damage(status))
+    return journal_damaged(options_.directory, fmt::format("{}: leveldb reports {}", what, status.ToString()));
   return error_from_leveldb(status, what, options_.directory);
+}
+
+Error LevelDbJournal::with_kept_log(Error error) const {
+  if (kept_torn_log_.empty()) return error;
+  return Error(error.category(),
+               fmt::format("{} (the log leveldb could not read to its end is kept as {})", error.message(), kept_torn_log_),
+               error.retryable());
 }
 
 Result<std::unique_ptr<Journal>> LevelDbJournal::open(const JournalOptions& options) {
@@ -91,14 +106,78 @@ Result<std::unique_ptr<Journal>> LevelDbJournal::open(const JournalOptions& opti
   if (!lock) return std::unexpected(lock.error());
 
   std::unique_ptr<LevelDbJournal> journal(new LevelDbJournal(options, std::move(*lock)));
-  leveldb::DB* db = nullptr;
-  const leveldb::Status status = leveldb::DB::Open(journal->db_options(), dir, &db);
-  if (!status.ok()) return std::unexpected(journal->db_error(status, "opening"));
-  journal->db_.reset(db);
-
-  if (auto r = journal->initialise(); !r) return std::unexpected(r.error());
-  if (auto r = journal->load_counters(); !r) return std::unexpected(r.error());
+  auto watermark = DurableWatermark::read(dir);
+  if (!watermark) {
+    if (watermark.error().category() != ErrorCategory::Journal) return std::unexpected(watermark.error());
+    return std::unexpected(journal_damaged(dir, watermark.error().message()));
+  }
+  if (auto r = journal->recover(*watermark); !r) return std::unexpected(r.error());
+  auto checked = [&]() -> Result<void> {
+    if (auto r = journal->initialise(*watermark); !r) return r;
+    if (auto r = journal->load_counters(); !r) return r;
+    if (auto r = journal->check_recovered(*watermark); !r) return r;
+    if (options.verify_on_open) return verify_tables(*journal->db_, journal->env(), dir);
+    return {};
+  }();
+  if (!checked) return std::unexpected(journal->with_kept_log(checked.error()));
+  journal->release_kept_log();
+  // A journal written before the watermark existed gets one now; so does one whose file was
+  // removed (its commits are in the database: nothing is known to be missing).
+  auto opened = DurableWatermark::open(dir, journal->commits_);
+  if (!opened) return std::unexpected(opened.error());
+  journal->watermark_ = std::move(*opened);
   return std::unique_ptr<Journal>(std::move(journal));
+}
+
+leveldb::Env& LevelDbJournal::env() const {
+  return options_.env != nullptr ? *options_.env : *leveldb::Env::Default();
+}
+
+Result<void> LevelDbJournal::recover(std::optional<std::uint64_t> watermark) {
+  const std::string& dir = options_.directory;
+  auto before = check_before_recovery(env(), dir, watermark);
+  if (!before) return std::unexpected(before.error());
+  // leveldb reads a torn record as the end of the log and deletes the log after recovery.
+  // That is right after a crash, but a log whose head was overwritten looks the same; keep
+  // the bytes until check_recovered() has seen that nothing durable went missing. Best effort:
+  // without hard links the check still runs, only the evidence is not kept.
+  if (!before->torn_log.empty()) {
+    const std::filesystem::path kept_dir = std::filesystem::path(dir) / kKeptLogDirectory;
+    const std::filesystem::path kept = kept_dir / std::filesystem::path(before->torn_log).filename();
+    std::error_code ec;
+    std::filesystem::create_directory(kept_dir, ec);
+    std::filesystem::remove(kept, ec);
+    if (::link(before->torn_log.c_str(), kept.c_str()) == 0) kept_torn_log_ = kept.string();
+  }
+  leveldb::DB* db = nullptr;
+  const leveldb::Status status = leveldb::DB::Open(db_options(), dir, &db);
+  if (!status.ok()) return std::unexpected(with_kept_log(db_error(status, "opening")));
+  db_.reset(db);
+  return {};
+}
+
+Result<std::uint64_t> LevelDbJournal::stored_commits() {
+  auto raw = get_raw(std::string(keys::kCommitCount));
+  if (!raw) return std::unexpected(raw.error());
+  if (!*raw) return 0;  // written before commit numbers existed
+  return decode_counter(keys::kCommitCount, **raw);
+}
+
+Result<void> LevelDbJournal::check_recovered(std::optional<std::uint64_t> watermark) {
+  auto stored = stored_commits();
+  if (!stored) return std::unexpected(stored.error());
+  if (auto r = check_recovered_commits(options_.directory, *stored, watermark); !r) return r;
+  // Never reuse a number: a failed write's number may be in the log without having been read back.
+  commits_ = std::max(commits_, *stored);
+  return {};
+}
+
+void LevelDbJournal::release_kept_log() {
+  // Also what an open that was killed before getting here left: the checks passed, so none of
+  // it is evidence of anything.
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(options_.directory) / kKeptLogDirectory, ec);
+  kept_torn_log_.clear();
 }
 
 leveldb::Options LevelDbJournal::db_options() const {
@@ -125,20 +204,20 @@ Result<void> LevelDbJournal::reopen() {
   {
     std::unique_lock lock(db_mutex_);
     db_.reset();
-    leveldb::DB* db = nullptr;
-    const leveldb::Status status = leveldb::DB::Open(db_options(), options_.directory, &db);
-    if (!status.ok()) return std::unexpected(db_error(status, "reopening after a failed write"));
-    db_.reset(db);
+    if (auto r = recover(watermark_->value()); !r)
+      return std::unexpected(r.error().with_context("reopening after a failed write"));
   }
   // Ids already handed out by next_transfer_id() are never handed out again.
   const TransferId handed_out = next_id_.load();
   if (auto r = load_counters(); !r) return r;
   raise_to(next_id_, handed_out);
+  if (auto r = check_recovered(watermark_->value()); !r) return std::unexpected(with_kept_log(r.error()));
+  release_kept_log();
   needs_reopen_ = false;
   return {};
 }
 
-Result<void> LevelDbJournal::initialise() {
+Result<void> LevelDbJournal::initialise(std::optional<std::uint64_t> watermark) {
   const std::string schema_key(keys::kSchema);
   auto raw = get_raw(schema_key);
   if (!raw) return std::unexpected(raw.error());
@@ -153,9 +232,18 @@ Result<void> LevelDbJournal::initialise() {
                               "journal, or it is damaged",
                               options_.directory, keys::kSchema));
     if (!it->status().ok()) return std::unexpected(db_error(it->status(), "reading"));
+    if (watermark.value_or(0) > 0)
+      return std::unexpected(journal_damaged(
+          options_.directory, fmt::format("its database is empty, but commit #{} was reported durable: leveldb's "
+                                          "write-ahead log was replaced, emptied, removed or overwritten",
+                                          *watermark)));
+    // Commit #1: every write to the log carries a commit number (store/journal_integrity.h).
+    leveldb::WriteBatch batch;
+    batch.Put(schema_key, encode_counter(kSchemaVersion));
+    batch.Put(std::string(keys::kCommitCount), encode_counter(commits_ + 1));
     leveldb::WriteOptions synced;
     synced.sync = true;
-    const leveldb::Status s = held->db->Put(synced, schema_key, encode_counter(kSchemaVersion));
+    const leveldb::Status s = held->db->Write(synced, &batch);
     if (!s.ok()) return std::unexpected(db_error(s, "writing the schema version"));
     return {};
   }
@@ -269,6 +357,9 @@ std::vector<Result<void>> LevelDbJournal::apply_group(std::span<const GroupCommi
   const TransferId id_now = next_id_.load();
   if (id_now > persisted_next_id_) merged.Put(std::string(keys::kNextTransferId), encode_counter(id_now));
   if (next_seq != next_seq_) merged.Put(std::string(keys::kNextEventSeq), encode_counter(next_seq));
+  // Numbered so that open can tell a log that lost a durable commit (store/durable_watermark.h).
+  const std::uint64_t commit = commits_ + 1;
+  merged.Put(std::string(keys::kCommitCount), encode_counter(commit));
 
   leveldb::WriteOptions write_options;
   write_options.sync = sync;
@@ -282,6 +373,8 @@ std::vector<Result<void>> LevelDbJournal::apply_group(std::span<const GroupCommi
     }
     status = held->db->Write(write_options, &merged);
   }
+  // Also after a failure: the bytes may have reached the log, and the number is not reused.
+  commits_ = commit;
   if (!status.ok()) {
     // leveldb refuses every later write once one failed; reopen before the next group.
     needs_reopen_ = true;
@@ -293,6 +386,8 @@ std::vector<Result<void>> LevelDbJournal::apply_group(std::span<const GroupCommi
   persisted_next_id_ = std::max(persisted_next_id_, id_now);
   next_seq_ = next_seq;
   persisted_next_seq_ = next_seq;
+  // Only now is this commit durable; a Buffered group is not, so it leaves the watermark.
+  if (sync) watermark_->advance(commit);
   return results;
 }
 

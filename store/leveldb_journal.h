@@ -14,6 +14,7 @@
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
+#include "store/durable_watermark.h"
 #include "store/group_commit.h"
 #include "store/journal.h"
 #include "store/pid_lock.h"
@@ -49,11 +50,20 @@ class LevelDbJournal final : public Journal {
 
   LevelDbJournal(JournalOptions options, std::unique_ptr<PidLock> lock);
   leveldb::Options db_options() const;
+  leveldb::Env& env() const;
+  // The checks before leveldb's recovery, then DB::Open (store/journal_integrity.h).
+  Result<void> recover(std::optional<std::uint64_t> watermark);
+  // Compares the recovered commit number with the watermark.
+  Result<void> check_recovered(std::optional<std::uint64_t> watermark);
+  // The torn log recover() kept: named in an error after recovery, dropped once all is well.
+  Error with_kept_log(Error error) const;
+  void release_kept_log();
+  Result<std::uint64_t> stored_commits();
   Result<DbHold> hold() const;
   // After a failed write leveldb refuses all later ones; the group-commit leader closes and
   // reopens the database (recovery replays the log) before the next group.
   Result<void> reopen();
-  Result<void> initialise();
+  Result<void> initialise(std::optional<std::uint64_t> watermark);
   Result<void> load_counters();
   std::vector<Result<void>> apply_group(std::span<const GroupCommitQueue::Request* const> group, bool sync);
   Result<void> resolve(const Batch::Ops& ops, const Overlay& group, Overlay& delta, std::uint64_t& next_seq,
@@ -75,6 +85,9 @@ class LevelDbJournal final : public Journal {
   std::uint64_t next_seq_ = 1;
   std::uint64_t persisted_next_seq_ = 0;
   bool needs_reopen_ = false;
+  std::uint64_t commits_ = 0;                     // number of the last commit group written
+  std::unique_ptr<DurableWatermark> watermark_;  // set once open() succeeded
+  std::string kept_torn_log_;                     // hard link made by recover(), if any
 };
 
 }  // namespace xfer::store

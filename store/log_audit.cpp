@@ -101,7 +101,7 @@ class Auditor {
           return damaged(at, fmt::format("a record header whose length ({} bytes) runs past the end of its 32 KiB block",
                                          length));
         if (pos + kHeaderSize + length > bytes.size()) return torn(at);  // only possible in the last block
-        if (type > kLastType) return damaged(at, fmt::format("a record of unknown type {}", type));
+        if (type == kZeroType || type > kLastType) return damaged(at, fmt::format("a record of unknown type {}", type));
         const std::string_view payload = bytes.substr(pos + kHeaderSize, length);
         const char type_byte = header[6];
         const std::uint32_t actual = crc32c(payload.data(), payload.size(), crc32c(&type_byte, 1));
