@@ -50,6 +50,17 @@ Result<std::string_view> open_value(std::string_view key, std::string_view value
   return covered.substr(kHeaderSize);
 }
 
+// An optional u64 exactly as the encoder writes it: a presence byte (0 or 1), then 8 bytes
+// that are all zero when absent. Anything else is not a value this codec wrote, so the record
+// is corrupt; this keeps encode(decode(bytes)) == bytes for every value accepted.
+bool get_opt_u64(ByteReader& r, std::optional<std::uint64_t>& out) {
+  std::uint8_t present = 0;
+  std::uint64_t v = 0;
+  if (!r.u8(present) || !r.u64(v) || present > 1 || (present == 0 && v != 0)) return false;
+  out = present ? std::optional<std::uint64_t>(v) : std::nullopt;
+  return true;
+}
+
 template <typename Enum>
 bool get_enum(ByteReader& r, Enum& out, std::uint8_t max) {
   std::uint8_t v = 0;
@@ -102,7 +113,7 @@ Result<TransferRecord> decode_transfer(std::string_view key, std::string_view va
     ok = r.str(name) && r.str(val);
     if (ok) t.request_headers.emplace_back(std::move(name), std::move(val));
   }
-  ok = ok && get_enum(r, t.protocol, 3) && get_enum(r, t.state, 6) && r.opt_u64(t.size) &&
+  ok = ok && get_enum(r, t.protocol, 3) && get_enum(r, t.state, 6) && get_opt_u64(r, t.size) &&
        r.str(t.etag) && r.str(t.last_modified) && r.str(t.checksum) && r.str(t.upload_url) &&
        r.u32(t.upload_interop_version) && r.u32(t.segment_count) && r.u32(t.attempt_count) &&
        r.i64(t.next_attempt_at) && r.str(t.last_error) && r.i32(t.priority) && r.i64(t.created_at) &&
@@ -126,7 +137,7 @@ Result<SegmentRecord> decode_segment(std::string_view key, std::string_view valu
   if (!fields) return std::unexpected(fields.error());
   ByteReader r(*fields);
   SegmentRecord s;
-  if (!(r.u64(s.transfer_id) && r.u32(s.index) && r.u64(s.start) && r.opt_u64(s.end) &&
+  if (!(r.u64(s.transfer_id) && r.u32(s.index) && r.u64(s.start) && get_opt_u64(r, s.end) &&
         r.u64(s.offset) && r.at_end()))
     return corrupt(key, "malformed segment record");
   return s;
@@ -164,10 +175,11 @@ Result<OriginRecord> decode_origin(std::string_view key, std::string_view value)
     ok = r.str(e.alpn) && r.str(e.host) && r.u16(e.port) && r.i64(e.expires_at);
     if (ok) o.alt_svc.push_back(std::move(e));
   }
-  ok = ok && r.u32(o.upload_interop_version) && r.opt_u64(o.upload_limits.max_size) &&
-       r.opt_u64(o.upload_limits.min_size) && r.opt_u64(o.upload_limits.max_append_size) &&
-       r.opt_u64(o.upload_limits.min_append_size) && r.opt_u64(o.upload_limits.max_age_seconds) &&
-       r.i64(o.updated_at) && r.at_end();
+  ok = ok && r.u32(o.upload_interop_version) && get_opt_u64(r, o.upload_limits.max_size) &&
+       get_opt_u64(r, o.upload_limits.min_size) &&
+       get_opt_u64(r, o.upload_limits.max_append_size) &&
+       get_opt_u64(r, o.upload_limits.min_append_size) &&
+       get_opt_u64(r, o.upload_limits.max_age_seconds) && r.i64(o.updated_at) && r.at_end();
   if (!ok) return corrupt(key, "malformed origin record");
   return o;
 }
