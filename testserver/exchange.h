@@ -95,6 +95,15 @@ class Exchange {
   virtual void send_response_head(int status, const Headers& headers,
                                   std::optional<std::uint64_t> content_length) = 0;
 
+  // Room for the next body chunk: ready(room, ec) runs once the transport can take at least one
+  // byte without holding it past its limits (HTTP/2: the peer's send window; every transport:
+  // the per-stream, per-connection and server-wide budgets of buffered response bytes), with
+  // room = what it can take now, at most `max`. A handler that sizes each read by it reads
+  // nothing ahead of what can be sent. The room is held for the next write_body. At most one
+  // await_room is outstanding; on a closed exchange ec is set.
+  using RoomHandler = std::function<void(std::size_t room, boost::system::error_code ec)>;
+  virtual void await_room(std::size_t max, RoomHandler ready);
+
   // One body chunk; done runs when the transport has taken it (and can take more). At most one
   // write_body is outstanding. The transport owns data from the call on.
   using WriteHandler = std::function<void(boost::system::error_code ec)>;

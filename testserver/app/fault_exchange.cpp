@@ -164,6 +164,14 @@ void FaultExchange::send_interim(int status, const Headers& headers) {
   inner_->send_interim(status, headers);
 }
 
+void FaultExchange::await_room(std::size_t max, RoomHandler ready) {
+  if (aborted_) {
+    boost::asio::post(executor(), [ready] { ready(0, boost::asio::error::operation_aborted); });
+    return;
+  }
+  inner_->await_room(max, std::move(ready));
+}
+
 void FaultExchange::write_body(Bytes data, WriteHandler done) {
   auto self = shared_from_this();
   if (aborted_) {

@@ -28,6 +28,7 @@ class FaultExchange final : public Exchange, public std::enable_shared_from_this
                           std::optional<std::uint64_t> content_length) override {
     inner_->send_response_head(status, headers, content_length);
   }
+  void await_room(std::size_t max, RoomHandler ready) override;
   void write_body(Bytes data, WriteHandler done) override;
   void finish() override { inner_->finish(); }
   void abort_reset() override { inner_->abort_reset(); }

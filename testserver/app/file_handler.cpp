@@ -90,7 +90,8 @@ struct Fd {
   Fd& operator=(const Fd&) = delete;
 };
 
-// One response body in flight: pread a chunk, hand it to the transport, repeat when taken.
+// One response body in flight: wait for room, pread that much, hand it to the transport,
+// repeat when taken.
 struct Sender : std::enable_shared_from_this<Sender> {
   std::shared_ptr<Exchange> ex;
   std::shared_ptr<Fd> fd;
@@ -106,6 +107,15 @@ struct Sender : std::enable_shared_from_this<Sender> {
       return;
     }
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, end - pos));
+    // Read only what the transport can send now (a peer that keeps its window shut gets
+    // nothing read for it): memory follows the peers' flow control, not the file size.
+    ex->await_room(want, [self = shared_from_this()](std::size_t room, boost::system::error_code ec) {
+      if (!ec && room > 0) self->send(room);
+    });
+  }
+
+  void send(std::size_t want) {
+    if (ex->closed()) return;
     Bytes buf(want);  // not zero-filled: pread overwrites it
     ssize_t n;
     do {

@@ -1,10 +1,14 @@
 // ConnectionContext: what every connection shares with its listener — where requests go, the
-// limits it enforces, and the registry that lets SIGTERM reach it.
+// limits it enforces, the server-wide budget of buffered response bytes, and the registry that
+// lets SIGTERM reach it.
 #pragma once
+
+#include <memory>
 
 #include "testserver/exchange.h"
 #include "testserver/net/connection.h"
 #include "testserver/net/limits.h"
+#include "testserver/net/response_budget.h"
 
 namespace xts::net {
 
@@ -12,6 +16,8 @@ struct ConnectionContext {
   ExchangeHandler handler;
   TransportLimits limits;
   ConnectionRegistry* registry = nullptr;
+  // Shared, so it outlives every connection that still holds a share of it.
+  std::shared_ptr<ResponseBudget> server_budget;
 };
 
 }  // namespace xts::net

@@ -80,6 +80,12 @@ void H1Exchange<Stream>::send_response_head(int status, const Headers& headers,
 }
 
 template <class Stream>
+void H1Exchange<Stream>::await_room(std::size_t max, RoomHandler ready) {
+  if (connection_) return connection_->await_room(max, std::move(ready));
+  asio::post(executor_, [ready = std::move(ready)] { ready(0, asio::error::operation_aborted); });
+}
+
+template <class Stream>
 void H1Exchange<Stream>::write_body(Bytes data, WriteHandler done) {
   if (connection_) return connection_->write_body(std::move(data), std::move(done));
   asio::post(executor_, [done = std::move(done)] { done(asio::error::operation_aborted); });
@@ -113,7 +119,8 @@ H1Connection<Stream>::H1Connection(Stream stream, std::string_view initial,
       scheme_(std::move(scheme)),
       peer_(peer_string(tcp_socket(stream_))),
       read_timer_(stream_.get_executor()),
-      write_timer_(stream_.get_executor()) {
+      write_timer_(stream_.get_executor()),
+      share_(nullptr, ctx_->server_budget.get()) {
   if (!initial.empty()) {
     auto space = buffer_.prepare(initial.size());
     asio::buffer_copy(space, asio::buffer(initial));
@@ -351,8 +358,43 @@ void H1Connection<Stream>::send_response_head(int status, const Headers& headers
 }
 
 template <class Stream>
+void H1Connection<Stream>::await_room(std::size_t max, Exchange::RoomHandler ready) {
+  if (closed_ || closing_ || !response_started_ || finished_ || no_body_) {
+    return asio::post(executor(), [h = std::move(ready)] { h(0, asio::error::operation_aborted); });
+  }
+  if (pending_room_) {
+    return asio::post(executor(), [h = std::move(ready)] { h(0, asio::error::in_progress); });
+  }
+  reserved_ = 0;
+  account();
+  pending_room_ = std::move(ready);
+  pending_room_max_ = std::max<std::size_t>(max, 1);
+  recheck_room();
+}
+
+template <class Stream>
+void H1Connection<Stream>::recheck_room() {
+  if (!pending_room_ || closed_) return;
+  auto* server = share_.server();
+  std::size_t room = queued_bytes_ < kResponseHighWater ? kResponseHighWater - queued_bytes_ : 0;
+  if (server != nullptr) room = std::min(room, server->room());
+  room = std::min(room, pending_room_max_);
+  if (room == 0) {
+    // Our own queue: the write completion looks again; the server's budget wakes us.
+    if (server != nullptr && server->room() == 0) server->wait(this->shared_from_this());
+    return;
+  }
+  reserved_ = room;
+  account();
+  asio::post(executor(), [h = std::move(pending_room_), room] { h(room, {}); });
+  pending_room_ = nullptr;
+}
+
+template <class Stream>
 void H1Connection<Stream>::write_body(Bytes data, Exchange::WriteHandler done) {
+  reserved_ = 0;  // the room granted is now this chunk (enqueue accounts for it)
   if (closed_ || closing_ || !response_started_ || finished_) {
+    account();
     return asio::post(executor(), [d = std::move(done)] { d(asio::error::operation_aborted); });
   }
   if (!no_body_ && !data.empty()) {
@@ -378,6 +420,8 @@ void H1Connection<Stream>::finish() {
   if (closed_ || closing_ || finished_) return;
   if (!response_started_) send_response_head(500, {}, 0);
   finished_ = true;
+  reserved_ = 0;
+  account();
   if (chunked_) enqueue(std::string_view("0\r\n\r\n"));
   if (expected_body_ && body_sent_ != *expected_body_) {
     spdlog::warn("h1 {}: response body was {} bytes, announced {}", peer_, body_sent_, *expected_body_);
@@ -412,6 +456,7 @@ template <class Stream>
 void H1Connection<Stream>::enqueue(Bytes bytes) {
   queued_bytes_ += bytes.size();
   queue_.push_back(std::move(bytes));
+  account();
 }
 
 template <class Stream>
@@ -458,6 +503,7 @@ void H1Connection<Stream>::flush() {
                       self->write_timer_.cancel();
                       self->inflight_.clear();
                       self->queued_bytes_ -= batch;
+                      self->account();
                       if (ec) {
                         if (!is_disconnect(ec)) spdlog::debug("h1 {}: write: {}", self->peer_, ec.message());
                         return self->close();
@@ -467,6 +513,7 @@ void H1Connection<Stream>::flush() {
                         self->pending_done_ = nullptr;
                         done({});
                       }
+                      self->recheck_room();
                       self->flush();
                     });
 }
@@ -536,6 +583,16 @@ void H1Connection<Stream>::close() {
     pending_done_ = nullptr;
     asio::post(executor(), [done = std::move(done)] { done(asio::error::operation_aborted); });
   }
+  if (pending_room_) {
+    asio::post(executor(), [h = std::move(pending_room_)] { h(0, asio::error::operation_aborted); });
+    pending_room_ = nullptr;
+  }
+  // Queued output will never be written: free it and give its budget back (the batch in
+  // flight is the write's until its completion, which releases it).
+  for (const auto& piece : queue_) queued_bytes_ -= piece.size();
+  queue_.clear();
+  reserved_ = 0;
+  account();
   if (registry_id_ != 0 && ctx_->registry != nullptr) ctx_->registry->remove(registry_id_);
   registry_id_ = 0;
 }

@@ -7,6 +7,8 @@
 // Promises: at most one socket read and one socket write in flight; a header that is too big
 // or has too many fields gets 431, a malformed one 400, a slow one is cut off after
 // limits.header_timeout; abort_reset ends in a TCP RST, abort_close in a FIN after flushing.
+// Queued output counts against the server's ResponseBudget; await_room grants no more than
+// kResponseHighWater per connection and what that budget has left.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,7 @@
 #include "testserver/exchange.h"
 #include "testserver/net/connection.h"
 #include "testserver/net/connection_context.h"
+#include "testserver/net/response_budget.h"
 #include "testserver/net/streams.h"
 
 namespace xts::net {
@@ -34,6 +37,7 @@ class H1Exchange;
 
 template <class Stream>
 class H1Connection final : public Connection,
+                           public ResponseBudget::Waiter,
                            public std::enable_shared_from_this<H1Connection<Stream>> {
  public:
   // `initial` holds bytes already read from the socket (the plain listener's protocol sniff).
@@ -49,9 +53,12 @@ class H1Connection final : public Connection,
   void read_body(Exchange::BodyHandler handler);
   void send_interim(int status, const Headers& headers);
   void send_response_head(int status, const Headers& headers, std::optional<std::uint64_t> length);
+  void await_room(std::size_t max, Exchange::RoomHandler ready);
   void write_body(Bytes data, Exchange::WriteHandler done);
   void finish();
   void abort(bool reset);
+
+  void on_budget_room() override { recheck_room(); }
 
  private:
   enum class AfterDrain { Nothing, NextRequest, CloseFin, Reset };
@@ -65,6 +72,9 @@ class H1Connection final : public Connection,
   void reply_error(int status);
   void maybe_send_continue();
   void read_body_some(Exchange::BodyHandler handler);
+
+  void recheck_room();
+  void account() { share_.set(queued_bytes_ + reserved_); }
 
   void enqueue(Bytes bytes);
   void enqueue(std::string_view text);
@@ -114,6 +124,10 @@ class H1Connection final : public Connection,
   bool writing_ = false;
   bool flush_posted_ = false;
   Exchange::WriteHandler pending_done_;
+  Exchange::RoomHandler pending_room_;
+  std::size_t pending_room_max_ = 0;
+  std::size_t reserved_ = 0;  // room granted to the handler, not yet written
+  BudgetShare share_;
   AfterDrain after_drain_ = AfterDrain::Nothing;
   std::array<std::uint8_t, 4096> discard_{};
 };
@@ -129,6 +143,7 @@ class H1Exchange final : public Exchange {
   void send_interim(int status, const Headers& headers) override;
   void send_response_head(int status, const Headers& headers,
                           std::optional<std::uint64_t> content_length) override;
+  void await_room(std::size_t max, RoomHandler ready) override;
   void write_body(Bytes data, WriteHandler done) override;
   void finish() override;
   void abort_reset() override;

@@ -73,6 +73,7 @@ H2Connection<Stream>::H2Connection(Stream stream, std::string_view initial,
       peer_(peer_string(tcp_socket(stream_))),
       initial_(initial.begin(), initial.end()),
       read_buf_(kReadBuffer),
+      budget_(stream_.get_executor(), kConnectionResponseBudget),
       tick_timer_(stream_.get_executor()),
       started_(Clock::now()),
       idle_since_(started_) {
@@ -310,6 +311,19 @@ void H2Connection<Stream>::schedule_write() {
 }
 
 template <class Stream>
+void H2Connection<Stream>::schedule_room_check() {
+  if (room_check_posted_ || closed_) return;
+  room_check_posted_ = true;
+  asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    self->room_check_posted_ = false;
+    if (self->closed_) return;
+    for (const auto& [id, stream] : self->streams_) {
+      if (stream->awaiting_room()) stream->recheck_room();
+    }
+  });
+}
+
+template <class Stream>
 void H2Connection<Stream>::reset_after_flush(std::int32_t stream_id, std::uint32_t error_code) {
   pending_resets_.emplace_back(stream_id, error_code);
   // Called from the data provider inside do_write: the batch being built carries the last
@@ -468,6 +482,10 @@ int H2Connection<Stream>::on_frame_recv(const nghttp2_frame* frame) {
   switch (frame->hd.type) {
     case NGHTTP2_SETTINGS:
       got_settings_ = true;
+      schedule_room_check();  // INITIAL_WINDOW_SIZE may have moved every stream's window
+      return 0;
+    case NGHTTP2_WINDOW_UPDATE:
+      schedule_room_check();
       return 0;
     case NGHTTP2_HEADERS: {
       auto* stream = stream_of(frame->hd.stream_id);
@@ -550,7 +568,9 @@ int H2Connection<Stream>::send_data(nghttp2_frame* frame, const std::uint8_t* fr
   if (padlen > 0) out_buf_.push_back(static_cast<std::uint8_t>(padlen - 1));
   stream.copy_out(length, out_buf_);
   if (padlen > 1) out_buf_.insert(out_buf_.end(), padlen - 1, 0);
-  return 0;
+  // One mem_send call would otherwise pack every DATA frame the windows allow into this batch
+  // (all the connection's queued bytes, outside any budget): end the call once it is full.
+  return out_buf_.size() >= kWriteBatch ? NGHTTP2_ERR_PAUSE : 0;
 }
 
 template class H2Connection<PlainStream>;

@@ -13,6 +13,8 @@
 // MAX_HEADER_LIST_SIZE are advertised; nghttp2's own flood and rapid-reset limits stay on. A
 // response stuck on a zero send window for limits.idle_timeout is reset (RST_STREAM CANCEL), and
 // an aborted stream's RST_STREAM goes out only after the write carrying its last DATA.
+// Streams read no response bytes ahead of the peer's windows; together they hold at most
+// kConnectionResponseBudget.
 #pragma once
 
 #include <chrono>
@@ -57,6 +59,9 @@ class H2Connection final : public Connection,
   void terminate(std::uint32_t error_code) override;
   bool gone() const override { return closed_; }
   void reset_after_flush(std::int32_t stream_id, std::uint32_t error_code) override;
+  ResponseBudget& connection_budget() override { return budget_; }
+  ResponseBudget* server_budget() override { return ctx_->server_budget.get(); }
+  void schedule_room_check() override;
 
   // nghttp2 callbacks (trampolines in the .cpp call these).
   int on_begin_headers(const nghttp2_frame* frame);
@@ -93,6 +98,9 @@ class H2Connection final : public Connection,
   std::vector<std::uint8_t> initial_;
   std::vector<std::uint8_t> read_buf_;
   std::vector<std::uint8_t> out_buf_;
+  // Response bytes this connection's streams hold (their shares; see H2Stream::recheck_room).
+  ResponseBudget budget_;
+  bool room_check_posted_ = false;
   std::map<std::int32_t, std::shared_ptr<H2Stream>> streams_;
   // RST_STREAMs waiting for the write that carries the stream's last DATA (reset_after_flush).
   std::vector<std::pair<std::int32_t, std::uint32_t>> pending_resets_;

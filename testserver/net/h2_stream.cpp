@@ -58,7 +58,11 @@ ssize_t read_callback(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t
 }  // namespace
 
 H2Stream::H2Stream(std::shared_ptr<H2Session> session, std::int32_t id, Request base)
-    : session_(std::move(session)), executor_(session_->executor()), id_(id), request_(std::move(base)) {}
+    : session_(std::move(session)),
+      executor_(session_->executor()),
+      id_(id),
+      request_(std::move(base)),
+      share_(&session_->connection_budget(), session_->server_budget()) {}
 
 // ---------------------------------------------------------------------------------------------
 // Request side.
@@ -111,6 +115,17 @@ void H2Stream::on_closed(std::uint32_t error_code) {
     spdlog::debug("h2 stream {} closed (error {})", id_, error_code);
   }
   fail_pending();
+  // Nothing queued can go out any more: give the memory and the budgets back now, not when
+  // the handler lets go of the stream.
+  std::deque<Bytes>().swap(out_chunks_);
+  out_bytes_ = 0;
+  out_alloc_ = 0;
+  out_offset_ = 0;
+  std::vector<std::uint8_t>().swap(delivered_);
+  reserved_ = 0;
+  const bool held = share_.held() > 0;
+  share_.detach();
+  if (held && !session_->gone()) session_->schedule_room_check();
   session_.reset();
 }
 
@@ -129,6 +144,14 @@ void H2Stream::fail_pending() {
   if (pending_done_) {
     asio::post(executor_, [d = std::move(pending_done_)] { d(asio::error::connection_reset); });
     pending_done_ = nullptr;
+  }
+  if (pending_room_) {
+    asio::post(executor_, [h = std::move(pending_room_)] { h(0, asio::error::connection_reset); });
+    pending_room_ = nullptr;
+  }
+  if (reserved_ > 0) {
+    reserved_ = 0;
+    account();
   }
 }
 
@@ -207,16 +230,78 @@ void H2Stream::send_response_head(int status, const Headers& headers,
   session_->schedule_write();
 }
 
+void H2Stream::account(bool sent) {
+  const auto before = share_.held();
+  // The memory, not the unsent bytes: a chunk is freed only once all of it went out.
+  share_.set(out_alloc_ + reserved_);
+  // Bytes that went out (of a chunk still held) leave every stream's room as it was (the
+  // windows shrank as much); anything else that lowers the connection's share may let a
+  // waiting stream on.
+  if (!sent && share_.held() < before && usable_session()) session_->schedule_room_check();
+}
+
+void H2Stream::await_room(std::size_t max, RoomHandler ready) {
+  if (!usable() || !head_sent_ || finished_ || abort_ != Abort::None || no_body_) {
+    asio::post(executor_, [h = std::move(ready)] { h(0, asio::error::operation_aborted); });
+    return;
+  }
+  if (pending_room_) {
+    asio::post(executor_, [h = std::move(ready)] { h(0, asio::error::in_progress); });
+    return;
+  }
+  if (reserved_ > 0) {  // granted before and not written: back into the pool first
+    reserved_ = 0;
+    account();
+  }
+  pending_room_ = std::move(ready);
+  pending_room_max_ = std::max<std::size_t>(max, 1);
+  recheck_room();
+}
+
+void H2Stream::recheck_room() {
+  if (!pending_room_ || !usable()) return;
+  auto* s = session_->session();
+  auto* conn = share_.connection();
+  auto* server = share_.server();
+  // What the peer lets out beyond what is queued already: the stream's window (capped per
+  // stream) less this stream's unsent bytes, the connection's window less what all its
+  // streams hold (conservative: a chunk counts until all of it went out).
+  const std::int64_t stream_window = nghttp2_session_get_stream_remote_window_size(s, id_);
+  const std::int64_t conn_window = nghttp2_session_get_remote_window_size(s);
+  const auto stream_cap = std::min<std::int64_t>(stream_window, static_cast<std::int64_t>(kResponseHighWater));
+  std::int64_t room = std::min(stream_cap - static_cast<std::int64_t>(out_bytes_),
+                               conn_window - static_cast<std::int64_t>(conn != nullptr ? conn->used() : out_bytes_));
+  if (conn != nullptr) room = std::min<std::int64_t>(room, static_cast<std::int64_t>(conn->room()));
+  if (server != nullptr) room = std::min<std::int64_t>(room, static_cast<std::int64_t>(server->room()));
+  room = std::min<std::int64_t>(room, static_cast<std::int64_t>(pending_room_max_));
+  if (room <= 0) {
+    // The windows: the connection looks again on WINDOW_UPDATE, SETTINGS and when a stream
+    // lets go of bytes; our own queue: copy_out looks again; the budgets wake their waiters.
+    auto self = shared_from_this();
+    if (conn != nullptr && conn->room() == 0) conn->wait(self);
+    if (server != nullptr && server->room() == 0) server->wait(self);
+    return;
+  }
+  reserved_ = static_cast<std::size_t>(room);
+  account();
+  asio::post(executor_, [h = std::move(pending_room_), n = reserved_] { h(n, {}); });
+  pending_room_ = nullptr;
+}
+
 void H2Stream::write_body(Bytes data, WriteHandler done) {
+  reserved_ = 0;  // the room granted is now this chunk (accounted below)
   if (!usable() || !head_sent_ || finished_ || abort_ != Abort::None) {
+    account();
     asio::post(executor_, [d = std::move(done)] { d(asio::error::operation_aborted); });
     return;
   }
   if (!no_body_ && !data.empty()) {
     out_bytes_ += data.size();
+    out_alloc_ += data.size();
     out_chunks_.push_back(std::move(data));
     resume();
   }
+  account();
   if (out_bytes_ < kResponseHighWater) {
     asio::post(executor_, [d = std::move(done)] { d({}); });
   } else {
@@ -228,6 +313,10 @@ void H2Stream::finish() {
   if (!usable() || finished_) return;
   if (!head_sent_) send_response_head(500, {}, 0);
   finished_ = true;
+  if (reserved_ > 0) {
+    reserved_ = 0;
+    account();
+  }
   resume();
 }
 
@@ -311,6 +400,7 @@ ssize_t H2Stream::read_data(std::size_t length, std::uint32_t* flags) {
 }
 
 void H2Stream::copy_out(std::size_t length, std::vector<std::uint8_t>& out) {
+  bool freed = false;
   while (length > 0 && !out_chunks_.empty()) {
     auto& front = out_chunks_.front();
     const std::size_t take = std::min(length, front.size() - out_offset_);
@@ -320,21 +410,27 @@ void H2Stream::copy_out(std::size_t length, std::vector<std::uint8_t>& out) {
     out_bytes_ -= take;
     length -= take;
     if (out_offset_ == front.size()) {
+      out_alloc_ -= front.size();
       out_chunks_.pop_front();
       out_offset_ = 0;
+      freed = true;
     }
   }
   window_blocked_since_.reset();  // DATA went out: progress
+  // A freed chunk returns more to the connection's share than the window lost: others may go on.
+  account(/*sent=*/!freed);
   if (pending_done_ && out_bytes_ < kResponseHighWater) {
     asio::post(executor_, [d = std::move(pending_done_)] { d({}); });
     pending_done_ = nullptr;
   }
+  if (pending_room_) recheck_room();  // below the per-stream cap again
 }
 
 bool H2Stream::stuck_on_window(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit) {
   // Only a response with something to send counts: a handler that is slow (stall= faults) or
   // a stream waiting for request DATA is not the peer's flow control.
-  const bool ready = has_provider_ && !response_sent_ && !stream_closed_ && (out_bytes_ > 0 || finished_);
+  const bool ready = has_provider_ && !response_sent_ && !stream_closed_ &&
+                     (out_bytes_ > 0 || finished_ || pending_room_ != nullptr);
   if (!ready || !usable_session()) {
     window_blocked_since_.reset();
     return false;

@@ -1,8 +1,10 @@
 // H2Stream: the Exchange of one HTTP/2 request stream, and H2Session, the little it needs from
 // its connection. The stream buffers received DATA (bounded by the stream window, since
-// bytes are only consumed when the handler pulls them) and queued response bytes (bounded by
-// kResponseHighWater before write_body's completion waits), and feeds nghttp2's deferred data
-// provider. Every handler callback is posted, never run inside an nghttp2 call.
+// bytes are only consumed when the handler pulls them) and queued response bytes, and feeds
+// nghttp2's deferred data provider. Queued response bytes stay within the peer's send window
+// (stream and connection: await_room grants no more), kResponseHighWater, and the connection's
+// and server's ResponseBudgets; they are released when the stream closes. Every handler
+// callback is posted, never run inside an nghttp2 call.
 #pragma once
 
 #include <chrono>
@@ -19,6 +21,7 @@
 
 #include "testserver/exchange.h"
 #include "testserver/net/limits.h"
+#include "testserver/net/response_budget.h"
 
 namespace xts::net {
 
@@ -35,9 +38,16 @@ class H2Session {
   // RST_STREAM for `stream_id` once every byte produced so far went to the socket (in a later
   // write than the stream's last DATA), so the peer reads the DATA before it sees the reset.
   virtual void reset_after_flush(std::int32_t stream_id, std::uint32_t error_code) = 0;
+  // Response bytes held by this connection's streams, and by the whole server (may be null).
+  virtual ResponseBudget& connection_budget() = 0;
+  virtual ResponseBudget* server_budget() = 0;
+  // Streams waiting for room should look again (a window or the connection's share changed).
+  virtual void schedule_room_check() = 0;
 };
 
-class H2Stream final : public Exchange, public std::enable_shared_from_this<H2Stream> {
+class H2Stream final : public Exchange,
+                       public ResponseBudget::Waiter,
+                       public std::enable_shared_from_this<H2Stream> {
  public:
   H2Stream(std::shared_ptr<H2Session> session, std::int32_t id, Request base);
 
@@ -48,6 +58,7 @@ class H2Stream final : public Exchange, public std::enable_shared_from_this<H2St
   void send_interim(int status, const Headers& headers) override;
   void send_response_head(int status, const Headers& headers,
                           std::optional<std::uint64_t> content_length) override;
+  void await_room(std::size_t max, RoomHandler ready) override;
   void write_body(Bytes data, WriteHandler done) override;
   void finish() override;
   void abort_reset() override;
@@ -79,6 +90,10 @@ class H2Stream final : public Exchange, public std::enable_shared_from_this<H2St
   // while the peer kept the send window (stream or connection) at zero for `limit` without
   // any DATA going out in between: the peer stopped reading, not the handler.
   bool stuck_on_window(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit);
+  // Grants a pending await_room if there is room now (else waits on what is missing).
+  void recheck_room();
+  bool awaiting_room() const { return pending_room_ != nullptr; }
+  void on_budget_room() override { recheck_room(); }
 
  private:
   enum class Abort { None, Reset, Close };
@@ -89,6 +104,8 @@ class H2Stream final : public Exchange, public std::enable_shared_from_this<H2St
   void deliver();
   void fail_pending();
   void resume();
+  // Moves the budgets to what the stream holds now; `sent`: the drop is bytes that went out.
+  void account(bool sent = false);
 
   std::shared_ptr<H2Session> session_;
   boost::asio::any_io_executor executor_;
@@ -123,8 +140,13 @@ class H2Stream final : public Exchange, public std::enable_shared_from_this<H2St
   Abort abort_ = Abort::None;
   std::deque<Bytes> out_chunks_;
   std::size_t out_offset_ = 0;  // into out_chunks_.front()
-  std::size_t out_bytes_ = 0;
+  std::size_t out_bytes_ = 0;  // not yet sent
+  std::size_t out_alloc_ = 0;  // what out_chunks_ occupy (a chunk stays whole until all of it went out)
   WriteHandler pending_done_;
+  RoomHandler pending_room_;
+  std::size_t pending_room_max_ = 0;
+  std::size_t reserved_ = 0;  // room granted to the handler, not yet written
+  BudgetShare share_;
   std::optional<std::chrono::steady_clock::time_point> window_blocked_since_;
 };
 

@@ -25,8 +25,13 @@ struct TransportLimits {
 };
 
 // Bytes a handler may queue on one response before write_body's completion waits for the
-// socket: enough to keep large writes going, small enough to bound memory per stream.
+// socket: enough to keep large writes going, small enough to bound memory per stream. On
+// HTTP/2 a stream also never holds more than the peer's send window lets out (await_room).
 inline constexpr std::size_t kResponseHighWater = 1024 * 1024;
+// Response bytes all streams of one HTTP/2 connection, and all connections of the server, may
+// hold: a batch of stalled peers can pin at most this much (docs/testserver.md).
+inline constexpr std::size_t kConnectionResponseBudget = 8 * 1024 * 1024;
+inline constexpr std::size_t kServerResponseBudget = 64 * 1024 * 1024;
 // Largest chunk handed to read_body on HTTP/1.1 (h2 hands over what the stream window let in).
 inline constexpr std::size_t kBodyChunk = 256 * 1024;
 // HTTP/2 receive windows: per stream and per connection. Bytes are only acknowledged

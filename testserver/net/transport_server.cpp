@@ -16,6 +16,9 @@ std::expected<std::unique_ptr<TransportServer>, std::string> TransportServer::op
   ctx->handler = std::move(handler);
   ctx->limits = limits;
   ctx->registry = &server->registry_;
+  server->budget_ = std::make_shared<ResponseBudget>(io.get_executor(), kServerResponseBudget);
+  ctx->server_budget = server->budget_;
+  server->trimmer_ = std::make_unique<MemoryTrimmer>(io.get_executor(), server->registry_, server->budget_);
 
   if (!config.listen.empty()) {
     auto endpoint = parse_listen_address(config.listen);
@@ -50,9 +53,11 @@ std::expected<std::unique_ptr<TransportServer>, std::string> TransportServer::op
 void TransportServer::start() {
   if (tls_) tls_->start();
   if (plain_) plain_->start();
+  trimmer_->start();
 }
 
 void TransportServer::stop() {
+  trimmer_->stop();
   if (tls_) tls_->stop();
   if (plain_) plain_->stop();
   registry_.stop_all();

@@ -15,6 +15,8 @@
 #include "testserver/net/connection.h"
 #include "testserver/net/limits.h"
 #include "testserver/net/listener.h"
+#include "testserver/net/memory_trimmer.h"
+#include "testserver/net/response_budget.h"
 #include "testserver/server_config.h"
 
 namespace xts::net {
@@ -37,6 +39,8 @@ class TransportServer {
 
  private:
   ConnectionRegistry registry_;
+  std::shared_ptr<ResponseBudget> budget_;  // buffered response bytes, all connections
+  std::unique_ptr<MemoryTrimmer> trimmer_;
   std::shared_ptr<Listener> tls_;
   std::shared_ptr<Listener> plain_;
   std::string cert_file_;
