@@ -55,6 +55,7 @@ void TestServerProcess::launch(std::optional<std::uint16_t> tls_port,
   }
   if (options_.plain) args.insert(args.end(), {"--listen-plain", listen_arg(plain_port)});
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  args.insert(args.begin(), options_.wrapper.begin(), options_.wrapper.end());
 
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
@@ -71,7 +72,7 @@ void TestServerProcess::launch(std::optional<std::uint16_t> tls_port,
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   ::close(out[1]);

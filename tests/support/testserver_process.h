@@ -26,6 +26,9 @@ struct TestServerOptions {
   bool tls = true;             // --listen 127.0.0.1:0 --self-signed
   bool plain = true;           // --listen-plain 127.0.0.1:0
   std::vector<std::string> extra_args;  // e.g. {"--fault", "reset-after=1000", "--control"}
+  // A command the server runs under (found on PATH; it must exec the server so pid() stays the
+  // server's), e.g. `unshare -rm sh -c 'mount -t tmpfs ... && exec "$@"' sh` for a small disk.
+  std::vector<std::string> wrapper;
   // Server stderr is appended here; empty = inherited (shows up in the test's output).
   std::filesystem::path log_file;
   std::chrono::milliseconds ready_timeout{20'000};

@@ -82,6 +82,28 @@ inline std::string literal(std::uint8_t name_index, const std::string& value) {
   return out + value;
 }
 
+// HPACK literal without indexing with a new name (RFC 7541 §6.2.2); name and value < 127 bytes.
+inline std::string literal_new_name(const std::string& name, const std::string& value) {
+  std::string out(1, '\0');
+  out.push_back(static_cast<char>(name.size()));
+  out += name;
+  out.push_back(static_cast<char>(value.size()));
+  return out + value;
+}
+
+// A request as one HEADERS frame (END_HEADERS; END_STREAM unless a body follows): any method,
+// path and authority bytes (< 127 each), then `fields` (lower-case names, values < 127 bytes).
+inline std::string request(std::uint32_t stream, const std::string& method, const std::string& path,
+                           const std::vector<std::pair<std::string, std::string>>& fields = {},
+                           bool end_stream = true, const std::string& authority = "127.0.0.1") {
+  std::string block = literal(2, method);  // :method
+  block.push_back('\x86');                 // :scheme http
+  block += literal(4, path);                // :path
+  block += literal(1, authority);           // :authority
+  for (const auto& [name, value] : fields) block += literal_new_name(name, value);
+  return frame(kHeaders, kEndHeaders | (end_stream ? kEndStream : 0), stream, block);
+}
+
 // GET `path` as one HEADERS frame with END_HEADERS and END_STREAM.
 inline std::string get_request(std::uint32_t stream, const std::string& path) {
   std::string block;

@@ -157,7 +157,9 @@ void FileHandler::handle(const std::shared_ptr<Exchange>& ex, std::string_view r
   PathError err{};
   const auto abs = root_.resolve_existing(rel, &err);
   if (!abs) {
-    if (err == PathError::kBad) {
+    if (err == PathError::kTooLong) {
+      send_problem(ex, 414, "path-too-long", "The path is too deep or too long.");
+    } else if (err == PathError::kBad) {
       send_problem(ex, 400, "bad-path", "The path is not allowed.");
     } else {
       send_problem(ex, 404, "not-found", "No such file.");

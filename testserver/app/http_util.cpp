@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "testserver/app/utf8.h"
+
 namespace xts {
 
 std::string http_date(std::time_t t) {
@@ -80,7 +82,20 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
 std::string json_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
-  for (unsigned char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Request text may be any bytes; JSON text must be UTF-8 (RFC 8259), so a byte that does
+      // not start a well-formed sequence becomes U+FFFD.
+      const auto n = utf8_sequence_length(s, i);
+      if (n == 0) {
+        out += "\\ufffd";
+      } else {
+        out.append(s.substr(i, n));
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -95,6 +110,25 @@ std::string json_escape(std::string_view s) {
         } else {
           out += static_cast<char>(c);
         }
+    }
+  }
+  return out;
+}
+
+std::string url_encode_path(std::string_view path) {
+  static constexpr std::string_view kKeep = "-._~!$&'()*+,;=:@/";
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(path.size());
+  for (const char ch : path) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    if (alnum || kKeep.find(ch) != std::string_view::npos) {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
     }
   }
   return out;

@@ -21,7 +21,12 @@ std::string to_lower(std::string_view s);
 std::string_view trim(std::string_view s);
 // Strict unsigned decimal (no sign, no spaces, no overflow).
 std::optional<std::uint64_t> parse_u64(std::string_view s);
+// JSON string content; bytes that are not well-formed UTF-8 become U+FFFD, so the result is
+// always valid JSON whatever the request carried.
 std::string json_escape(std::string_view s);
+// A decoded path as a URL path: every byte outside RFC 3986 pchar (and '/') is
+// percent-encoded, '%' included, so the URL decodes back to exactly these bytes.
+std::string url_encode_path(std::string_view path);
 
 // Sends a complete response with a small body (or none). For HEAD the body is omitted but
 // Content-Length still announces its size.

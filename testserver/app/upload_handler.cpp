@@ -22,9 +22,39 @@ constexpr std::uint64_t kCheckpointBytes = 8ull << 20;
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+// Host / :authority as the client sent it, if it can stand in a URL unchanged (RFC 3986
+// reg-name or IP literal, optional port); anything else gets a relative Location.
+bool usable_authority(std::string_view a) {
+  static constexpr std::string_view kAllowed = "-._~!$&'()*+,;=:[]%";
+  if (a.empty() || a.size() > 255) return false;
+  for (const char ch : a) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    if (!alnum && kAllowed.find(ch) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
 std::string upload_location(const Request& req, const std::string& id) {
-  if (req.authority.empty()) return "/uploads/" + id;
-  return fmt::format("{}://{}/uploads/{}", req.scheme.empty() ? "http" : req.scheme, req.authority, id);
+  if (!usable_authority(req.authority)) return "/uploads/" + id;
+  return fmt::format("{}://{}/uploads/{}", req.scheme == "https" ? "https" : "http", req.authority, id);
+}
+
+// The URL of a file below --root: dest holds decoded bytes, so each is encoded again
+// ("%2e" in a name comes back as "%252e", not as ".").
+std::string file_url(const std::string& dest) { return "/files/" + url_encode_path(dest); }
+
+std::string completion_body(const std::string& url, std::uint64_t size) {
+  return fmt::format("{{\"location\":\"{}\",\"size\":{}}}\n", json_escape(url), size);
+}
+
+// A failed storage step: 507 when the disk (or quota) is full, else 500.
+void send_store_error(const std::shared_ptr<Exchange>& ex, const StoreError& e, Headers h = {}) {
+  if (e.no_space()) {
+    send_problem(ex, 507, "insufficient-storage", "Not enough space to store the upload: " + e.what, std::move(h));
+  } else {
+    send_problem(ex, 500, "io-error", e.what, std::move(h));
+  }
 }
 
 // Optional sf-integer header: absent → nullopt; present but invalid or negative → error.
@@ -72,7 +102,7 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
   UploadLimits limits;
   bool progress = false;  // send 104 with Upload-Offset at checkpoints
   bool syncing = false;   // a checkpoint is running on the pool
-  bool sync_failed = false;
+  std::optional<StoreError> sync_error;
   std::function<void()> after_sync;  // the final step, held back until the checkpoint is done
 
   UploadStore& store() { return handler->store_; }
@@ -105,8 +135,8 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
       then([self] { self->interrupted(); });
       return;
     }
-    if (sync_failed) {
-      then([self] { self->reject(500, "io-error", "Could not sync the content."); });
+    if (sync_error) {
+      then([self] { self->reject_store(*self->sync_error); });
       return;
     }
     if (eof) {
@@ -123,8 +153,8 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
       then([self] { self->reject(400, "inconsistent-upload-length", "More content than the declared Upload-Length."); });
       return;
     }
-    if (!store().write(*u, written, data.data(), data.size())) {
-      then([self] { self->reject(500, "io-error", "Could not store the content."); });
+    if (auto r = store().write(*u, written, data.data(), data.size()); !r) {
+      then([self, e = r.error()] { self->reject_store(e); });
       return;
     }
     written += n;
@@ -139,12 +169,13 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
     const auto target = written - written % kCheckpointBytes;
     syncing = true;
     pool().run(ex->executor(), [self, target] { return self->store().sync_offset(*self->u, target); },
-               [self, target](bool ok) {
+               [self, target](StoreResult r) {
                  self->syncing = false;
+                 const bool ok = r.has_value();
                  if (ok) {
                    self->synced = target;
                  } else {
-                   self->sync_failed = true;
+                   self->sync_error = r.error();
                  }
                  if (self->after_sync) {
                    auto next = std::move(self->after_sync);
@@ -170,7 +201,15 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
     auto self = shared_from_this();
     const auto target = written;
     pool().run(ex->executor(), [self, target] { return self->store().sync_offset(*self->u, target); },
-               [self](bool) { self->handler->release(self->u); });
+               [self](StoreResult) { self->handler->release(self->u); });
+  }
+
+  void reject_store(const StoreError& e) {
+    if (e.no_space()) {
+      reject(507, "insufficient-storage", "Not enough space to store the upload: " + e.what);
+    } else {
+      reject(500, "io-error", e.what);
+    }
   }
 
   // Drops this request's bytes again and answers with an error.
@@ -182,7 +221,7 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
     auto self = shared_from_this();
     const std::string code_s(code), title_s(title);
     pool().run(ex->executor(), [self] { return self->store().truncate_to(*self->u, self->start); },
-               [self, status, code_s, title_s](bool) {
+               [self, status, code_s, title_s](StoreResult) {
                  Headers h;
                  if (self->resumable) {
                    h.push_back({"upload-offset", std::to_string(self->start)});
@@ -204,7 +243,7 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
       if (length && *length != written) {
         // Keep the bytes (they are valid content), but the upload is not complete.
         pool().run(ex->executor(), [self] { return self->store().sync_offset(*self->u, self->written); },
-                   [self](bool) {
+                   [self](StoreResult) {
                      Headers h{{"upload-offset", std::to_string(self->written)}, self->dialect.complete_header(false)};
                      send_problem(self->ex, 400,
                                   self->dialect.has_inconsistent_length_type() ? kProblemInconsistentLength
@@ -219,14 +258,16 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
         u->state = Upload::State::kPersisting;
       }
       pool().run(
-          ex->executor(),
-          [self]() -> std::string {
-            auto r = self->store().finish(*self->u, self->written);
-            return r ? std::string() : r.error();
-          },
-          [self](std::string error) {
-            if (!error.empty()) {
-              send_problem(self->ex, 500, "io-error", error);
+          ex->executor(), [self] { return self->store().finish(*self->u, self->written); },
+          [self](StoreResult r) {
+            if (!r) {
+              Headers h;
+              if (self->resumable) {
+                // finish() recorded the upload incomplete again: say where it stands.
+                h.push_back({"upload-offset", std::to_string(self->written)});
+                h.push_back(self->dialect.complete_header(false));
+              }
+              send_store_error(self->ex, r.error(), std::move(h));
             } else {
               self->respond_complete();
             }
@@ -235,9 +276,9 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
       return;
     }
     pool().run(ex->executor(), [self] { return self->store().sync_offset(*self->u, self->written); },
-               [self](bool ok) {
-                 if (!ok) {
-                   send_problem(self->ex, 500, "io-error", "Could not sync the content.");
+               [self](StoreResult r) {
+                 if (!r) {
+                   send_store_error(self->ex, r.error());
                  } else {
                    self->respond_incomplete();
                  }
@@ -246,16 +287,14 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
   }
 
   void respond_complete() {
-    const std::string content_location = "/files/" + u->rec.dest;
+    const std::string content_location = file_url(u->rec.dest);
     Headers h{{"content-location", content_location}};
     if (resumable) {
       h.push_back({"upload-offset", std::to_string(written)});
       h.push_back(dialect.complete_header(true));
       if (creation) h.push_back({"location", location});
     }
-    respond(ex, 201, std::move(h),
-            fmt::format("{{\"location\":\"{}\",\"size\":{}}}\n", json_escape(content_location), written),
-            "application/json");
+    respond(ex, 201, std::move(h), completion_body(content_location, written), "application/json");
   }
 
   void respond_incomplete() {
@@ -346,9 +385,20 @@ void UploadHandler::create(const std::shared_ptr<Exchange>& ex, std::string dest
   const bool resumable = dialect.announced ? (dialect.uses_incomplete_field() || flag.has_value()) : flag.has_value();
   const bool complete = flag.value_or(true);
 
-  if (!dest.empty() && !PathGuard::clean(dest)) {
-    send_problem(ex, 400, "bad-path", "The target path is not allowed.");
-    return;
+  if (!dest.empty()) {
+    // Checked before anything touches the disk: an overlong or deep path costs nothing.
+    const auto cleaned = PathGuard::clean(dest);
+    if (!cleaned && cleaned.error() == PathError::kTooLong) {
+      send_problem(ex, 414, "path-too-long",
+                   fmt::format("The path exceeds {} segments, {} bytes per segment or {} bytes.",
+                               kMaxPathSegments, kMaxSegmentBytes, kMaxPathBytes));
+      return;
+    }
+    if (!cleaned) {
+      send_problem(ex, 400, "bad-path", "The target path is not allowed.");
+      return;
+    }
+    dest = *cleaned;
   }
   auto upload_length = header_u64(req, "upload-length");
   if (!upload_length) {
@@ -411,9 +461,9 @@ void UploadHandler::create(const std::shared_ptr<Exchange>& ex, std::string dest
   pool_.run(
       ex->executor(), [self, rec]() { return self->store_.create(rec); },
       [self, ex, dialect, resumable, complete, length, limits](
-          std::expected<std::shared_ptr<Upload>, std::string> created) {
+          std::expected<std::shared_ptr<Upload>, StoreError> created) {
         if (!created) {
-          send_problem(ex, 500, "io-error", created.error());
+          send_store_error(ex, created.error());
           return;
         }
         auto u = *created;
@@ -508,7 +558,7 @@ void UploadHandler::retrieve(const std::shared_ptr<Exchange>& ex, const std::sha
       FaultPlan rest = plan;
       rest.lag_offset.reset();
       pool_.run(ex->executor(), [self, u, lagged] { return self->store_.truncate_to(*u, lagged); },
-                [self, ex, u, rest](bool) {
+                [self, ex, u, rest](StoreResult) {
                   self->release(u);
                   self->retrieve(ex, u, rest);
                 });
@@ -520,7 +570,7 @@ void UploadHandler::retrieve(const std::shared_ptr<Exchange>& ex, const std::sha
             {"cache-control", "no-store"}};
   if (dialect.has_limits()) h.push_back({"upload-limit", dialect.limit_value(rec.limits, rec.expires, now_s())});
   if (dialect.has_length() && rec.length) h.push_back({"upload-length", std::to_string(*rec.length)});
-  if (rec.complete) h.push_back({"content-location", "/files/" + rec.dest});
+  if (rec.complete) h.push_back({"content-location", file_url(rec.dest)});
   respond(ex, 204, std::move(h));
 }
 
@@ -583,11 +633,9 @@ void UploadHandler::append(const std::shared_ptr<Exchange>& ex, const std::share
   if (rec.complete) {
     if (dialect.version >= 9 && provided == rec.offset && complete && cl && *cl == 0) {
       // A valid append to a completed upload whose final response was lost: replay it.
-      Headers h{{"content-location", "/files/" + rec.dest}, {"upload-offset", std::to_string(rec.offset)},
+      Headers h{{"content-location", file_url(rec.dest)}, {"upload-offset", std::to_string(rec.offset)},
                 dialect.complete_header(true)};
-      respond(ex, 201, std::move(h),
-              fmt::format("{{\"location\":\"/files/{}\",\"size\":{}}}\n", json_escape(rec.dest), rec.offset),
-              "application/json");
+      respond(ex, 201, std::move(h), completion_body(file_url(rec.dest), rec.offset), "application/json");
       return;
     }
     Headers h{{"upload-offset", std::to_string(rec.offset)}};

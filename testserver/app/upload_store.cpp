@@ -21,6 +21,20 @@ namespace {
 
 constexpr std::string_view kKeyPrefix = "upload/";
 
+std::unexpected<StoreError> sys_error(std::string_view what, int err = errno) {
+  return std::unexpected(StoreError{err, fmt::format("{}: {}", what, std::strerror(err))});
+}
+
+// leveldb's Status carries no errno, only the strerror() text of the POSIX call that failed:
+// recover the two that mean "disk full" from it.
+int leveldb_errno(const leveldb::Status& status) {
+  const auto text = status.ToString();
+  for (const int err : {ENOSPC, EDQUOT}) {
+    if (text.find(std::strerror(err)) != std::string::npos) return err;
+  }
+  return EIO;
+}
+
 nlohmann::json to_json(const UploadRecord& r) {
   nlohmann::json j;
   j["id"] = r.id;
@@ -76,40 +90,43 @@ std::string parent_of(const std::string& path) {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
-bool copy_file_synced(const std::string& from, const std::string& to) {
+// 0, or the errno that stopped the copy.
+int copy_file_synced(const std::string& from, const std::string& to) {
   const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return false;
+  if (in < 0) return errno;
   const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0) {
+    const int err = errno;
     ::close(in);
-    return false;
+    return err;
   }
   std::vector<char> buf(1 << 20);
-  bool ok = true;
-  for (;;) {
+  int err = 0;
+  while (err == 0) {
     const auto n = ::read(in, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) ok = false;
+    if (n < 0) err = errno;
     if (n <= 0) break;
     std::size_t done = 0;
     while (done < static_cast<std::size_t>(n)) {
       const auto w = ::write(out, buf.data() + done, static_cast<std::size_t>(n) - done);
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) {
-        ok = false;
+        err = w < 0 ? errno : EIO;
         break;
       }
       done += static_cast<std::size_t>(w);
     }
-    if (!ok) break;
   }
-  ok = ok && ::fsync(out) == 0;
+  if (err == 0 && ::fsync(out) != 0) err = errno;
   ::close(in);
   ::close(out);
-  return ok;
+  return err;
 }
 
 }  // namespace
+
+bool StoreError::no_space() const { return sys_errno == ENOSPC || sys_errno == EDQUOT; }
 
 std::expected<std::unique_ptr<UploadStore>, std::string> UploadStore::open(const std::string& data_dir,
                                                                           const PathGuard& root) {
@@ -148,10 +165,20 @@ std::string UploadStore::new_id() const {
 
 std::string UploadStore::part_path(const std::string& id) const { return data_ + "/parts/" + id + ".part"; }
 
-bool UploadStore::put(const UploadRecord& rec) {
+StoreResult UploadStore::put(const UploadRecord& rec) {
+  std::string value;
+  try {
+    // The JSON boundary: dest comes from a request. PathGuard only lets UTF-8 through, but a
+    // record that cannot be serialised must fail this one request, never the process.
+    value = to_json(rec).dump();
+  } catch (const nlohmann::json::exception& e) {
+    return std::unexpected(StoreError{EINVAL, fmt::format("cannot encode the upload record: {}", e.what())});
+  }
   leveldb::WriteOptions wo;
   wo.sync = true;
-  return db_->Put(wo, std::string(kKeyPrefix) + rec.id, to_json(rec).dump()).ok();
+  const auto status = db_->Put(wo, std::string(kKeyPrefix) + rec.id, value);
+  if (!status.ok()) return std::unexpected(StoreError{leveldb_errno(status), "cannot record upload: " + status.ToString()});
+  return {};
 }
 
 void UploadStore::erase_record(const std::string& id) {
@@ -167,16 +194,16 @@ std::shared_ptr<Upload> UploadStore::find(const std::string& id) {
   return it->second;
 }
 
-std::expected<std::shared_ptr<Upload>, std::string> UploadStore::create(UploadRecord rec) {
+std::expected<std::shared_ptr<Upload>, StoreError> UploadStore::create(UploadRecord rec) {
   const auto path = part_path(rec.id);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return std::unexpected(fmt::format("cannot create part file: {}", std::strerror(errno)));
+  if (fd < 0) return sys_error("cannot create part file");
   ::fsync(fd);
   fsync_dir(data_ + "/parts");
-  if (!put(rec)) {
+  if (auto r = put(rec); !r) {
     ::close(fd);
     ::unlink(path.c_str());
-    return std::unexpected("cannot record upload");
+    return std::unexpected(r.error());
   }
   auto u = std::make_shared<Upload>();
   u->rec = std::move(rec);
@@ -186,41 +213,42 @@ std::expected<std::shared_ptr<Upload>, std::string> UploadStore::create(UploadRe
   return u;
 }
 
-bool UploadStore::ensure_fd(Upload& u) {
-  if (u.fd >= 0) return true;
+StoreResult UploadStore::ensure_fd(Upload& u) {
+  if (u.fd >= 0) return {};
   u.fd = ::open(part_path(u.rec.id).c_str(), O_RDWR | O_CLOEXEC);
-  return u.fd >= 0;
+  if (u.fd < 0) return sys_error("cannot open part file");
+  return {};
 }
 
-bool UploadStore::write(Upload& u, std::uint64_t offset, const std::uint8_t* data, std::size_t n) {
-  if (!ensure_fd(u)) return false;
+StoreResult UploadStore::write(Upload& u, std::uint64_t offset, const std::uint8_t* data, std::size_t n) {
+  if (auto r = ensure_fd(u); !r) return r;
   std::size_t done = 0;
   while (done < n) {
     const auto w = ::pwrite(u.fd, data + done, n - done, static_cast<off_t>(offset + done));
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
+    if (w <= 0) return sys_error("cannot store the content", w < 0 ? errno : EIO);
     done += static_cast<std::size_t>(w);
   }
-  return true;
+  return {};
 }
 
-bool UploadStore::sync_offset(Upload& u, std::uint64_t offset) {
-  if (!ensure_fd(u)) return false;
-  if (::fdatasync(u.fd) != 0) return false;
+StoreResult UploadStore::sync_offset(Upload& u, std::uint64_t offset) {
+  if (auto r = ensure_fd(u); !r) return r;
+  if (::fdatasync(u.fd) != 0) return sys_error("cannot sync the content");
   UploadRecord copy;
   {
     std::lock_guard lock(mutex_);
     copy = u.rec;
   }
   copy.offset = offset;
-  if (!put(copy)) return false;
+  if (auto r = put(copy); !r) return r;
   std::lock_guard lock(mutex_);
   u.rec.offset = offset;
-  return true;
+  return {};
 }
 
-bool UploadStore::truncate_to(Upload& u, std::uint64_t offset) {
-  if (!ensure_fd(u)) return false;
+StoreResult UploadStore::truncate_to(Upload& u, std::uint64_t offset) {
+  if (auto r = ensure_fd(u); !r) return r;
   // Record first: a crash between the two leaves a longer file, which open() cuts back.
   UploadRecord copy;
   {
@@ -228,43 +256,52 @@ bool UploadStore::truncate_to(Upload& u, std::uint64_t offset) {
     copy = u.rec;
   }
   copy.offset = offset;
-  if (!put(copy)) return false;
+  if (auto r = put(copy); !r) return r;
   {
     std::lock_guard lock(mutex_);
     u.rec.offset = offset;
   }
-  return ::ftruncate(u.fd, static_cast<off_t>(offset)) == 0 && ::fdatasync(u.fd) == 0;
+  if (::ftruncate(u.fd, static_cast<off_t>(offset)) != 0 || ::fdatasync(u.fd) != 0) return sys_error("cannot truncate");
+  return {};
 }
 
-std::expected<void, std::string> UploadStore::move_into_root(const std::string& part,
-                                                            const std::string& dest) {
-  PathError err{};
-  const auto target = root_.prepare_new(dest, &err);
-  if (!target) return std::unexpected("destination path not allowed");
-  if (::rename(part.c_str(), target->c_str()) == 0) {
-    fsync_dir(parent_of(*target));
+StoreResult UploadStore::move_into_root(const std::string& part, const std::string& dest) {
+  const auto path = root_.prepare_new(dest);
+  if (!path) {
+    if (path.error() == PathError::kNoSpace) return sys_error("cannot create the directories", ENOSPC);
+    return std::unexpected(StoreError{EINVAL, "destination path not allowed"});
+  }
+  const auto& target = path->target;
+  // Directories made for a file that does not arrive are taken back.
+  const auto fail = [&](std::string_view what, int err) {
+    PathGuard::remove_created(*path);
+    return sys_error(what, err);
+  };
+  if (::rename(part.c_str(), target.c_str()) == 0) {
+    fsync_dir(parent_of(target));
     fsync_dir(data_ + "/parts");
     return {};
   }
-  if (errno != EXDEV) return std::unexpected(fmt::format("rename failed: {}", std::strerror(errno)));
+  if (errno != EXDEV) return fail("rename failed", errno);
   // --data and --root on different file systems: copy next to the target, then rename there.
-  const std::string tmp = parent_of(*target) + "/.xfer-upload-" + std::to_string(::getpid()) + ".tmp";
-  if (!copy_file_synced(part, tmp)) {
+  const std::string tmp = parent_of(target) + "/.xfer-upload-" + std::to_string(::getpid()) + ".tmp";
+  if (const int err = copy_file_synced(part, tmp); err != 0) {
     ::unlink(tmp.c_str());
-    return std::unexpected("copy into root failed");
+    return fail("copy into root failed", err);
   }
-  if (::rename(tmp.c_str(), target->c_str()) != 0) {
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
+    const int err = errno;
     ::unlink(tmp.c_str());
-    return std::unexpected(fmt::format("rename failed: {}", std::strerror(errno)));
+    return fail("rename failed", err);
   }
-  fsync_dir(parent_of(*target));
+  fsync_dir(parent_of(target));
   ::unlink(part.c_str());
   return {};
 }
 
-std::expected<void, std::string> UploadStore::finish(Upload& u, std::uint64_t final_size) {
-  if (!ensure_fd(u)) return std::unexpected("part file missing");
-  if (::fdatasync(u.fd) != 0) return std::unexpected("fdatasync failed");
+StoreResult UploadStore::finish(Upload& u, std::uint64_t final_size) {
+  if (auto r = ensure_fd(u); !r) return r;
+  if (::fdatasync(u.fd) != 0) return sys_error("fdatasync failed");
   UploadRecord copy;
   {
     std::lock_guard lock(mutex_);
@@ -274,14 +311,25 @@ std::expected<void, std::string> UploadStore::finish(Upload& u, std::uint64_t fi
   copy.length = final_size;
   copy.complete = true;
   // Recorded complete before the move: if we crash in between, open() finishes the move.
-  if (!put(copy)) return std::unexpected("cannot record completion");
+  if (auto r = put(copy); !r) return r;
   {
     std::lock_guard lock(mutex_);
     u.rec = copy;
   }
   ::close(u.fd);
   u.fd = -1;
-  return move_into_root(part_path(u.rec.id), u.rec.dest);
+  auto moved = move_into_root(part_path(u.rec.id), u.rec.dest);
+  if (!moved) {
+    // The bytes are still in the part file: record the upload incomplete again, so the client
+    // can complete it once there is room (or the path is fixed) instead of meeting "completed".
+    UploadRecord back = copy;
+    back.complete = false;
+    if (put(back)) {
+      std::lock_guard lock(mutex_);
+      u.rec = back;
+    }
+  }
+  return moved;
 }
 
 void UploadStore::remove(Upload& u) {
@@ -329,9 +377,17 @@ void UploadStore::recover() {
     struct stat st{};
     const bool has_part = ::stat(part.c_str(), &st) == 0;
     if (rec->complete) {
-      if (has_part && !move_into_root(part, rec->dest)) {
-        drop.push_back(id);
-        continue;
+      if (has_part) {
+        // An impossible path is dropped; on a full root the upload becomes incomplete again
+        // (as finish() does), so the client can complete it once there is room.
+        if (auto moved = move_into_root(part, rec->dest); !moved) {
+          if (!moved.error().no_space()) {
+            drop.push_back(id);
+            continue;
+          }
+          rec->complete = false;
+          (void)put(*rec);
+        }
       }
     } else if (!has_part) {
       if (rec->offset != 0) {

@@ -28,6 +28,15 @@ class DB;
 
 namespace xts {
 
+// Why a blocking step failed: the errno behind it, so a full disk (ENOSPC, EDQUOT) can be
+// answered 507 instead of 500, and a short text for the problem body.
+struct StoreError {
+  int sys_errno = 0;
+  std::string what;
+  bool no_space() const;
+};
+using StoreResult = std::expected<void, StoreError>;
+
 struct UploadLimits {
   std::uint64_t max_size = 1ull << 40;
   std::uint64_t min_size = 0;
@@ -67,19 +76,19 @@ class UploadStore {
   std::string new_id() const;  // 128 random bits, hex
   std::shared_ptr<Upload> find(const std::string& id);
   // Creates the record and an empty part file (blocking: sync write).
-  std::expected<std::shared_ptr<Upload>, std::string> create(UploadRecord rec);
+  std::expected<std::shared_ptr<Upload>, StoreError> create(UploadRecord rec);
 
-  // Blocking: fdatasync the part file, then record offset. Returns false on I/O error.
-  bool sync_offset(Upload& u, std::uint64_t offset);
+  // Blocking: fdatasync the part file, then record offset.
+  StoreResult sync_offset(Upload& u, std::uint64_t offset);
   // Blocking: cut the part file back to offset and record it (lag-offset, failed appends).
-  bool truncate_to(Upload& u, std::uint64_t offset);
+  StoreResult truncate_to(Upload& u, std::uint64_t offset);
   // Blocking: sync, mark complete, move the part file to --root/dest atomically (fsync file,
-  // rename, fsync dir). Returns an error text on failure.
-  std::expected<void, std::string> finish(Upload& u, std::uint64_t final_size);
+  // rename, fsync dir).
+  StoreResult finish(Upload& u, std::uint64_t final_size);
   // Blocking: deletes part file and record.
   void remove(Upload& u);
   // Writes to the part file at offset (the data is not durable until sync_offset).
-  bool write(Upload& u, std::uint64_t offset, const std::uint8_t* data, std::size_t n);
+  StoreResult write(Upload& u, std::uint64_t offset, const std::uint8_t* data, std::size_t n);
 
   // Removes expired uploads that are idle; returns how many.
   std::size_t expire(std::int64_t now);
@@ -89,10 +98,10 @@ class UploadStore {
  private:
   UploadStore(std::string data_dir, const PathGuard& root) : data_(std::move(data_dir)), root_(root) {}
   std::string part_path(const std::string& id) const;
-  bool put(const UploadRecord& rec);
+  StoreResult put(const UploadRecord& rec);
   void erase_record(const std::string& id);
-  bool ensure_fd(Upload& u);
-  std::expected<void, std::string> move_into_root(const std::string& part, const std::string& dest);
+  StoreResult ensure_fd(Upload& u);
+  StoreResult move_into_root(const std::string& part, const std::string& dest);
   void recover();
 
   std::string data_;
