@@ -51,8 +51,16 @@ class AppImpl final : public App {
     const std::string_view path = req.path;
     if (path.starts_with("/_control/")) {
       if (!config_.control) return send_problem(ex, 404, "not-found", "Control is off (start with --control).");
-      if (!authorized(req)) return unauthorized(ex);
+      if (!control_authorized(req)) return unauthorized(ex);
       return control_.handle(ex, path.substr(10));
+    }
+    // A fault can kill the process (crash-after) or hold a connection (stall, throttle): with
+    // a token configured, only its holders may ask for one. Checked before plan_for, so a
+    // refused request does not use up `times` counters or draws of the random source.
+    if (FaultEngine::has_request_faults(req) && !fault_authorized(req)) {
+      return send_problem(ex, 401, "fault-token-required",
+                          "Request faults need the fault token (Xfer-Fault-Token or Authorization: Bearer).",
+                          {{"www-authenticate", "Bearer realm=\"xfer-testserver faults\""}});
     }
     auto plan = faults_.plan_for(req);
     if (!plan) return send_problem(ex, 400, "bad-fault-spec", plan.error());
@@ -92,15 +100,36 @@ class AppImpl final : public App {
   }
 
  private:
-  bool authorized(const Request& req) const {
-    if (config_.auth_token.empty()) return true;
-    const auto* h = req.header("authorization");
-    if (h == nullptr) return false;
-    const std::string expected = "Bearer " + config_.auth_token;
-    if (h->size() != expected.size()) return false;
-    unsigned diff = 0;  // constant time: the token is a secret
+  // Constant time in the content: the token is a secret.
+  static bool header_is(const Request& req, std::string_view name, const std::string& expected) {
+    const auto* h = req.header(name);
+    if (h == nullptr || h->size() != expected.size()) return false;
+    unsigned diff = 0;
     for (std::size_t i = 0; i < expected.size(); ++i) diff |= static_cast<unsigned char>((*h)[i] ^ expected[i]);
     return diff == 0;
+  }
+  static bool bearer_is(const Request& req, const std::string& token) {
+    return header_is(req, "authorization", "Bearer " + token);
+  }
+
+  bool authorized(const Request& req) const {
+    return config_.auth_token.empty() || bearer_is(req, config_.auth_token);
+  }
+
+  // --fault-token, or else --auth-token, or nothing (then anyone may ask for faults).
+  const std::string& fault_token() const {
+    return config_.fault_token.empty() ? config_.auth_token : config_.fault_token;
+  }
+  bool fault_authorized(const Request& req) const {
+    const auto& token = fault_token();
+    return token.empty() || header_is(req, "xfer-fault-token", token) || bearer_is(req, token);
+  }
+
+  // /_control/ sets faults for every request: the auth token or the fault token opens it.
+  bool control_authorized(const Request& req) const {
+    if (config_.auth_token.empty() && config_.fault_token.empty()) return true;
+    return (!config_.auth_token.empty() && bearer_is(req, config_.auth_token)) ||
+           (!config_.fault_token.empty() && fault_authorized(req));
   }
 
   static void unauthorized(const std::shared_ptr<Exchange>& ex) {

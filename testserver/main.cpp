@@ -48,6 +48,8 @@ int parse(int argc, char** argv, Options& options) {
   cli.add_option("--fault-seed", c.fault_seed, "seed for chance= faults");
   cli.add_flag("--control", c.control, "enable /_control/");
   cli.add_option("--auth-token", c.auth_token, "Bearer token required for uploads and control");
+  cli.add_option("--fault-token", c.fault_token,
+                 "token a request needs (Xfer-Fault-Token or Bearer) to inject faults (default: --auth-token)");
   cli.add_option("--log", options.log_format, "log format: json or text")->check(CLI::IsMember({"json", "text"}));
   cli.add_option("--header-timeout-ms", options.header_timeout_ms,
                  "request headers (and TLS handshake) must complete within this")
@@ -70,6 +72,7 @@ int parse(int argc, char** argv, Options& options) {
 int main(int argc, char** argv) {
   // Response and upload buffers are 256 KiB - 2 MiB and short-lived: keep them on the heap and
   // keep freed memory mapped, instead of an mmap/munmap (and page faults) per body chunk.
+  // After a burst (peers gone, buffers released) net::MemoryTrimmer hands it back.
   mallopt(M_MMAP_THRESHOLD, 16 << 20);
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   // HTTP/2 over TLS lets OpenSSL write to the socket itself (write(2), not send with
@@ -127,7 +130,16 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   spdlog::info("ready: {}", ready.dump());
 
-  io.run();
+  // Last line of defence: a handler that throws costs its request, never the server (the
+  // known throwers — JSON encoding — are caught where they are called).
+  for (;;) {
+    try {
+      io.run();
+      break;
+    } catch (const std::exception& e) {
+      spdlog::error("a handler threw, serving on: {}", e.what());
+    }
+  }
   if (stopping) {
     // Let GOAWAYs and cancelled operations complete, bounded, before tearing down.
     io.restart();

@@ -20,6 +20,7 @@ struct ServerConfig {
   std::uint64_t fault_seed = 0;  // --fault-seed
   bool control = false;          // --control: enables /_control/
   std::string auth_token;        // --auth-token: Bearer token for uploads and control
+  std::string fault_token;       // --fault-token: needed for request faults (default: auth_token)
   bool log_json = false;         // --log json
 };
 

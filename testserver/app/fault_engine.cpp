@@ -65,6 +65,10 @@ bool FaultEngine::arm(const FaultItem& item) {
   return true;
 }
 
+bool FaultEngine::has_request_faults(const Request& request) {
+  return request.header("xfer-fault") != nullptr || !query_faults(request.query).empty();
+}
+
 std::expected<FaultPlan, std::string> FaultEngine::plan_for(const Request& request) {
   std::vector<FaultItem> own;
   for (const auto& h : request.headers) {

@@ -24,6 +24,8 @@ class FaultEngine {
   // The faults one request gets: server-wide, control, then the request's own (Xfer-Fault
   // header, ?fault= query). A malformed per-request spec is an error (the caller answers 400).
   std::expected<FaultPlan, std::string> plan_for(const Request& request);
+  // True if the request asks for faults itself (Xfer-Fault header or ?fault=).
+  static bool has_request_faults(const Request& request);
 
   void set_control(std::vector<FaultItem> items);
   void clear_control();
