@@ -1,7 +1,8 @@
 // Transport: how the engine runs one HTTP exchange without knowing which library carries it.
 // CurlTransport (protocols/curl, HTTP/1.1 and HTTP/2) implements it today; an HTTP/3 transport
 // over ngtcp2/nghttp3 plugs in behind the same interface. The engine asks capabilities instead
-// of branching on the type.
+// of branching on the type. Transports do not follow redirects; RedirectingTransport
+// (protocols/redirect) does, above any of them, with one rule for where headers may go.
 //
 // Threading: a transport lives on one Boost.Asio io_context (the engine's loop thread). Every
 // method is called on that thread and every ExchangeSink callback runs on it. Sink callbacks
@@ -38,6 +39,10 @@ struct HttpRequest {
   std::uint32_t low_speed_bytes_per_sec = 0;
   std::uint32_t low_speed_seconds = 0;
   std::uint32_t connect_timeout_ms = 15'000;
+  // Redirects (protocols/redirect/redirect_policy.h): `headers` and the URL's userinfo go only
+  // to hops at this request's origin, unless this is set; then to every http(s) origin except
+  // over a downgrade from https to http. (curl's --location-trusted.)
+  bool forward_headers_across_origins = false;
 };
 
 // A response header field; the name is lower case.
@@ -62,7 +67,7 @@ class ExchangeSink {
  public:
   virtual ~ExchangeSink() = default;
   virtual void on_interim(const ResponseHeaders& interim) = 0;
-  // The final response's status and fields (after redirects, when the transport follows them).
+  // The final response's status and fields (after redirects, when something follows them).
   virtual void on_response_head(const ResponseHeaders& head) = 0;
   // Body bytes, in order. Returning Pause stops delivery until HttpStream::resume_receive();
   // the bytes of this call have been consumed either way.
@@ -71,6 +76,12 @@ class ExchangeSink {
   virtual BodyRead read_body(std::span<std::uint8_t> buffer) = 0;
   // The exchange ended: success after the full response, or why not. Called once.
   virtual void on_complete(Result<void> outcome) = 0;
+  // A redirect that keeps the method (307, 308; 301/302 for other methods than POST) must send
+  // the body again. A redirect follower asks can_replay_body() when the 3xx arrives (false:
+  // the 3xx is the final response) and calls rewind_body() before the next request, after
+  // which read_body starts again from the first byte (false: the exchange fails, LocalIo).
+  virtual bool can_replay_body() const { return false; }
+  virtual bool rewind_body() { return false; }
 };
 
 // One running exchange. Destroying it cancels the exchange (no further sink callbacks).
