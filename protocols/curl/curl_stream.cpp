@@ -27,10 +27,6 @@ bool has_header(const HeaderList& headers, std::string_view name) {
                      [&](const auto& h) { return iequals(h.first, name); });
 }
 
-bool is_followed_redirect(const ResponseHeaders& head) {
-  return head.status >= 300 && head.status < 400 && head.find("location") != nullptr;
-}
-
 std::string protocol_name(long version) {
   switch (version) {
     case CURL_HTTP_VERSION_1_0: return "http/1.0";
@@ -157,12 +153,9 @@ Result<void> CurlStream::configure(const CurlTransportConfig& config, const Http
   set(CURLOPT_URL, request.url.c_str());
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_PROTOCOLS_STR, "http,https");
-  set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  set(CURLOPT_FOLLOWLOCATION, 1L);
-  set(CURLOPT_MAXREDIRS, static_cast<long>(config.max_redirects));
-  // libcurl >= 7.83 drops custom Authorization and Cookie headers when a redirect leaves the
-  // origin (host, port or scheme) unless UNRESTRICTED_AUTH; keep that off explicitly.
-  set(CURLOPT_UNRESTRICTED_AUTH, 0L);
+  // Redirects are followed above the transport (protocols/redirect), by one rule for every
+  // transport; libcurl's own following would forward every custom header but two.
+  set(CURLOPT_FOLLOWLOCATION, 0L);
   set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   set(CURLOPT_HEADERFUNCTION, &CurlStream::header_trampoline);
   set(CURLOPT_HEADERDATA, this);
@@ -292,8 +285,7 @@ std::size_t CurlStream::on_header(std::string_view line) {
     return line.size();
   }
   pending_head_ = std::move(block.head);
-  // A redirect curl is about to follow stays pending: the next status line replaces it.
-  if (!(follow_redirects_ && is_followed_redirect(*pending_head_))) deliver_pending_head();
+  deliver_pending_head();
   return line.size();
 }
 

@@ -3,9 +3,9 @@
 // What the sink hears, and why it is shaped this way:
 // - 1xx responses (104 Upload Resumption Supported, ...) go to on_interim as they arrive;
 //   libcurl 7.88 passes their status line and fields to the header callback and continues.
-// - Redirect responses libcurl follows are never shown: a 3xx with Location is held back and
-//   dropped when the next status line arrives. on_response_head fires exactly once, for the
-//   final response, before its first body byte (or before on_complete when it has no body).
+// - libcurl follows no redirects: a 3xx is the final response (RedirectingTransport follows
+//   them above). on_response_head fires exactly once, for the final response, before its
+//   first body byte (or before on_complete when it has no body).
 //   If the exchange fails before the final head was complete, on_complete(error) comes alone.
 // - on_body receives the bytes libcurl decodes (no content decoding is ever requested).
 //   Returning Pause: the bytes were consumed; anything libcurl already read is handed back to
@@ -76,7 +76,6 @@ class CurlStream final : public HttpStream, private CurlEasyOwner {
   CURL* easy_ = nullptr;
   curl_slist* headers_ = nullptr;
   bool attached_ = false;
-  bool follow_redirects_ = true;
 
   ResponseHeadCollector collector_;
   std::optional<ResponseHeaders> pending_head_;

@@ -3,10 +3,11 @@
 //
 // Promises: HTTP/2 multiplexing (many exchanges to one origin share one connection; new
 // exchanges wait for a connection being set up instead of opening another), connection reuse,
-// per-origin and total connection caps, TLS verification on by default, redirects followed up
-// to a limit and credentials (Authorization, Cookie) never forwarded to another origin, a cap on
-// response header bytes, no content decoding (no decompression bombs), proxies from libcurl's
-// usual environment variables (http_proxy, https_proxy, no_proxy), only http and https.
+// per-origin and total connection caps, TLS verification on by default, a cap on response
+// header bytes, no content decoding (no decompression bombs), proxies from libcurl's usual
+// environment variables (http_proxy, https_proxy, no_proxy), only http and https. Redirects are
+// not followed: a 3xx is delivered as the final response (wrap the transport in
+// protocols::RedirectingTransport to follow them).
 //
 // Threading: construct, call and destroy on the io_context's thread; every ExchangeSink
 // callback runs there. Streams may outlive the transport (they keep the multi handle alive).

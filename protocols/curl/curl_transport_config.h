@@ -1,6 +1,6 @@
 // CurlTransportConfig: what the composition root (cli/, tests) may tune on the libcurl
-// transport. Defaults are the safe choice: TLS verification on, bounded connections, bounded
-// redirects and header bytes, no content decoding.
+// transport. Defaults are the safe choice: TLS verification on, bounded connections and header
+// bytes, no content decoding. (Redirects: protocols/redirect/redirecting_transport.h.)
 #pragma once
 
 #include <cstddef>
@@ -21,11 +21,7 @@ struct CurlTransportConfig {
   bool insecure = false;
   std::string ca_file;
 
-  // Redirects are followed up to this many hops (libcurl 7.88 follows without limit unless
-  // told); credentials are never forwarded to another origin.
-  std::uint32_t max_redirects = 10;
-
-  // Total header bytes accepted for one exchange (interim + redirects + final + trailers).
+  // Total header bytes accepted for one exchange (interim + final + trailers).
   std::size_t max_header_bytes = 256 * 1024;
 
   // libcurl receive and upload buffer sizes (large buffers mean fewer, larger sink calls).

@@ -1,7 +1,7 @@
 // Assembles libcurl's header-callback lines into whole response header blocks: one status line,
 // its fields (names lower-cased, values trimmed, obsolete line folding joined), then the blank
 // line that ends the block. libcurl delivers every block it sees on one easy handle in order:
-// 1xx interim responses (e.g. 104), each redirect it follows, the final response, and trailers.
+// 1xx interim responses (e.g. 104), the final response, and trailers.
 // The collector only splits and parses; CurlStream decides what the sink hears. Pure, no I/O.
 //
 // It also enforces a cap on the total header bytes of one exchange (libcurl has none for

@@ -1,5 +1,6 @@
 // CurlTransport downloads against a real nginx: HTTP/1.1, HTTP/2 over TLS and h2c, multiplexing
-// many exchanges over one connection, pause/resume flow control, redirects, cancellation.
+// many exchanges over one connection, pause/resume flow control, cancellation. (Redirects are
+// followed above the transport: redirect_transport_test.cpp.)
 #include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
 
@@ -329,78 +330,6 @@ TEST_CASE("curl transport sends a Range request and delivers the 206", "[curl]")
   CHECK(*sink.head->find("content-range") ==
         "bytes 1000-" + std::to_string(kMediumSize - 1) + "/" + std::to_string(kMediumSize));
   CHECK(sink.body.size() == kMediumSize - 1000);
-}
-
-TEST_CASE("curl transport follows a same-origin redirect and shows only the final head",
-          "[curl]") {
-  NginxFixture f("    location = /moved { return 302 /medium.bin; }\n");
-  auto transport = f.transport();
-  RecordingSink sink;
-  HttpRequest request;
-  request.url = f.nginx->https_origin() + "/moved";
-  auto stream = transport->start(request, sink);
-  REQUIRE(stream.has_value());
-  REQUIRE(run_until(f.io, [&] { return sink.done(); }));
-  REQUIRE(sink.outcome->has_value());
-  CHECK(sink.violations.empty());
-  CHECK(sink.head_count == 1);
-  CHECK(sink.head->status == 200);
-  CHECK(sink.body_sha256() == f.sha("medium.bin"));
-}
-
-TEST_CASE("curl transport never forwards credentials to another origin", "[curl]") {
-  NginxFixture f(
-      "    location = /cross { return 302 http://127.0.0.1:@PLAIN_PORT_1@/small1.bin; }\n"
-      "    location = /same { return 302 /small2.bin; }\n");
-  auto transport = f.transport();
-  for (const char* path : {"/cross", "/same"}) {
-    RecordingSink sink;
-    HttpRequest request;
-    request.url = f.nginx->http_origin(0) + path;
-    request.headers = {{"Authorization", "Bearer secret-token"}, {"Cookie", "session=secret"}};
-    auto stream = transport->start(request, sink);
-    REQUIRE(stream.has_value());
-    REQUIRE(run_until(f.io, [&] { return sink.done(); }));
-    REQUIRE(sink.outcome->has_value());
-    CHECK(sink.head->status == 200);
-  }
-  bool saw_cross = false;
-  bool saw_same = false;
-  for (const std::string& line : f.nginx->wait_for_access_log(4)) {
-    INFO(line);
-    if (line.find("/small1.bin") != std::string::npos) {
-      saw_cross = true;
-      CHECK(line.find("secret") == std::string::npos);
-    }
-    if (line.find("/small2.bin") != std::string::npos) {
-      saw_same = true;  // same origin keeps them: the check above is not vacuous
-      CHECK(line.find("Bearer secret-token") != std::string::npos);
-      CHECK(line.find("session=secret") != std::string::npos);
-    }
-  }
-  CHECK(saw_cross);
-  CHECK(saw_same);
-}
-
-TEST_CASE("curl transport stops a redirect loop with a clear error", "[curl]") {
-  NginxFixture f("    location = /loop { return 302 /loop; }\n");
-  protocols::curl::CurlTransportConfig config;
-  config.max_redirects = 5;
-  auto transport = f.transport(config);
-  RecordingSink sink;
-  HttpRequest request;
-  request.url = f.nginx->https_origin() + "/loop";
-  auto stream = transport->start(request, sink);
-  REQUIRE(stream.has_value());
-  REQUIRE(run_until(f.io, [&] { return sink.done(); }));
-  REQUIRE_FALSE(sink.outcome->has_value());
-  const Error& error = sink.outcome->error();
-  INFO(error.describe());
-  CHECK(error.category() == ErrorCategory::Protocol);
-  CHECK_FALSE(error.retryable());
-  CHECK(error.message().find("redirect") != std::string::npos);
-  CHECK(connections_serving(*f.nginx, "/loop", 6).size() == 1);
-  CHECK(f.nginx->wait_for_access_log(7, 300ms).size() == 6);  // the first request + 5 redirects
 }
 
 TEST_CASE("curl transport refuses a certificate it cannot verify", "[curl]") {
