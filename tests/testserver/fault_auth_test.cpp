@@ -58,7 +58,7 @@ TEST_CASE("with --auth-token, anonymous requests cannot inject faults; the token
   CHECK(wait_until([&] { return !s.server->running(); }, 5s));
 }
 
-TEST_CASE("--fault-token: faults need that token (Xfer-Fault-Token or Bearer), the auth token is not enough",
+TEST_CASE("fault token: --fault-token (Xfer-Fault-Token or Bearer), not the auth token, opens request faults",
           "[testserver][fault][auth]") {
   AppServer s({"--auth-token", "up", "--fault-token", "boom", "--control"});
   write_file(s.root / "f.txt", "hello");
@@ -81,7 +81,7 @@ TEST_CASE("--fault-token: faults need that token (Xfer-Fault-Token or Bearer), t
   CHECK(s.curl({"-H", "Authorization: Bearer up", s.url("/_control/faults")}).status() == 200);
 }
 
-TEST_CASE("--fault-token alone guards faults and control while uploads stay open", "[testserver][fault][auth]") {
+TEST_CASE("fault token: --fault-token alone guards faults and control while uploads stay open", "[testserver][fault][auth]") {
   AppServer s({"--fault-token", "boom", "--control"});
   write_file(s.root / "f.txt", "hello");
   const auto url = s.url("/files/f.txt");

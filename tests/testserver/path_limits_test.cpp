@@ -42,7 +42,10 @@ TEST_CASE("a PUT to a 3,000-level path gets 414 at once and leaves nothing behin
            {"-X", "PUT"},
            {"--http2-prior-knowledge", "-X", "PUT", "-H", "Upload-Complete: ?1"}}) {
     auto a = args;
-    a.insert(a.end(), {"--data-binary", "x", s.url("/files/" + deep_path(3000))});
+    // No body over h2: curl 7.88 reports error 92 for an answer that comes before the request
+    // body, followed by RST_STREAM(NO_ERROR) (which RFC 9113 §8.1 allows).
+    if (a.front() != "--http2-prior-knowledge") a.insert(a.end(), {"--data-binary", "x"});
+    a.push_back(s.url("/files/" + deep_path(3000)));
     const auto start = std::chrono::steady_clock::now();
     const auto r = s.curl(a);
     const auto took = std::chrono::steady_clock::now() - start;
