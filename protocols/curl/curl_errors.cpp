@@ -1,5 +1,9 @@
 #include "protocols/curl/curl_errors.h"
 
+#include <charconv>
+#include <cstdint>
+#include <optional>
+
 #include <fmt/format.h>
 
 namespace xfer::protocols::curl {
@@ -72,14 +76,65 @@ Classification classify(CURLcode code) {
   }
 }
 
+// libcurl 7.88 names the RFC 9113 error code a stream closed with only in its error buffer
+// (lib/http2.c, http2_handle_stream_close): "HTTP/2 stream 1 was not closed cleanly:
+// PROTOCOL_ERROR (err 1)". The code is the same whether nghttp2 reset the stream because the
+// peer broke the protocol (bad :status, DATA beyond content-length) or the peer sent the
+// RST_STREAM itself; either way the exchange broke the protocol and a retry would too.
+std::optional<std::uint32_t> h2_stream_error_code(std::string_view detail) {
+  if (detail.find("was not closed cleanly") == std::string_view::npos) return std::nullopt;
+  const std::size_t at = detail.rfind("(err ");
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view digits = detail.substr(at + 5);
+  std::uint32_t code = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), code);
+  if (ec != std::errc() || end == digits.data() || *end != ')') return std::nullopt;
+  return code;
+}
+
+bool is_violation_code(std::uint32_t h2_code) {
+  constexpr std::uint32_t kProtocolError = 0x1, kFlowControlError = 0x3, kFrameSizeError = 0x6,
+                          kCompressionError = 0x9;
+  return h2_code == kProtocolError || h2_code == kFlowControlError ||
+         h2_code == kFrameSizeError || h2_code == kCompressionError;
+}
+
+// A response head libcurl refused before we saw it, in its own words:
+// - HTTP/1.1: a header line over CURL_MAX_HTTP_HEADER (100 KiB) fails its header buffer with
+//   CURLE_OUT_OF_MEMORY and no message (lib/http.c, Curl_http_readwrite_headers);
+// - HTTP/2: a header block over DYN_H2_HEADERS (128 KiB) fails its nghttp2 header callback,
+//   which surfaces as CURLE_RECV_ERROR "nghttp2_session_mem_recv() returned -902" (the callback
+//   also fails for a HEADERS frame without :status, hence "or malformed").
+std::optional<std::string> refused_head(CURLcode code, std::string_view detail) {
+  if (code == CURLE_OUT_OF_MEMORY) {
+    return "response header too large: a header line over libcurl's 100 KiB limit";
+  }
+  if (code == CURLE_RECV_ERROR &&
+      detail.find("nghttp2_session_mem_recv() returned -902") != std::string_view::npos) {
+    return "response header too large or malformed: libcurl refused the HTTP/2 header block "
+           "(over 128 KiB)";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-Error error_from_curl(CURLcode code, std::string_view detail) {
-  const Classification c = classify(code);
+Error error_from_curl(CURLcode code, std::string_view detail, CurlFailureContext context) {
+  Classification c = classify(code);
   std::string message = curl_easy_strerror(code);
   if (!detail.empty()) message = fmt::format("{} ({})", message, detail);
-  return Error(c.category, fmt::format("curl error {}: {}", static_cast<int>(code), message),
-               c.retryable);
+  message = fmt::format("curl error {}: {}", static_cast<int>(code), message);
+  if (context.awaiting_response_head) {
+    if (std::optional<std::string> why = refused_head(code, detail)) {
+      return Error(ErrorCategory::Protocol, fmt::format("{} ({})", *why, message));
+    }
+  }
+  if (code == CURLE_HTTP2_STREAM || code == CURLE_HTTP2) {
+    if (const auto h2_code = h2_stream_error_code(detail); h2_code && is_violation_code(*h2_code)) {
+      c = {ErrorCategory::Protocol, false};
+    }
+  }
+  return Error(c.category, std::move(message), c.retryable);
 }
 
 Error error_from_curlm(CURLMcode code, std::string_view what) {

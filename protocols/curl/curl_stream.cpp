@@ -386,8 +386,9 @@ void CurlStream::on_transfer_done(CURLcode result) {
   multi_->remove(easy_);
   Result<void> outcome;
   if (result != CURLE_OK) {
-    outcome = std::unexpected(abort_reason_ ? *abort_reason_
-                                            : error_from_curl(result, error_buffer_.data()));
+    const CurlFailureContext context{.awaiting_response_head = !head_delivered_};
+    outcome = std::unexpected(
+        abort_reason_ ? *abort_reason_ : error_from_curl(result, error_buffer_.data(), context));
   }
   boost::asio::post(multi_->io(), [weak = std::weak_ptr<int>(alive_), this,
                                    outcome = std::move(outcome)]() mutable {

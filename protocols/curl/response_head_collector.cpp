@@ -46,7 +46,8 @@ Result<std::optional<HeaderBlock>> ResponseHeadCollector::feed(std::string_view 
   total_bytes_ += line.size();
   if (total_bytes_ > max_total_bytes_) {
     return fail(ErrorCategory::Protocol,
-                fmt::format("response headers exceed {} bytes", max_total_bytes_));
+                fmt::format("response header too large: headers exceed {} bytes",
+                            max_total_bytes_));
   }
   const std::string_view content = trim(line);
   if (!in_block_) {

@@ -32,4 +32,70 @@ TEST_CASE("curl errors map to categories and retryability", "[curl][errors]") {
   CHECK(error.message().find("detail text") != std::string::npos);
 }
 
+TEST_CASE("an HTTP/2 stream closed for a protocol violation is a final Protocol error",
+          "[curl][errors]") {
+  struct Expect {
+    CURLcode code;
+    const char* detail;
+    ErrorCategory category;
+    bool retryable;
+  };
+  // The texts libcurl 7.88 writes into the error buffer (lib/http2.c).
+  const Expect e = GENERATE(
+      Expect{CURLE_HTTP2_STREAM, "HTTP/2 stream 1 was not closed cleanly: PROTOCOL_ERROR (err 1)",
+             ErrorCategory::Protocol, false},
+      Expect{CURLE_HTTP2_STREAM,
+             "HTTP/2 stream 3 was not closed cleanly: FLOW_CONTROL_ERROR (err 3)",
+             ErrorCategory::Protocol, false},
+      Expect{CURLE_HTTP2_STREAM,
+             "HTTP/2 stream 5 was not closed cleanly: FRAME_SIZE_ERROR (err 6)",
+             ErrorCategory::Protocol, false},
+      Expect{CURLE_HTTP2_STREAM,
+             "HTTP/2 stream 7 was not closed cleanly: COMPRESSION_ERROR (err 9)",
+             ErrorCategory::Protocol, false},
+      Expect{CURLE_HTTP2_STREAM, "HTTP/2 stream 1 was not closed cleanly: INTERNAL_ERROR (err 2)",
+             ErrorCategory::Network, true},
+      Expect{CURLE_HTTP2_STREAM, "HTTP/2 stream 1 was not closed cleanly: CANCEL (err 8)",
+             ErrorCategory::Network, true},
+      Expect{CURLE_HTTP2_STREAM,
+             "HTTP/2 stream 1 was not closed cleanly: ENHANCE_YOUR_CALM (err 11)",
+             ErrorCategory::Network, true},
+      Expect{CURLE_HTTP2_STREAM,
+             "HTTP/2 stream 1 was closed cleanly, but before getting  all response header fields, "
+             "treated as error",
+             ErrorCategory::Network, true},
+      Expect{CURLE_HTTP2_STREAM, "was not closed cleanly: PROTOCOL_ERROR (err 1x)",
+             ErrorCategory::Network, true},
+      Expect{CURLE_HTTP2, "", ErrorCategory::Network, true},
+      Expect{CURLE_RECV_ERROR, "PROTOCOL_ERROR (err 1)", ErrorCategory::Network, true});
+  INFO(e.detail);
+  const Error error = error_from_curl(e.code, e.detail);
+  CHECK(error.category() == e.category);
+  CHECK(error.retryable() == e.retryable);
+}
+
+TEST_CASE("a response head libcurl refuses as too large is a Protocol error",
+          "[curl][errors]") {
+  const CurlFailureContext head{.awaiting_response_head = true};
+  const Error line = error_from_curl(CURLE_OUT_OF_MEMORY, "", head);
+  CHECK(line.category() == ErrorCategory::Protocol);
+  CHECK_FALSE(line.retryable());
+  CHECK(line.message().find("response header too large") != std::string::npos);
+  const Error block = error_from_curl(
+      CURLE_RECV_ERROR,
+      "h2_process_pending_input: nghttp2_session_mem_recv() returned -902:The user callback "
+      "function failed",
+      head);
+  CHECK(block.category() == ErrorCategory::Protocol);
+  CHECK(block.message().find("response header too large") != std::string::npos);
+  // Once the head is in, the same codes mean what they always mean.
+  CHECK(error_from_curl(CURLE_OUT_OF_MEMORY, "").category() == ErrorCategory::Internal);
+  CHECK(error_from_curl(CURLE_RECV_ERROR,
+                        "nghttp2_session_mem_recv() returned -902:The user callback function "
+                        "failed")
+            .category() == ErrorCategory::Network);
+  CHECK(error_from_curl(CURLE_RECV_ERROR, "Connection reset by peer", head).category() ==
+        ErrorCategory::Network);
+}
+
 }  // namespace xfer::protocols::curl
