@@ -49,7 +49,10 @@ TEST_CASE("a PUT to a 3,000-level path gets 414 at once and leaves nothing behin
     const auto start = std::chrono::steady_clock::now();
     const auto r = s.curl(a);
     const auto took = std::chrono::steady_clock::now() - start;
-    INFO(args.back());
+    std::string what;
+    for (const auto& arg : args) what += arg + " ";
+    WARN(what << "-> answered in " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                     << " ms");
     CHECK(r.status() == 414);
     CHECK(r.body.find("\"code\":\"path-too-long\"") != std::string::npos);
     CHECK(r.interim(104) == nullptr);  // refused before an upload was created
@@ -105,6 +108,8 @@ TEST_CASE("start-up stays quick when a record names a 3,000-level path, and drop
   const auto start = std::chrono::steady_clock::now();
   s.server->restart();
   const auto took = std::chrono::steady_clock::now() - start;
+  WARN("restart with the record took "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
   CHECK(took < 3s);
   CHECK(entries(s.root) == 0);
   CHECK(s.curl({"-I", s.url("/uploads/" + id)}).status() == 404);
