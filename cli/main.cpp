@@ -1,6 +1,7 @@
 // xfer: the command-line shell over the engine (the composition root). `xfer get` downloads
 // URLs, `xfer resume` continues everything unfinished in the journal. Exit codes: cli/exit_codes.h
 // and docs/cli.md.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/options.h"
+#include "cli/orphan_parts.h"
 #include "cli/transfer_watch.h"
 
 namespace {
@@ -33,6 +35,12 @@ struct CommonOptions {
   std::string journal;
   bool insecure = false;
   std::string cacert;
+  std::vector<std::string> headers;
+  std::string user;
+  int retry = -1;
+  std::string retry_max_time;
+  std::string retry_max_wait;
+  bool location_trusted = false;
 };
 
 void add_common(CLI::App& cmd, CommonOptions& o) {
@@ -40,6 +48,55 @@ void add_common(CLI::App& cmd, CommonOptions& o) {
   auto* insecure = cmd.add_flag("--insecure,-k", o.insecure, "do not verify TLS certificates");
   cmd.add_option("--cacert", o.cacert, "CA bundle (PEM) to verify TLS peers with")
       ->excludes(insecure);
+  cmd.add_option("-H,--header", o.headers,
+                 "request header 'Name: value' (secret ones are never journaled: give them "
+                 "again to `xfer resume`)");
+  cmd.add_option("--user,-u", o.user,
+                 "USER:PASSWORD for transfers whose URL carried them (never journaled)");
+  cmd.add_flag("--location-trusted", o.location_trusted,
+               "send -H headers and URL credentials to other origins a redirect leads to too "
+               "(never from https to http)");
+  cmd.add_option("--retry", o.retry, "retries after the first attempt (default 9)")
+      ->check(CLI::Range(0, 1000));
+  cmd.add_option("--retry-max-time", o.retry_max_time,
+                 "stop retrying this long after a transfer was queued (default 24h)");
+  cmd.add_option("--retry-max-wait", o.retry_max_wait,
+                 "longest single wait; a server asking for more is given up on (default 5m)");
+}
+
+// Everything but the journal: headers, retries, secrets. On error, the usage message.
+xfer::Result<void> apply_common(const CommonOptions& o, xfer::EngineConfig& config,
+                                std::vector<std::pair<std::string, std::string>>& headers) {
+  using namespace xfer;
+  for (const auto& line : o.headers) {
+    auto h = cli::parse_header(line);
+    if (!h) return std::unexpected(h.error());
+    headers.push_back(*h);
+  }
+  if (o.retry >= 0) config.max_attempts = static_cast<std::uint32_t>(o.retry) + 1;
+  config.forward_headers_across_origins = o.location_trusted;
+  if (!o.retry_max_time.empty()) {
+    auto d = cli::parse_duration(o.retry_max_time);
+    if (!d) return std::unexpected(d.error().with_context("--retry-max-time"));
+    config.max_retry_elapsed = *d;
+  }
+  if (!o.retry_max_wait.empty()) {
+    auto d = cli::parse_duration(o.retry_max_wait);
+    if (!d) return std::unexpected(d.error().with_context("--retry-max-wait"));
+    config.max_retry_wait = *d;
+    config.backoff_cap = std::min(config.backoff_cap, *d);
+  }
+  if (!o.user.empty() && o.user.find(':') == std::string::npos)
+    return fail(ErrorCategory::InvalidArgument, "--user wants USER:PASSWORD");
+  // Transfers from an earlier run withheld their secrets from the journal; this run's -H and
+  // --user are what the user gives back.
+  Credentials supplied;
+  supplied.headers = headers;
+  if (!o.user.empty()) supplied.url_userinfo = cli::userinfo_from_user(o.user);
+  config.credentials = [supplied](const CredentialRequest&) -> std::optional<Credentials> {
+    return supplied;
+  };
+  return {};
 }
 
 xfer::Result<std::unique_ptr<xfer::Engine>> open_engine(const CommonOptions& o,
@@ -68,12 +125,12 @@ struct GetOptions {
   CommonOptions common;
   std::vector<std::string> urls;
   std::string output;
+  bool output_given = false;
   std::string dir;
-  std::vector<std::string> headers;
+  bool dir_given = false;
   std::uint32_t segments = 1;
   std::string limit_rate;
   std::string checkpoint_every;
-  int retry = -1;
   bool http11 = false;
   bool http2 = false;
   std::string checksum;
@@ -81,7 +138,10 @@ struct GetOptions {
 
 int run_get(const GetOptions& o) {
   using namespace xfer;
-  if (!o.output.empty() && o.urls.size() != 1)
+  if (o.output_given && o.output.empty())
+    return fail_line(cli::kExitUsage, "-o needs a file name");
+  if (o.dir_given && o.dir.empty()) return fail_line(cli::kExitUsage, "-d needs a directory");
+  if (o.output_given && o.urls.size() != 1)
     return fail_line(cli::kExitUsage, "-o needs exactly one URL (use -d DIR for several)");
   if (!o.checksum.empty() && o.urls.size() != 1)
     return fail_line(cli::kExitUsage, "--checksum needs exactly one URL");
@@ -98,13 +158,9 @@ int run_get(const GetOptions& o) {
       return fail_line(cli::kExitUsage, "--checkpoint-every needs a size such as 4M or 1G");
     config.checkpoint_bytes = *bytes;
   }
-  if (o.retry >= 0) config.max_attempts = static_cast<std::uint32_t>(o.retry) + 1;
   std::vector<std::pair<std::string, std::string>> headers;
-  for (const auto& line : o.headers) {
-    auto h = cli::parse_header(line);
-    if (!h) return fail_line(cli::kExitUsage, h.error().message());
-    headers.push_back(*h);
-  }
+  if (auto r = apply_common(o.common, config, headers); !r)
+    return fail_line(cli::kExitUsage, r.error().message());
   auto engine = open_engine(o.common, config);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
 
@@ -112,7 +168,7 @@ int run_get(const GetOptions& o) {
   for (const auto& url : o.urls) {
     DownloadSpec spec;
     spec.url = url;
-    spec.destination = !o.output.empty()
+    spec.destination = o.output_given
                            ? o.output
                            : (o.dir.empty() ? std::string(".") : o.dir) + "/" + cli::file_name_from_url(url);
     spec.destination = std::filesystem::absolute(spec.destination).lexically_normal().string();
@@ -136,7 +192,11 @@ int run_get(const GetOptions& o) {
 
 int run_resume(const CommonOptions& o) {
   using namespace xfer;
-  auto engine = open_engine(o, EngineConfig{});
+  EngineConfig config;
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (auto r = apply_common(o, config, headers); !r)
+    return fail_line(cli::kExitUsage, r.error().message());
+  auto engine = open_engine(o, std::move(config));
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
   std::set<TransferId> ids;
   for (TransferId id : (*engine)->unfinished_ids()) {
@@ -145,7 +205,52 @@ int run_resume(const CommonOptions& o) {
     ids.insert(id);
   }
   const auto outcome = cli::watch_transfers(**engine, ids, true, g_stop);
+  if (!g_stop) {
+    // A journal never forgets a transfer silently, but a journal moved aside does: say what it
+    // left behind.
+    if (auto orphans = cli::find_orphan_parts(**engine, {}); orphans && !orphans->empty())
+      std::fprintf(stderr,
+                   "xfer: note: %zu .part file(s) belong to no transfer in this journal (first: "
+                   "%s); `xfer parts` lists them, `xfer parts --remove` deletes them\n",
+                   orphans->size(), orphans->front().c_str());
+  }
   return finish(**engine, outcome);
+}
+
+struct PartsOptions {
+  CommonOptions common;
+  std::vector<std::string> dirs;
+  bool remove = false;
+};
+
+int run_parts(const PartsOptions& o) {
+  using namespace xfer;
+  // Transfers must not start: this command only looks (every transfer stays as it is).
+  EngineConfig config;
+  config.max_active = 0;
+  auto engine = open_engine(o.common, std::move(config));
+  if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
+  std::vector<std::string> dirs;
+  for (const auto& d : o.dirs) dirs.push_back(std::filesystem::absolute(d).lexically_normal().string());
+  auto orphans = cli::find_orphan_parts(**engine, dirs);
+  (void)(*engine)->shutdown();
+  if (!orphans) return fail_line(cli::exit_code_for(orphans.error().category()), orphans.error().describe());
+  int rc = cli::kExitOk;
+  for (const auto& path : *orphans) {
+    if (!o.remove) {
+      std::printf("%s\n", path.c_str());
+      continue;
+    }
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    if (ec) {
+      std::fprintf(stderr, "xfer: local I/O: removing %s: %s\n", path.c_str(), ec.message().c_str());
+      rc = cli::kExitLocalIo;
+    } else {
+      std::printf("removed %s\n", path.c_str());
+    }
+  }
+  return rc;
 }
 
 }  // namespace
@@ -164,14 +269,13 @@ int main(int argc, char** argv) {
   auto* get_cmd = app.add_subcommand("get", "download URLs (resumable; see `xfer resume`)");
   get_cmd->add_option("urls", get.urls, "URLs to download")->required();
   auto* out = get_cmd->add_option("-o,--output", get.output, "write to FILE (one URL only)");
-  get_cmd->add_option("-d,--dir", get.dir, "write into DIR, named after the URL")->excludes(out);
-  get_cmd->add_option("-H,--header", get.headers, "extra request header 'Name: value'");
+  auto* dir = get_cmd->add_option("-d,--dir", get.dir, "write into DIR, named after the URL")
+                  ->excludes(out);
   get_cmd->add_option("--segments", get.segments, "parallel ranges per large file")
       ->check(CLI::Range(1, 16));
   get_cmd->add_option("--limit-rate", get.limit_rate, "bytes per second per transfer (K, M, G)");
   get_cmd->add_option("--checkpoint-every", get.checkpoint_every,
                       "fdatasync and journal the offset every SIZE bytes (K, M, G; default 16M)");
-  get_cmd->add_option("--retry", get.retry, "retries after the first attempt")->check(CLI::Range(0, 1000));
   auto* h1 = get_cmd->add_flag("--http1.1", get.http11, "use HTTP/1.1");
   get_cmd->add_flag("--http2", get.http2, "use HTTP/2 (h2 over TLS, h2c prior knowledge on http://)")
       ->excludes(h1);
@@ -182,12 +286,23 @@ int main(int argc, char** argv) {
   auto* resume_cmd = app.add_subcommand("resume", "continue every unfinished transfer in the journal");
   add_common(*resume_cmd, resume);
 
+  PartsOptions parts;
+  auto* parts_cmd = app.add_subcommand(
+      "parts", "list .part files no transfer in the journal owns (orphans), or remove them");
+  parts_cmd->add_option("dirs", parts.dirs, "more directories to look in");
+  parts_cmd->add_flag("--remove", parts.remove, "delete the orphaned .part files");
+  parts_cmd->add_option("--journal", parts.common.journal,
+                        "journal directory (default $XDG_STATE_HOME/xfer)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : xfer::cli::kExitUsage;
   }
+  get.output_given = out->count() > 0;
+  get.dir_given = dir->count() > 0;
   if (get_cmd->parsed()) return run_get(get);
+  if (parts_cmd->parsed()) return run_parts(parts);
   return run_resume(resume);
 }

@@ -66,4 +66,47 @@ std::string file_name_from_url(const std::string& url) {
   return name;
 }
 
+Result<std::chrono::milliseconds> parse_duration(const std::string& text) {
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (...) {
+    return fail(ErrorCategory::InvalidArgument, fmt::format("bad duration '{}'", text));
+  }
+  const std::string unit = text.substr(used);
+  double scale = 1000;
+  if (unit == "ms") scale = 1;
+  else if (unit.empty() || unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60e3;
+  else if (unit == "h") scale = 3600e3;
+  else if (unit == "d") scale = 86400e3;
+  else
+    return fail(ErrorCategory::InvalidArgument,
+                fmt::format("bad duration unit in '{}' (ms, s, m, h, d)", text));
+  if (!(value > 0) || !std::isfinite(value) || value * scale > 3.0e12)
+    return fail(ErrorCategory::InvalidArgument, fmt::format("duration out of range: '{}'", text));
+  return std::chrono::milliseconds(static_cast<std::int64_t>(value * scale));
+}
+
+std::string userinfo_from_user(const std::string& user_colon_password) {
+  // RFC 3986 userinfo: unreserved and sub-delims stay, everything else is percent-encoded
+  // (the first ':' separates user from password and stays).
+  auto encode = [](std::string_view part) {
+    std::string out;
+    for (unsigned char c : part) {
+      if (std::isalnum(c) || std::string_view("-._~!$&'()*+,;=").find(static_cast<char>(c)) !=
+                                 std::string_view::npos)
+        out.push_back(static_cast<char>(c));
+      else
+        out += fmt::format("%{:02X}", c);
+    }
+    return out;
+  };
+  const auto colon = user_colon_password.find(':');
+  if (colon == std::string::npos) return encode(user_colon_password);
+  return encode(std::string_view(user_colon_password).substr(0, colon)) + ":" +
+         encode(std::string_view(user_colon_password).substr(colon + 1));
+}
+
 }  // namespace xfer::cli

@@ -2,6 +2,7 @@
 // journal directory and the file name a URL is saved under.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -18,5 +19,9 @@ Result<std::pair<std::string, std::string>> parse_header(const std::string& line
 std::string default_journal_dir();
 // The last path segment of the URL ("index.html" when there is none); never contains '/'.
 std::string file_name_from_url(const std::string& url);
+// "90", "90s", "500ms", "5m", "2h", "1d" → milliseconds.
+Result<std::chrono::milliseconds> parse_duration(const std::string& text);
+// "user:password" → the percent-encoded userinfo a URL would carry.
+std::string userinfo_from_user(const std::string& user_colon_password);
 
 }  // namespace xfer::cli

@@ -58,6 +58,14 @@ class ProgressLine {
 
   void finish() {
     if (drawn_) std::fprintf(stderr, "\r\033[K");
+    drawn_ = false;
+  }
+
+  // A line of its own (a retry, a warning); the progress line is redrawn after it.
+  void note(const std::string& text) {
+    finish();
+    std::fprintf(stderr, "xfer: %s\n", text.c_str());
+    last_ = {};
   }
 
  private:
@@ -68,6 +76,13 @@ class ProgressLine {
   std::chrono::steady_clock::time_point last_{};
   std::uint64_t last_bytes_ = 0;
 };
+
+std::string display_name(Engine& engine, TransferId id) {
+  auto st = engine.status(id);
+  if (!st || st->destination.empty()) return fmt::format("transfer {}", id);
+  const auto slash = st->destination.rfind('/');
+  return slash == std::string::npos ? st->destination : st->destination.substr(slash + 1);
+}
 
 }  // namespace
 
@@ -88,12 +103,19 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
   constexpr std::size_t kBurst = 256;
   std::vector<Event> burst;
   std::vector<Event> to_ack;
-  while (!ids.empty() && !stop) {
+  // Completions an earlier run left unacknowledged were queued when the engine opened; with
+  // ack_others they are taken and acknowledged even when nothing else is left to wait for.
+  bool draining = ack_others;
+  while ((!ids.empty() || draining) && !stop) {
     progress.draw(total - ids.size());
     burst.clear();
     to_ack.clear();
-    auto first = engine.next_event(std::chrono::milliseconds(100));
-    if (!first) continue;
+    auto first = engine.next_event(ids.empty() ? std::chrono::milliseconds(0)
+                                               : std::chrono::milliseconds(100));
+    if (!first) {
+      if (ids.empty()) draining = false;
+      continue;
+    }
     burst.push_back(std::move(*first));
     while (burst.size() < kBurst) {
       auto more = engine.next_event();
@@ -119,6 +141,9 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
       }
       if (!mine) continue;
       if (event.kind == EventKind::Progress) progress.update(event.id, event.bytes, event.total);
+      // One line per retry, terminal or not: a silent wait looks like a hang.
+      if (event.kind == EventKind::StateChanged && event.state == TransferState::Waiting)
+        progress.note(fmt::format("{}: {}", display_name(engine, event.id), event.message));
       if (event.kind == EventKind::StateChanged && event.state == TransferState::Paused) {
         ids.erase(event.id);
         record_failure(event.message);

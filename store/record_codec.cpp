@@ -97,6 +97,8 @@ std::string encode(const TransferRecord& t) {
   w.i32(t.priority);
   w.i64(t.created_at);
   w.i64(t.updated_at);
+  w.u32(static_cast<std::uint32_t>(t.withheld_secrets.size()));
+  for (const auto& name : t.withheld_secrets) w.str(name);
   return finish(w);
 }
 
@@ -117,7 +119,18 @@ Result<TransferRecord> decode_transfer(std::string_view key, std::string_view va
        r.str(t.etag) && r.str(t.last_modified) && r.str(t.checksum) && r.str(t.upload_url) &&
        r.u32(t.upload_interop_version) && r.u32(t.segment_count) && r.u32(t.attempt_count) &&
        r.i64(t.next_attempt_at) && r.str(t.last_error) && r.i32(t.priority) && r.i64(t.created_at) &&
-       r.i64(t.updated_at) && r.at_end();
+       r.i64(t.updated_at);
+  // Records written before withheld secrets existed end here.
+  if (ok && !r.at_end()) {
+    std::uint32_t withheld = 0;
+    ok = r.u32(withheld) && withheld <= r.remaining() / 4;
+    for (std::uint32_t i = 0; ok && i < withheld; ++i) {
+      std::string name;
+      ok = r.str(name);
+      if (ok) t.withheld_secrets.push_back(std::move(name));
+    }
+  }
+  ok = ok && r.at_end();
   if (!ok) return corrupt(key, "malformed transfer record");
   return t;
 }

@@ -54,6 +54,9 @@ struct TransferRecord {
   std::int32_t priority = 0;  // higher runs first
   UnixMillis created_at = 0;
   UnixMillis updated_at = 0;
+  // Names of the secrets (URL userinfo, Authorization, ...) that were given at enqueue and
+  // deliberately not journaled: a later process must be given them again.
+  std::vector<std::string> withheld_secrets;
 
   bool operator==(const TransferRecord&) const = default;
 };

@@ -133,3 +133,16 @@ TEST_CASE("misbehaving: unrequested compressed body (gzip bomb)", "[engine][misb
   });
   check_failed_clean(download_from(server, dir), "Content-Encoding");
 }
+
+TEST_CASE("misbehaving: a Content-Length no file can hold is a lie, not a full disk",
+          "[engine][misbehaving]") {
+  TempDir dir("xfer-raw");
+  RawHttpServer server([](const std::string&, int) {
+    return std::string("HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n\r\n") +
+           body_of(100);
+  });
+  const auto o = download_from(server, dir);
+  check_failed_clean(o, "more than any file can hold");
+  CHECK(o.terminal.message.find("protocol") != std::string::npos);
+  CHECK_FALSE(fs::exists(o.destination.string() + ".part"));
+}

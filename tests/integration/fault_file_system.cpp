@@ -37,6 +37,7 @@ class FaultFileSystem::FaultFile final : public files::File {
     return base_->preallocate(size);
   }
   Result<std::uint64_t> size() override { return base_->size(); }
+  Result<files::FileIdentity> identity() override { return base_->identity(); }
 
  private:
   Result<void> sync_impl() {
@@ -92,9 +93,9 @@ void FaultFileSystem::set_space_budget(std::optional<std::uint64_t> bytes, bool 
   written_ = 0;
 }
 
-Result<std::unique_ptr<files::File>> FaultFileSystem::open_rw(const std::string& path) {
+Result<std::unique_ptr<files::File>> FaultFileSystem::open_part(const std::string& path) {
   if (auto r = check_power("open"); !r) return std::unexpected(r.error());
-  auto file = base_.open_rw(path);
+  auto file = base_.open_part(path);
   if (!file) return std::unexpected(file.error());
   auto size = (*file)->size();
   std::shared_ptr<State> state;

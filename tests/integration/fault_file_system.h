@@ -28,7 +28,14 @@ class FaultFileSystem final : public files::FileSystem {
   // With `report_room`, free_space() still reports plenty (the early check cannot see it).
   void set_space_budget(std::optional<std::uint64_t> bytes, bool report_room = false);
 
-  Result<std::unique_ptr<files::File>> open_rw(const std::string& path) override;
+  Result<std::unique_ptr<files::File>> open_part(const std::string& path) override;
+  Result<std::optional<files::PathInfo>> inspect(const std::string& path) override {
+    return base_.inspect(path);
+  }
+  Result<std::optional<files::PathInfo>> inspect_target(const std::string& path) override {
+    return base_.inspect_target(path);
+  }
+  bool can_write_in(const std::string& dir) override { return base_.can_write_in(dir); }
   Result<void> rename(const std::string& from, const std::string& to) override;
   Result<void> sync_dir(const std::string& dir) override;
   Result<void> remove(const std::string& path) override;

@@ -45,7 +45,7 @@ TEST_CASE("a digest fed the prefix in steps matches the whole file, and mismatch
           "[files]") {
   test::TempDir dir;
   auto& fs = files::posix_file_system();
-  auto file = fs.open_rw((dir.path() / "a.part").string());
+  auto file = fs.open_part((dir.path() / "a.part").string());
   REQUIRE(file);
   const auto bytes = pattern(3 * (1 << 20) + 4321);
   REQUIRE((*file)->write_at(0, bytes));

@@ -8,8 +8,11 @@
 
 #include "protocols/download/content_range.h"
 #include "protocols/http/retry_after.h"
+#include "transfer/core/crash_point.h"
 #include "transfer/engine/event_hub.h"
+#include "transfer/engine/secrets.h"
 #include "transfer/engine/state_mapping.h"
+#include "transfer/files/destination_check.h"
 #include "transfer/files/part_file.h"
 
 namespace xfer::engine {
@@ -21,6 +24,13 @@ namespace {
 constexpr std::uint32_t kMaxSegments = 16;
 constexpr int kMaxRestartsPerAttempt = 4;
 constexpr std::uint64_t kPreallocateAtLeast = 1 << 20;
+// A length above this is a lie, not a big file: no local file system holds 1 EiB in one file
+// (ext4 stops at 16 TiB, XFS and btrfs at the 8 EiB of off_t). Reporting it as "disk full"
+// would send the user to free space that can never be enough.
+constexpr std::uint64_t kLargestCredibleLength = 1ull << 60;
+// Parsed unclamped (up to a millennium) so the retry policy sees what the server really asked
+// and can refuse it, instead of obeying a silently shortened wait.
+constexpr std::chrono::milliseconds kLongestRetryAfterSeen = std::chrono::hours(24 * 365 * 1000);
 
 protocols::HttpVersion to_http_version(store::ProtocolPreference p, ProtocolPreference fallback) {
   auto pref = p == store::ProtocolPreference::Any ? fallback : from_store(p);
@@ -121,6 +131,13 @@ void DownloadTask::start() {
   last_checkpoint_ = host_.clock().now();
   attempt_started_ = last_checkpoint_;
   restarts_this_attempt_ = 0;
+  if (auto secrets = host_.credentials_for(record_); !secrets) {
+    // Not a failure of the transfer: it keeps everything and continues once they are given.
+    stop(TransferState::Paused, secrets.error().describe());
+    return;
+  } else {
+    credentials_ = std::move(*secrets);
+  }
   if (auto opened = open_part(); !opened) {
     fail_attempt(opened.error(), std::nullopt);
     return;
@@ -141,8 +158,10 @@ void DownloadTask::start() {
 
 Result<void> DownloadTask::open_part() {
   auto& fs = host_.file_system();
+  // Again at every start: the path may have changed since the transfer was queued.
+  if (auto r = files::check_destination(fs, record_.local_path); !r) return r;
   if (auto r = fs.create_directories(files::parent_directory(record_.local_path)); !r) return r;
-  auto file = fs.open_rw(part_path_);
+  auto file = fs.open_part(part_path_);
   if (!file) return std::unexpected(file.error());
   file_ = std::shared_ptr<files::File>(std::move(*file));
   auto on_disk = file_->size();
@@ -209,13 +228,16 @@ void DownloadTask::start_segment(Segment& seg) {
     return;
   }
   protocols::HttpRequest request;
-  request.url = record_.url;
+  request.url = with_userinfo(record_.url, credentials_.url_userinfo);
   request.headers = record_.request_headers;
+  request.headers.insert(request.headers.end(), credentials_.headers.begin(),
+                         credentials_.headers.end());
   if (range.range) request.headers.emplace_back("Range", *range.range);
   if (range.if_range) request.headers.emplace_back("If-Range", *range.if_range);
   if (host_.config().want_digest) request.headers.emplace_back("Want-Repr-Digest", "sha-256=5");
   request.version = to_http_version(record_.protocol, host_.config().protocol);
   request.connect_timeout_ms = host_.config().connect_timeout_ms;
+  request.forward_headers_across_origins = host_.config().forward_headers_across_origins;
   request.low_speed_bytes_per_sec = host_.config().low_speed_bytes_per_sec;
   request.low_speed_seconds = host_.config().low_speed_seconds;
 
@@ -299,7 +321,7 @@ void DownloadTask::on_head(Segment& seg, const protocols::ResponseHeaders& head)
     seg.ignore_body = true;
     std::optional<std::chrono::milliseconds> retry_after;
     if (const auto* value = head.find("retry-after"))
-      retry_after = protocols::parse_retry_after(*value, unix_now());
+      retry_after = protocols::parse_retry_after(*value, unix_now(), kLongestRetryAfterSeen);
     fail_attempt(Error(ErrorCategory::HttpStatus, fmt::format("server answered {}", status),
                        is_retryable_status(status), status),
                  retry_after);
@@ -357,6 +379,13 @@ void DownloadTask::on_first_head(const protocols::RangeDecision& decision) {
   record_.last_modified = validators_.last_modified.value_or("");
   if (decision.total_length) size_ = decision.total_length;
   record_.size = size_;
+  if (size_ && *size_ > kLargestCredibleLength) {
+    fail_attempt(Error(ErrorCategory::Protocol,
+                       fmt::format("the server announced {} bytes, more than any file can hold",
+                                   *size_)),
+                 std::nullopt);
+    return;
+  }
   if (size_) {
     // Refuse early rather than fill the disk: the rest of the file must fit.
     const auto have = bytes_done();
@@ -602,8 +631,10 @@ void DownloadTask::fail_attempt(const Error& error,
   if (decision.retry) {
     record_.next_attempt_at = unix_now() + decision.delay.count();
     phase_ = Phase::Running;
-    stop(TransferState::Waiting,
-         fmt::format("{}; retrying in {} ms", record_.last_error, decision.delay.count()));
+    stop(TransferState::Waiting, fmt::format("{}; retrying in {} (attempt {} of {})",
+                                             record_.last_error, human_duration(decision.delay),
+                                             record_.attempt_count + 1,
+                                             host_.retry_policy().config().max_attempts));
     return;
   }
   // Keep the .part only when a later resume() can continue it: the bytes are of a known
@@ -691,6 +722,7 @@ void DownloadTask::run_next_persist() {
       if (auto r = files::finalize_part(fs, *file, part, dest, checks, *digest); !r) return r;
     } else if (sync_data && file) {
       if (auto r = file->sync_data(); !r) return r;
+      crash_point("checkpoint-synced");
     }
     if (remove_part) {
       if (auto r = fs.remove(part); !r) return r;
@@ -702,6 +734,7 @@ void DownloadTask::run_next_persist() {
       for (const auto& s : segs) batch.put_segment(s);
     if (event) batch.add_event(*event);
     if (auto r = journal.commit(std::move(batch), store::Durability::Synced); !r) return r;
+    crash_point(finalize ? "completed-journaled" : "checkpoint-journaled");
     // After the commit, so hashing never delays the durable offset: hash what arrived since
     // the last checkpoint while it is still in the page cache, so the finalize does not read
     // the whole file again. Only a head start: if it fails (a restart truncated the file under
@@ -828,6 +861,7 @@ TransferStatus DownloadTask::status() const {
   st.bytes_per_second = phase_ == Phase::Running ? speed_ : 0;
   st.protocol = protocol_;
   st.segments = static_cast<std::uint32_t>(segments_.size());
+  st.withheld_secrets = record_.withheld_secrets;
   return st;
 }
 

@@ -111,6 +111,7 @@ class DownloadTask : public std::enable_shared_from_this<DownloadTask> {
 
   TaskHost& host_;
   store::TransferRecord record_;
+  Credentials credentials_;  // in memory only, never in record_
   std::string origin_;
   std::string part_path_;
   std::shared_ptr<files::File> file_;

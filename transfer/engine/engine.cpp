@@ -2,13 +2,18 @@
 // thread-safe), then marshals everything that touches engine state onto the loop thread.
 #include <xfer/engine.h>
 
+#include <map>
+
 #include <fmt/format.h>
 
 #include "protocols/http/digest_fields.h"
+#include "transfer/core/crash_point.h"
 #include "transfer/engine/default_transport.h"
 #include "transfer/engine/engine_thread.h"
 #include "transfer/engine/origin.h"
+#include "transfer/engine/secrets.h"
 #include "transfer/engine/state_mapping.h"
+#include "transfer/files/destination_check.h"
 
 namespace xfer {
 
@@ -49,7 +54,19 @@ Result<std::vector<TransferId>> Engine::enqueue(std::vector<DownloadSpec> specs)
   store::Batch batch;
   std::vector<TransferId> ids;
   std::vector<std::pair<std::int32_t, std::string>> admits;
+  std::vector<std::pair<TransferId, Credentials>> secrets;
   const auto now = thread_->clock().unix_millis();
+  // Checked before anything is journaled, so one bad destination queues nothing.
+  std::map<std::string, const DownloadSpec*> destinations;
+  for (const auto& spec : specs) {
+    if (auto r = files::check_destination(thread_->core().file_system(), spec.destination); !r)
+      return std::unexpected(r.error());
+    const auto [it, fresh] = destinations.emplace(spec.destination, &spec);
+    if (!fresh)
+      return fail(ErrorCategory::InvalidArgument,
+                  fmt::format("{} and {} would both be saved as {}", it->second->url, spec.url,
+                              spec.destination));
+  }
   for (auto& spec : specs) {
     std::string origin = engine::origin_of(spec.url);
     if (origin.empty())
@@ -63,12 +80,16 @@ Result<std::vector<TransferId>> Engine::enqueue(std::vector<DownloadSpec> specs)
     }
     auto id = journal.next_transfer_id();
     if (!id) return std::unexpected(id.error());
+    // Secrets stay in memory (design.md invariant 7's sibling: nothing secret on disk).
+    auto split = engine::split_secrets(spec.url, spec.headers);
     store::TransferRecord record;
     record.id = *id;
     record.direction = store::Direction::Download;
-    record.url = std::move(spec.url);
+    record.url = std::move(split.url);
     record.local_path = std::move(spec.destination);
-    record.request_headers = std::move(spec.headers);
+    record.request_headers = std::move(split.headers);
+    record.withheld_secrets = std::move(split.withheld);
+    if (!record.withheld_secrets.empty()) secrets.emplace_back(*id, std::move(split.secrets));
     record.protocol = engine::to_store(spec.protocol);
     record.state = store::TransferState::Queued;
     record.checksum = std::move(spec.checksum);
@@ -83,6 +104,8 @@ Result<std::vector<TransferId>> Engine::enqueue(std::vector<DownloadSpec> specs)
   if (auto r = journal.commit(std::move(batch), store::Durability::Synced); !r)
     return std::unexpected(r.error());
   thread_->call([&] {
+    for (auto& [id, credentials] : secrets)
+      thread_->core().remember_credentials(id, std::move(credentials));
     for (std::size_t i = 0; i < ids.size(); ++i)
       thread_->core().admit(ids[i], admits[i].first, admits[i].second);
   });
@@ -128,6 +151,20 @@ std::vector<TransferId> Engine::unfinished_ids() {
   return ids;
 }
 
+Result<std::vector<JournaledPath>> Engine::journaled_paths() {
+  std::vector<JournaledPath> out;
+  if (thread_->stopped()) return std::unexpected(not_running().error());
+  auto scanned = thread_->journal().scan_all([&](const store::TransferRecord& r) {
+    // A failed transfer may keep its .part for a later resume(); only finished ones own none.
+    out.push_back({r.id, r.local_path,
+                   r.state != store::TransferState::Completed &&
+                       r.state != store::TransferState::Cancelled});
+    return true;
+  });
+  if (!scanned) return std::unexpected(scanned.error());
+  return out;
+}
+
 std::optional<Event> Engine::next_event(std::chrono::milliseconds timeout) {
   return thread_->events().next(timeout);
 }
@@ -143,6 +180,7 @@ Result<void> Engine::ack(const std::vector<Event>& events) {
   }
   if (thread_->stopped()) return not_running();
   if (events.empty()) return {};
+  crash_point("before-ack");
   return thread_->journal().commit(std::move(batch), store::Durability::Synced);
 }
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "transfer/engine/origin.h"
+#include "transfer/engine/secrets.h"
 #include "transfer/engine/state_mapping.h"
 
 namespace xfer::engine {
@@ -20,6 +21,7 @@ RetryConfig retry_config(const EngineConfig& c) {
   RetryConfig r;
   r.max_attempts = c.max_attempts;
   r.max_elapsed = c.max_retry_elapsed;
+  r.max_wait = c.max_retry_wait;
   r.backoff.base = c.backoff_base;
   r.backoff.cap = c.backoff_cap;
   return r;
@@ -57,6 +59,7 @@ TransferStatus status_from_record(const store::TransferRecord& r,
         std::chrono::system_clock::time_point(std::chrono::milliseconds(r.next_attempt_at));
   st.last_error = r.last_error;
   st.segments = segments.empty() ? 1 : static_cast<std::uint32_t>(segments.size());
+  st.withheld_secrets = r.withheld_secrets;
   return st;
 }
 }  // namespace
@@ -204,6 +207,7 @@ void EngineCore::task_stopped(TransferId id, TransferState state, bool outbox_ch
     active_destinations_.erase(task->record().local_path);
     scheduler_.finished(task->origin());
     rate_limits_.forget_transfer(id);
+    if (is_terminal(state)) credentials_.erase(id);
     const auto& record = task->record();
     if (state == TransferState::Waiting && !shutting_down_) {
       Candidate c{id, record.priority, task->origin(), id};
@@ -225,6 +229,31 @@ void EngineCore::task_stopped(TransferId id, TransferState state, bool outbox_ch
     }
     schedule_pump();
   });
+}
+
+void EngineCore::remember_credentials(TransferId id, Credentials credentials) {
+  credentials_[id] = std::move(credentials);
+}
+
+Result<Credentials> EngineCore::credentials_for(const store::TransferRecord& record) {
+  if (record.withheld_secrets.empty()) return Credentials{};
+  if (const auto it = credentials_.find(record.id); it != credentials_.end()) return it->second;
+  std::vector<std::string> missing = record.withheld_secrets;
+  if (config_.credentials) {
+    CredentialRequest request{record.id, record.url, record.withheld_secrets};
+    if (auto supplied = config_.credentials(request)) {
+      if (auto picked = pick_credentials(record.withheld_secrets, *supplied, missing)) {
+        credentials_[record.id] = *picked;
+        return *picked;
+      }
+    }
+  }
+  std::string names;
+  for (const auto& n : missing) names += (names.empty() ? "" : ", ") + n;
+  return fail(ErrorCategory::InvalidArgument,
+              fmt::format("transfer {} needs the secrets it was started with, which are never "
+                          "journaled: {} (give them again, e.g. `xfer resume -H 'Name: value'` "
+                          "or `--user USER:PASSWORD`)", record.id, names));
 }
 
 void EngineCore::drop_waiting(TransferId id) {

@@ -62,6 +62,9 @@ class EngineCore final : public TaskHost {
   BlockingPool& pool() override { return pool_; }
   const RetryPolicy& retry_policy() const override { return retry_policy_; }
   std::mt19937_64& rng() override { return rng_; }
+  Result<Credentials> credentials_for(const store::TransferRecord& record) override;
+  // Secrets of a transfer this process enqueued (kept until it ends).
+  void remember_credentials(TransferId id, Credentials credentials);
   void emit(Event event) override { events_.emit(std::move(event)); }
   std::chrono::nanoseconds charge_rate(const std::string& origin, TransferId id,
                                        std::uint64_t bytes) override;
@@ -105,6 +108,7 @@ class EngineCore final : public TaskHost {
   std::unordered_map<TransferId, TransferState> after_stop_;  // user requests while stopping
   std::set<std::string> multiplexed_origins_;
   std::set<std::string> active_destinations_;
+  std::unordered_map<TransferId, Credentials> credentials_;
   bool journal_may_have_more_ = true;
   bool pump_scheduled_ = false;
   std::uint64_t last_delivered_seq_ = 0;

@@ -6,8 +6,11 @@
 // full, integrity, cancelled, invalid argument, journal and internal errors are final.
 // Delay: exponential backoff with full jitter; a Retry-After from the server is a floor (we never
 // come back earlier than asked). Budget: `max_attempts` counts every try including the first
-// (so `--retry N` is max_attempts N + 1) and `max_elapsed` bounds the time since the first try:
-// a retry whose delay would end beyond it is refused.
+// (so `--retry N` is max_attempts N + 1), `max_elapsed` bounds the time since the first try (a
+// retry whose delay would end beyond it is refused), and `max_wait` bounds any single wait: a
+// server asking for longer is given up on, never waited for (and never silently shortened,
+// which would hammer a server that asked us to stay away).
+// Reasons name the budget that ran out, not the error (the caller prints the error once).
 #pragma once
 
 #include <chrono>
@@ -26,17 +29,21 @@ struct RetryConfig {
   std::uint32_t max_attempts = 8;
   std::chrono::milliseconds max_elapsed = std::chrono::minutes(30);
   BackoffConfig backoff;
-  // Retry-After values beyond this are clamped (a longer wait becomes this wait).
-  std::chrono::milliseconds max_retry_after = std::chrono::hours(1);
+  // The longest single wait; a Retry-After beyond it ends the retries.
+  std::chrono::milliseconds max_wait = std::chrono::minutes(5);
 };
 
 bool is_retryable_status(int http_status);
+// "750 ms", "4.0 s", "5 min", "3 h", "11 days", "31 years".
+std::string human_duration(std::chrono::milliseconds d);
 bool is_retryable(const Error& error);
 
 struct RetryDecision {
   bool retry = false;
   std::chrono::milliseconds delay{0};
-  std::string reason;  // why not / what the delay is based on, for events and status
+  // Why not ("gave up after 3 attempts"; empty when the error is not retryable) or what the
+  // delay is based on ("backoff", "Retry-After").
+  std::string reason;
 };
 
 struct FailedAttempt {

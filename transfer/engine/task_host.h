@@ -11,6 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <xfer/credentials.h>
 #include <xfer/engine_config.h>
 #include <xfer/events.h>
 
@@ -35,6 +36,9 @@ class TaskHost {
   virtual BlockingPool& pool() = 0;
   virtual const RetryPolicy& retry_policy() const = 0;
   virtual std::mt19937_64& rng() = 0;
+  // The secrets the record withheld from the journal: from memory, else from the app's
+  // EngineConfig::credentials. An InvalidArgument error names what nobody supplied.
+  virtual Result<Credentials> credentials_for(const store::TransferRecord& record) = 0;
 
   virtual void emit(Event event) = 0;
   // Charges bytes against the rate limits; returns how long the stream must pause (0 = none).

@@ -6,16 +6,43 @@
 // Thread-safety: a File may be written on one thread while another thread syncs it (the engine
 // writes on its loop thread and fdatasyncs on the blocking pool). Errors are values; ENOSPC and
 // EDQUOT come back as ErrorCategory::DiskFull.
+//
+// Part files are opened so that nobody else can choose what xfer writes into: never through a
+// symlink (O_NOFOLLOW), created exclusively (O_EXCL), and an existing one is reused only when it
+// is a regular file owned by this user with a single link (so it cannot be someone else's file
+// hard-linked or planted in a shared directory).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <xfer/error.h>
 
 namespace xfer::files {
+
+// Which file an inode is: compared before a rename so that only the part file xfer wrote (not
+// one swapped in under its name) is renamed into place.
+struct FileIdentity {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+
+enum class FileKind { Regular, Directory, Symlink, CharDevice, BlockDevice, Fifo, Socket, Other };
+
+// What lstat says about a path (the link itself, not its target).
+struct PathInfo {
+  FileKind kind = FileKind::Other;
+  FileIdentity identity;
+  std::uint32_t owner = 0;  // uid
+  std::uint64_t links = 1;
+};
+
+std::string_view to_string(FileKind kind);
 
 class File {
  public:
@@ -31,13 +58,22 @@ class File {
   // succeeds as a no-op where the file system cannot preallocate.
   virtual Result<void> preallocate(std::uint64_t size) = 0;
   virtual Result<std::uint64_t> size() = 0;
+  virtual Result<FileIdentity> identity() = 0;
 };
 
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
-  // Opens for reading and writing, creating it (mode 0644) when absent.
-  virtual Result<std::unique_ptr<File>> open_rw(const std::string& path) = 0;
+  // Opens a part file for reading and writing: an existing one only if it is a regular file
+  // owned by this user with one link (never through a symlink); an absent one is created
+  // exclusively (mode 0644 before umask). Anything else is a LocalIo error naming the reason.
+  virtual Result<std::unique_ptr<File>> open_part(const std::string& path) = 0;
+  // lstat: nullopt when nothing is there.
+  virtual Result<std::optional<PathInfo>> inspect(const std::string& path) = 0;
+  // stat: like inspect, but follows symlinks (a dangling one reads as absent).
+  virtual Result<std::optional<PathInfo>> inspect_target(const std::string& path) = 0;
+  // This process may create and rename files in `dir` (write and search permission).
+  virtual bool can_write_in(const std::string& dir) = 0;
   virtual Result<void> rename(const std::string& from, const std::string& to) = 0;
   // fsync of a directory, so a rename or create in it is durable.
   virtual Result<void> sync_dir(const std::string& dir) = 0;

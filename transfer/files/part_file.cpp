@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "transfer/core/crash_point.h"
+#include "transfer/files/destination_check.h"
+
 namespace xfer::files {
 
 std::string part_path(const std::string& destination) { return destination + ".part"; }
@@ -30,8 +33,23 @@ Result<void> finalize_part(FileSystem& fs, File& part, const std::string& part_f
   const auto length = checks.size.value_or(*size);
   if (auto r = digest.verify(part, length, checks.digests); !r) return r;
   if (auto r = part.sync(); !r) return r;
+  crash_point("finalize-synced");
+  // The destination may have become a directory or a device since the download started, or
+  // the part's name may now point at another file: rename only our own inode, over a file.
+  if (auto r = check_destination(fs, destination); !r) return r;
+  auto ours = part.identity();
+  if (!ours) return std::unexpected(ours.error());
+  auto named = fs.inspect(part_file);
+  if (!named) return std::unexpected(named.error());
+  if (!*named || (*named)->kind != FileKind::Regular || (*named)->identity != *ours)
+    return fail(ErrorCategory::LocalIo,
+                fmt::format("{} was replaced or removed while xfer wrote it; not renaming it "
+                            "into place", part_file));
   if (auto r = fs.rename(part_file, destination); !r) return r;
-  return fs.sync_dir(parent_directory(destination));
+  crash_point("finalize-renamed");
+  auto synced = fs.sync_dir(parent_directory(destination));
+  if (synced) crash_point("finalize-dir-synced");
+  return synced;
 }
 
 }  // namespace xfer::files

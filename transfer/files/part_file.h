@@ -26,8 +26,9 @@ struct FinalizeChecks {
 };
 
 // Verifies `part` against `checks` (`digest` has hashed a prefix already, or nothing), fsyncs
-// it, renames it to `destination` and fsyncs the directory. On any failure the destination is
-// untouched.
+// it, checks that the destination may be replaced and that `part_file` still names the inode
+// `part` wrote, renames it to `destination` and fsyncs the directory. On any failure the
+// destination is untouched.
 Result<void> finalize_part(FileSystem& fs, File& part, const std::string& part_file,
                            const std::string& destination, const FinalizeChecks& checks,
                            PrefixDigest& digest);

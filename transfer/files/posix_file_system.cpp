@@ -75,17 +75,100 @@ class PosixFile final : public File {
     return static_cast<std::uint64_t>(st.st_size);
   }
 
+  Result<FileIdentity> identity() override {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0)
+      return std::unexpected(error_from_errno(errno, fmt::format("stat {}", path_)));
+    return FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+  }
+
  private:
   int fd_;
   std::string path_;
 };
 
+FileKind kind_of(mode_t mode) {
+  if (S_ISREG(mode)) return FileKind::Regular;
+  if (S_ISDIR(mode)) return FileKind::Directory;
+  if (S_ISLNK(mode)) return FileKind::Symlink;
+  if (S_ISCHR(mode)) return FileKind::CharDevice;
+  if (S_ISBLK(mode)) return FileKind::BlockDevice;
+  if (S_ISFIFO(mode)) return FileKind::Fifo;
+  if (S_ISSOCK(mode)) return FileKind::Socket;
+  return FileKind::Other;
+}
+
+PathInfo info_of(const struct stat& st) {
+  PathInfo info;
+  info.kind = kind_of(st.st_mode);
+  info.identity = {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+  info.owner = st.st_uid;
+  info.links = st.st_nlink;
+  return info;
+}
+
+Error refused_part(const std::string& path, std::string_view why) {
+  return Error(ErrorCategory::LocalIo, fmt::format("refusing to use {}: {}", path, why));
+}
+
 class PosixFileSystem final : public FileSystem {
  public:
-  Result<std::unique_ptr<File>> open_rw(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return std::unexpected(error_from_errno(errno, fmt::format("opening {}", path)));
-    return std::make_unique<PosixFile>(fd, path);
+  Result<std::unique_ptr<File>> open_part(const std::string& path) override {
+    // Look before opening: opening some devices has effects of its own (a tape rewinds).
+    if (auto seen = inspect(path); !seen) {
+      return std::unexpected(seen.error());
+    } else if (*seen && (*seen)->kind != FileKind::Regular) {
+      return std::unexpected(refused_part(path, fmt::format("it is a {}", to_string((*seen)->kind))));
+    }
+    // O_NONBLOCK: a FIFO swapped in after the look must not hang the open; it is refused
+    // below like every other non-regular file.
+    int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+      fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      const int err = errno;
+      if (err == ELOOP) return std::unexpected(refused_part(path, "it is a symbolic link"));
+      if (err == EEXIST)
+        return std::unexpected(refused_part(path, "it appeared while xfer was creating it"));
+      return std::unexpected(error_from_errno(err, fmt::format("opening {}", path)));
+    }
+    auto file = std::make_unique<PosixFile>(fd, path);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+      return std::unexpected(error_from_errno(errno, fmt::format("stat {}", path)));
+    if (!S_ISREG(st.st_mode))
+      return std::unexpected(refused_part(path, fmt::format("it is a {}", to_string(kind_of(st.st_mode)))));
+    if (st.st_uid != ::geteuid())
+      return std::unexpected(refused_part(path, fmt::format("it belongs to uid {}", st.st_uid)));
+    if (st.st_nlink != 1)
+      return std::unexpected(refused_part(path, fmt::format("it has {} hard links", st.st_nlink)));
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    return file;
+  }
+
+  Result<std::optional<PathInfo>> inspect(const std::string& path) override {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      // ENOTDIR: a parent is a file, so nothing can be at this path.
+      if (errno == ENOENT || errno == ENOTDIR) return std::optional<PathInfo>{};
+      return std::unexpected(error_from_errno(errno, fmt::format("stat {}", path)));
+    }
+    return std::optional<PathInfo>(info_of(st));
+  }
+
+  Result<std::optional<PathInfo>> inspect_target(const std::string& path) override {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      // ENOTDIR: a parent is a file, so nothing can be at this path.
+      if (errno == ENOENT || errno == ENOTDIR) return std::optional<PathInfo>{};
+      return std::unexpected(error_from_errno(errno, fmt::format("stat {}", path)));
+    }
+    return std::optional<PathInfo>(info_of(st));
+  }
+
+  bool can_write_in(const std::string& dir) override {
+    return ::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) == 0;
   }
 
   Result<void> rename(const std::string& from, const std::string& to) override {
@@ -136,6 +219,20 @@ class PosixFileSystem final : public FileSystem {
 };
 
 }  // namespace
+
+std::string_view to_string(FileKind kind) {
+  switch (kind) {
+    case FileKind::Regular: return "regular file";
+    case FileKind::Directory: return "directory";
+    case FileKind::Symlink: return "symbolic link";
+    case FileKind::CharDevice: return "character device";
+    case FileKind::BlockDevice: return "block device";
+    case FileKind::Fifo: return "FIFO";
+    case FileKind::Socket: return "socket";
+    case FileKind::Other: break;
+  }
+  return "special file";
+}
 
 FileSystem& posix_file_system() {
   static PosixFileSystem fs;

@@ -19,7 +19,9 @@ struct DownloadSpec {
   // does the destination appear (atomic rename).
   std::string destination;
   // Extra request header fields, sent as given ("Authorization" etc.). They are sent only to
-  // the origin of `url` (redirects to another origin do not receive them).
+  // the origin of `url` (redirects to another origin do not receive them). Secret ones (see
+  // is_secret_header in <xfer/credentials.h>), like a userinfo in `url`, are kept in memory
+  // only, never journaled.
   std::vector<std::pair<std::string, std::string>> headers;
   std::int32_t priority = 0;  // higher runs first
   // "sha256:<hex>" or "sha512:<hex>"; empty for none. A mismatch fails the transfer and nothing

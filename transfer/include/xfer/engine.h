@@ -31,6 +31,12 @@
 
 namespace xfer {
 
+struct JournaledPath {
+  TransferId id = 0;
+  std::string path;     // destination of a download
+  bool may_own_part = false;  // not completed or cancelled: its ".part", if any, is its own
+};
+
 namespace detail {
 class EngineThread;
 struct EngineDeps;
@@ -68,6 +74,9 @@ class Engine {
   std::size_t unfinished_count();
   // Ids of every unfinished transfer in the journal (queued, active, waiting, paused).
   std::vector<TransferId> unfinished_ids();
+  // The local path of every transfer the journal holds, finished or not (for finding ".part"
+  // files nothing owns any more). Scans the whole journal on the caller's thread.
+  Result<std::vector<JournaledPath>> journaled_paths();
 
   // Poll queue (used when EngineConfig::on_event is empty): the next event, waiting at most
   // `timeout`.

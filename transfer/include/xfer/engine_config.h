@@ -7,7 +7,9 @@
 #include <functional>
 #include <string>
 
+#include <xfer/credentials.h>
 #include <xfer/events.h>
+#include <optional>
 
 namespace xfer {
 
@@ -28,6 +30,9 @@ struct EngineConfig {
   std::chrono::milliseconds backoff_base{500};
   std::chrono::milliseconds backoff_cap{30'000};
   std::chrono::milliseconds max_retry_elapsed{std::chrono::hours(24)};
+  // The longest single wait before a retry. A server whose Retry-After asks for more is given
+  // up on (its HTTP status is the error), never waited for in silence.
+  std::chrono::milliseconds max_retry_wait{std::chrono::minutes(5)};
   // Circuit breaker per origin: this many consecutive failures open it for `breaker_cooldown`.
   std::uint32_t breaker_failures = 5;
   std::chrono::milliseconds breaker_cooldown{10'000};
@@ -45,6 +50,9 @@ struct EngineConfig {
   bool insecure = false;
   std::string ca_file;
   std::uint32_t max_redirects = 10;
+  // Redirects to another origin get none of a spec's headers or URL userinfo unless this is set
+  // (curl's --location-trusted); even then never from https to http.
+  bool forward_headers_across_origins = false;
   ProtocolPreference protocol = ProtocolPreference::Any;  // default for specs that say Any
 
   // Segmented downloads only for files at least this large (and only when ranges work)...
@@ -57,6 +65,12 @@ struct EngineConfig {
   std::uint64_t segment_below_rate = 64ull << 20;
   // Ask servers for Repr-Digest (sha-256) and verify it.
   bool want_digest = true;
+
+  // Secrets are never journaled (see <xfer/credentials.h>). A transfer enqueued by an earlier
+  // process that withheld some asks for them here when it starts (on the engine thread; keep
+  // it short). Returning nullopt, or leaving this empty, pauses such a transfer with an
+  // InvalidArgument error naming what it needs.
+  std::function<std::optional<Credentials>(const CredentialRequest&)> credentials;
 
   // Events: when set, called on the engine thread for every event (keep it short; do not call
   // back into the Engine from it). When empty, events wait in a poll queue (Engine::next_event).

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <xfer/download_spec.h>
 #include <xfer/transfer_state.h>
@@ -26,6 +27,8 @@ struct TransferStatus {
   double bytes_per_second = 0;       // recent speed, 0 when not Active
   std::string protocol;              // "http/1.1", "h2", ... once known
   std::uint32_t segments = 1;        // ranges in use
+  // Secrets given at enqueue and kept out of the journal (kUrlUserinfo, header names).
+  std::vector<std::string> withheld_secrets;
 };
 
 }  // namespace xfer

@@ -1,0 +1,23 @@
+// Checks a download's destination before any byte moves (and again before the rename), so a
+// careless path fails at once with the right error instead of after the whole download, and
+// nothing that is not a regular file is ever replaced by the rename (`-o /dev/null` must not
+// turn /dev/null into a regular file).
+//
+// Accepted: an absent path whose nearest existing ancestor is a directory this process can
+// write in, an existing regular file, or a symlink to one (the rename replaces the link, it
+// never writes through it). Refused: empty paths and paths ending in '/', directories, devices,
+// FIFOs, sockets, a parent that is not a directory, an unwritable directory, and a part file
+// ("<destination>.part") that is a symlink or otherwise not a regular file.
+#pragma once
+
+#include <string>
+
+#include <xfer/error.h>
+
+#include "transfer/files/file_system.h"
+
+namespace xfer::files {
+
+Result<void> check_destination(FileSystem& fs, const std::string& destination);
+
+}  // namespace xfer::files
