@@ -273,6 +273,10 @@ Result<Url> Url::resolve(std::string_view reference) const {
     t.scheme = base.scheme;
   }
   t.fragment = r.fragment;
+  // RFC 3986 §3.3: without an authority a path cannot begin with "//", or it would read back as
+  // one ("x:" + "//g" is host g). Dot-segment removal makes such a path from "x:..//g" or from a
+  // base without authority; refused, like anything else another parser could read differently.
+  if (!t.host && t.path.starts_with("//")) return bad("path would read as an authority", reference);
   return with_http_rules(std::move(t), reference);
 }
 

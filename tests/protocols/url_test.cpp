@@ -155,3 +155,24 @@ TEST_CASE("url: references may leave the scheme, the origin, or http altogether"
   CHECK(t->origin() == "https://b.example:8443");
   CHECK(base->resolve("mailto:x@y.example")->origin().empty());
 }
+
+// Found by tests/fuzz/url: dot-segment removal turned "htt+p::/..//g" (path ":/..//g") into a
+// URL without authority whose path starts with "//", which to_string() wrote as "htt+p://g"
+// (host g): a different URL. RFC 3986 §3.3 forbids that path; it is refused now.
+TEST_CASE("url: a resolved path never reads back as an authority", "[url]") {
+  CHECK(resolved("https://a.example/x", "htt+p::/..//g").starts_with("error: "));
+  CHECK(resolved("foo:/a/b", "..//g").starts_with("error: "));
+  CHECK(resolved("foo:/a/b", "../g") == "foo:/g");
+  CHECK(resolved("https://a.example/x", "/..//g") == "https://a.example//g");  // has an authority
+  const auto base = Url::parse("foo:/a/b");
+  REQUIRE(base.has_value());
+  for (const char* ref : {"x:/.//g", "..//g", "./..//g", "x:..//g"}) {
+    INFO(ref);
+    const auto t = base->resolve(ref);
+    if (!t) continue;
+    const auto again = Url::parse(t->to_string());
+    REQUIRE(again.has_value());
+    CHECK(again->to_string() == t->to_string());
+    CHECK(again->host == t->host);
+  }
+}
