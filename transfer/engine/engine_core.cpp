@@ -207,7 +207,7 @@ void EngineCore::task_stopped(TransferId id, TransferState state, bool outbox_ch
     active_destinations_.erase(task->record().local_path);
     scheduler_.finished(task->origin());
     rate_limits_.forget_transfer(id);
-    if (is_terminal(state)) credentials_.erase(id);
+    if (is_terminal(state)) forget_credentials(id);
     const auto& record = task->record();
     if (state == TransferState::Waiting && !shutting_down_) {
       Candidate c{id, record.priority, task->origin(), id};
@@ -231,19 +231,38 @@ void EngineCore::task_stopped(TransferId id, TransferState state, bool outbox_ch
   });
 }
 
+std::shared_ptr<const Credentials> EngineCore::intern(Credentials credentials) {
+  std::string key = credentials.url_userinfo;
+  for (const auto& [name, value] : credentials.headers) key += '\0' + name + '\0' + value;
+  auto& slot = interned_credentials_[key];
+  if (auto shared = slot.lock()) return shared;
+  auto shared = std::make_shared<const Credentials>(std::move(credentials));
+  slot = shared;
+  return shared;
+}
+
+void EngineCore::forget_credentials(TransferId id) {
+  const auto it = credentials_.find(id);
+  if (it == credentials_.end()) return;
+  const bool last = it->second.use_count() == 1;
+  credentials_.erase(it);
+  if (!last) return;
+  std::erase_if(interned_credentials_, [](const auto& entry) { return entry.second.expired(); });
+}
+
 void EngineCore::remember_credentials(TransferId id, Credentials credentials) {
-  credentials_[id] = std::move(credentials);
+  credentials_[id] = intern(std::move(credentials));
 }
 
 Result<Credentials> EngineCore::credentials_for(const store::TransferRecord& record) {
   if (record.withheld_secrets.empty()) return Credentials{};
-  if (const auto it = credentials_.find(record.id); it != credentials_.end()) return it->second;
+  if (const auto it = credentials_.find(record.id); it != credentials_.end()) return *it->second;
   std::vector<std::string> missing = record.withheld_secrets;
   if (config_.credentials) {
     CredentialRequest request{record.id, record.url, record.withheld_secrets};
     if (auto supplied = config_.credentials(request)) {
       if (auto picked = pick_credentials(record.withheld_secrets, *supplied, missing)) {
-        credentials_[record.id] = *picked;
+        credentials_[record.id] = intern(*picked);
         return *picked;
       }
     }
@@ -430,6 +449,7 @@ Result<void> EngineCore::cancel(TransferId id) {
   event.created_at = rec.updated_at;
   batch.add_event(event);
   if (auto r = journal_.commit(std::move(batch), store::Durability::Synced); !r) return r;
+  forget_credentials(id);
   events_.emit(make_event(EventKind::StateChanged, id, 0, TransferState::Cancelled, 0, rec.size,
                      "cancelled"));
   deliver_outbox();

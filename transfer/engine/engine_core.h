@@ -108,7 +108,12 @@ class EngineCore final : public TaskHost {
   std::unordered_map<TransferId, TransferState> after_stop_;  // user requests while stopping
   std::set<std::string> multiplexed_origins_;
   std::set<std::string> active_destinations_;
-  std::unordered_map<TransferId, Credentials> credentials_;
+  // Secrets of queued transfers must live in memory (never in the journal); identical ones (a
+  // batch enqueued with one -H) share one copy, so 100,000 queued cost a pointer each.
+  std::unordered_map<TransferId, std::shared_ptr<const Credentials>> credentials_;
+  std::map<std::string, std::weak_ptr<const Credentials>> interned_credentials_;
+  std::shared_ptr<const Credentials> intern(Credentials credentials);
+  void forget_credentials(TransferId id);
   bool journal_may_have_more_ = true;
   bool pump_scheduled_ = false;
   std::uint64_t last_delivered_seq_ = 0;
