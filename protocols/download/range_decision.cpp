@@ -261,6 +261,13 @@ RangeDecision judge_range_response(const RangeAsk& ask, const RangeResponse& res
                     fmt::format("Content-Range length {} but the representation had {} bytes",
                                 *range->complete_length, *ask.known_length));
       }
+      // "bytes a-b/*" leaves the length open, but not past what we knew: bytes beyond it mean
+      // another representation (or a server that contradicts itself).
+      if (!range->complete_length && ask.known_length && range->last >= *ask.known_length) {
+        return fail(RangeReason::LengthChanged,
+                    fmt::format("206 for bytes {}-{} of a representation of {} bytes", range->first,
+                                range->last, *ask.known_length));
+      }
       if (content_length && *content_length != range->length()) {
         return fail(RangeReason::BadContentLength,
                     fmt::format("Content-Length {} contradicts Content-Range {}-{} ({} bytes)",

@@ -265,6 +265,21 @@ TEST_CASE("ProtocolError: the server contradicts itself or us", "[range]") {
   SECTION("Content-Range total inconsistent with what we knew") {
     expect(resume_at(400, 1000), partial(400, 1099, 1100), RangeReason::LengthChanged);
   }
+  SECTION("an open-ended Content-Range past the length we knew") {
+    // Found by tests/fuzz/range_decision: "bytes 1000-1999/*" against a known length of 206
+    // was a Continue whose total_length (206) ended before its own first byte.
+    auto r = partial(400, 1099, 1100);
+    r.content_range = "bytes 400-1099/*";
+    expect(resume_at(400, 1000), r, RangeReason::LengthChanged);
+    auto open = partial(1000, 1999, 2000);
+    open.content_range = "bytes 1000-1999/*";
+    expect(resume_at(1000, 206), open, RangeReason::LengthChanged);
+    r.content_range = "bytes 400-999/*";
+    r.content_length = "600";
+    const auto d = judge_range_response(resume_at(400, 1000), r);
+    CHECK(d.outcome == RangeOutcome::Continue);
+    CHECK(d.total_length == 1000u);
+  }
   SECTION("Content-Length contradicting Content-Range") {
     auto r = partial(400, 999, 1000);
     r.content_length = "500";
