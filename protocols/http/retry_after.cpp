@@ -15,6 +15,7 @@ constexpr std::array<std::string_view, 7> kLongDays = {"Monday", "Tuesday",  "We
 constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 constexpr std::int64_t kDefaultReferenceYear = 2026;
+constexpr std::int64_t kLastHttpDate = 253'402'300'799;  // Fri, 31 Dec 9999 23:59:59 GMT
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -62,7 +63,11 @@ std::optional<std::int64_t> to_unix(int year, int month0, int day, int h, int m,
                                         std::chrono::day{static_cast<unsigned>(day)}};
   if (!ymd.ok()) return std::nullopt;
   const auto days = std::chrono::sys_days{ymd}.time_since_epoch().count();
-  return static_cast<std::int64_t>(days) * 86400 + h * 3600 + m * 60 + s;
+  const std::int64_t t = static_cast<std::int64_t>(days) * 86400 + h * 3600 + m * 60 + s;
+  // A leap second on 9999-12-31 is the first instant of year 10000, which no HTTP-date can
+  // name (format_http_date could not write it back): not a date.
+  if (t > kLastHttpDate) return std::nullopt;
+  return t;
 }
 
 std::int64_t year_of(std::int64_t unix_seconds) {
