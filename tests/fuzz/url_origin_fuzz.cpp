@@ -5,8 +5,9 @@
 //  - a parsed URL is normalised (lower-case scheme and host, explicit non-zero port, path
 //    starting with '/', no fragment) and survives to_string() → parse unchanged;
 //  - origin_of agrees with parse_http_url on every URL the latter accepts, and is idempotent;
-//  - a resolved reference is a parsed URL again, resolves to itself, stays on the base's origin
-//    when it is relative, and carries no dot segments when the reference had a path.
+//  - a resolved reference is a parsed URL again, resolves to itself (once normalised), stays on
+//    the base's origin when it is relative, and carries no dot segments when the reference had
+//    a path.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -98,11 +99,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   check_url(*resolved);
   check_origin_of(resolved->to_string());
+  // An absolute URL resolves to itself: exactly, once its path has no dot segments (RFC 3986
+  // §5.2.2 removes them from an absolute reference, but keeps the base's path as it is for an
+  // empty or fragment-only one, and parse_http_url does not normalise).
   const auto self = resolve_url(base, resolved->to_string());
   FUZZ_CHECK(self.has_value());
-  FUZZ_CHECK(same(*self, *resolved));
-  const auto from_elsewhere = resolve_url(kDefaultBase, resolved->to_string());
-  FUZZ_CHECK(from_elsewhere.has_value() && same(*from_elsewhere, *resolved));
+  FUZZ_CHECK(same_origin(*self, *resolved));
+  if (!has_dot_segments(resolved->path)) {
+    FUZZ_CHECK(same(*self, *resolved));
+    const auto from_elsewhere = resolve_url(kDefaultBase, resolved->to_string());
+    FUZZ_CHECK(from_elsewhere.has_value() && same(*from_elsewhere, *resolved));
+  }
 
   // What kind of reference it was (after the trimming and fragment removal resolve_url does).
   std::string_view ref = reference;
