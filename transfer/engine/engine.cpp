@@ -3,6 +3,7 @@
 #include <xfer/engine.h>
 
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -58,8 +59,11 @@ Result<std::vector<TransferId>> Engine::enqueue(std::vector<DownloadSpec> specs)
   const auto now = thread_->clock().unix_millis();
   // Checked before anything is journaled, so one bad destination queues nothing.
   std::map<std::string, const DownloadSpec*> destinations;
+  std::set<std::string> checked_parents;
   for (const auto& spec : specs) {
-    if (auto r = files::check_destination(thread_->core().file_system(), spec.destination); !r)
+    if (auto r = files::check_destination(thread_->core().file_system(), spec.destination,
+                                          &checked_parents);
+        !r)
       return std::unexpected(r.error());
     const auto [it, fresh] = destinations.emplace(spec.destination, &spec);
     if (!fresh)

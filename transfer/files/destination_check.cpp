@@ -36,7 +36,8 @@ Result<void> check_parent(FileSystem& fs, const std::string& destination) {
 
 }  // namespace
 
-Result<void> check_destination(FileSystem& fs, const std::string& destination) {
+Result<void> check_destination(FileSystem& fs, const std::string& destination,
+                               std::set<std::string>* checked_parents) {
   if (destination.empty())
     return fail(ErrorCategory::InvalidArgument, "the destination path is empty");
   if (destination.back() == '/')
@@ -61,7 +62,11 @@ Result<void> check_destination(FileSystem& fs, const std::string& destination) {
         "which would replace the {})", destination, to_string((*seen)->kind),
         to_string((*seen)->kind))));
   }
-  if (auto r = check_parent(fs, destination); !r) return r;
+  const std::string parent = parent_directory(destination);
+  if (!checked_parents || !checked_parents->contains(parent)) {
+    if (auto r = check_parent(fs, destination); !r) return r;
+    if (checked_parents) checked_parents->insert(parent);
+  }
   const std::string part = part_path(destination);
   auto part_seen = fs.inspect(part);
   if (!part_seen) return std::unexpected(part_seen.error());

@@ -10,6 +10,7 @@
 // ("<destination>.part") that is a symlink or otherwise not a regular file.
 #pragma once
 
+#include <set>
 #include <string>
 
 #include <xfer/error.h>
@@ -18,6 +19,9 @@
 
 namespace xfer::files {
 
-Result<void> check_destination(FileSystem& fs, const std::string& destination);
+// `checked_parents`, when given, remembers directories already found writable, so a batch of
+// thousands of files in one directory walks its parents once, not once per file.
+Result<void> check_destination(FileSystem& fs, const std::string& destination,
+                               std::set<std::string>* checked_parents = nullptr);
 
 }  // namespace xfer::files
