@@ -1,4 +1,4 @@
-// Deterministic crashes at every durability step of a download (transfer/core/crash_point.h):
+// Deterministic crashes at every durability step of a download (base/crash_point.h):
 // `xfer get` is killed with SIGKILL exactly at the named step, the journal is reopened and
 // checked, then `xfer resume` must finish byte-identical. Invariants (design.md): 1. no
 // journaled offset beyond the bytes in the .part; 2. the destination is absent or complete and

@@ -1,31 +1,118 @@
 #!/usr/bin/env bash
-# The dependency direction of design.md, checked on the sources: the test server is an
-# independent implementation (no project code), store/ knows nothing of HTTP, and the pure
-# protocol code does no I/O through Asio or curl.
+# The dependency direction of docs/architecture.md, checked on the sources of every folder.
+#
+# The compiler already refuses most wrong-way includes (each target sees only the header roots
+# of what it links: cmake/header_roots.cmake). This check adds what a compiler cannot see: the
+# rule for a folder that shares a target with others (protocols/http must not use the redirect
+# loop although both are xfer_protocols), the one composition point that may name libcurl,
+# relative includes that would walk around the roots, third-party libraries a folder must not
+# use, and a folder nobody has placed yet: a directory holding sources that is not in the
+# table below fails the check until someone decides where it sits.
 set -u
 root=${1:?repository root}
 cd "$root" || exit 2
 fail=0
-check() {  # check <folder> <regex of forbidden includes> <why>
-  local hits
-  hits=$(grep -rnE "^\s*#\s*include\s*[<\"]($2)" "$1" --include='*.h' --include='*.cpp' 2>/dev/null)
-  if [ -n "$hits" ]; then
-    echo "layering violation in $1 ($3):"
-    echo "$hits"
-    fail=1
-  fi
+
+# Public headers, by the target that owns them.
+public_of() {
+  local names
+  names=$(cd "$1" && ls -- *.h 2>/dev/null | sed 's/\.h$//' | paste -sd '|')
+  echo "<xfer/($names)\\.h>"
 }
-check testserver 'transfer/|protocols/|store/|xfer/' "the test server includes no project code"
-check store 'protocols/|transfer/engine|boost/|curl/|nghttp|ngtcp2' "store/ knows leveldb, not HTTP or the loop"
-check protocols/http 'boost/|curl/|store/|transfer/engine' "pure parsers do no I/O"
-check protocols/download 'boost/|curl/|store/|transfer/engine' "pure parsers do no I/O"
-check protocols/upload 'boost/|curl/|store/|transfer/engine' "pure parsers do no I/O"
+BASE_PUBLIC=$(public_of base/include/xfer)
+ENGINE_PUBLIC=$(public_of transfer/include/xfer)
+PUBLIC="($BASE_PUBLIC|$ENGINE_PUBLIC)"
+BASE="(\"base/|$BASE_PUBLIC)"
+PURE_PROTOCOLS='"protocols/(http|download|upload)/|"protocols/transport\.h"'
+CLIENT="$BASE|\"store/|\"protocols/|\"transfer/|$ENGINE_PUBLIC"
+
+# allowed <folder>: a regex every project or library include of the folder's files must match.
+allowed() {
+  case $1 in
+    base | base/include/xfer) echo "$BASE" ;;
+    store) echo "$BASE|\"store/|<leveldb/|<openssl/" ;;
+    protocols) echo "$BASE|\"protocols/transport\\.h\"" ;;
+    protocols/http) echo "$BASE|\"protocols/http/|<openssl/" ;;
+    protocols/download) echo "$BASE|$PURE_PROTOCOLS" ;;
+    protocols/upload) echo "$BASE|$PURE_PROTOCOLS" ;;
+    protocols/redirect) echo "$BASE|$PURE_PROTOCOLS|\"protocols/redirect/|<boost/" ;;
+    protocols/curl) echo "$BASE|$PURE_PROTOCOLS|\"protocols/curl/|<boost/|<curl/" ;;
+    transfer/include/xfer) echo "$PUBLIC" ;;
+    transfer/files) echo "$BASE|$PURE_PROTOCOLS|\"transfer/files/|$ENGINE_PUBLIC" ;;
+    transfer/engine) echo "$CLIENT|<boost/|<openssl/" ;;
+    # cli/ is a shell over the public API: no engine internals, no journal, no transport.
+    cli) echo "$PUBLIC|\"cli/" ;;
+    examples) echo "$PUBLIC|\"store/" ;;
+    bench/*) echo "$CLIENT|\"bench/|<leveldb/|<boost/|<curl/|<openssl/" ;;
+    # The test server is an independent implementation: nothing of the client.
+    testserver | testserver/*)
+      echo "\"testserver/|<boost/|<openssl/|<nghttp2/|<ngtcp2/|<nghttp3/|<gnutls/|<leveldb/" ;;
+    tests) echo '"tests/' ;;
+    # The compile probes include one header named by a macro (see CMakeLists.txt there).
+    tests/layering) echo '"tests/layering/' ;;
+    tests/support) echo "\"tests/support/|\"base/clock\\.h\"|<leveldb/|<openssl/|<boost/" ;;
+    tests/testserver) echo "\"tests/(support|testserver)/|\"testserver/|<leveldb/|<openssl/|<boost/|<nghttp2/" ;;
+    tests/store) echo "$BASE|\"tests/(support|store)/|\"store/|<leveldb/|<openssl/" ;;
+    tests/protocols) echo "$BASE|\"tests/(support|protocols)/|\"protocols/(http|download|upload|redirect)/|\"protocols/transport\\.h\"|<boost/|<openssl/" ;;
+    tests/curl) echo "$BASE|\"tests/(support|curl)/|\"protocols/|<boost/|<curl/|<openssl/" ;;
+    tests/transfer | tests/integration) echo "$CLIENT|\"tests/|<boost/|<leveldb/|<openssl/|<curl/" ;;
+    # Fuzz targets named ts_* fuzz the test server's parsers, the others the client's; the
+    # file name decides (see tests/fuzz/CMakeLists.txt).
+    tests/fuzz) echo "fuzz" ;;
+    *) return 1 ;;
+  esac
+}
+
+# The includes checked: quoted project paths, the public <xfer/...> headers, and the libraries
+# whose use marks a layer (the loop, the transports, the journal's engine, crypto).
+includes_of() {
+  grep -nE '^\s*#\s*include\s*("|<(xfer|boost|curl|leveldb|openssl|nghttp2|ngtcp2|nghttp3|gnutls)/)' "$1" |
+    sed -E 's/^([0-9]+):\s*#\s*include\s*/\1 /'
+}
+
+check_file() {  # check_file <file> <allowed regex>
+  local file=$1 rule=$2 line inc
+  while read -r line inc; do
+    [ -n "$inc" ] || continue
+    if [[ $inc == \"../* || $inc == \"./* ]]; then
+      echo "layering: $file:$line: relative include $inc (use the path from the source root)"
+      fail=1
+    elif ! [[ $inc =~ ^($rule) ]]; then
+      echo "layering: $file:$line: $inc is not allowed in $(dirname "$file")"
+      fail=1
+    fi
+  done < <(includes_of "$file")
+}
+
+mapfile -t folders < <(find . \( -path ./.git -o -path './build*' -o -name node_modules -o -name corpus \) -prune -o \
+  -type f \( -name '*.h' -o -name '*.cpp' \) -printf '%h\n' | sed 's#^\./##' | sort -u)
+for folder in "${folders[@]}"; do
+  if ! rule=$(allowed "$folder"); then
+    echo "layering: $folder/ holds sources but has no rule in tests/layering/check_includes.sh;" \
+      "place it in docs/architecture.md and give it one"
+    fail=1
+    continue
+  fi
+  for file in "$folder"/*.h "$folder"/*.cpp; do
+    [ -f "$file" ] || continue
+    file_rule=$rule
+    if [ "$rule" = fuzz ]; then
+      case $(basename "$file") in
+        ts_*) file_rule='"testserver/|"tests/(fuzz|support)/' ;;
+        *) file_rule="$CLIENT|\"tests/(fuzz|support|store)/" ;;
+      esac
+    fi
+    check_file "$file" "$file_rule"
+  done
+done
+
 # The engine sees protocols::Transport; only the composition point picks libcurl.
 hits=$(grep -rnE '^\s*#\s*include\s*"protocols/curl/' transfer --include='*.h' --include='*.cpp' |
   grep -v '^transfer/engine/default_transport.cpp:')
 if [ -n "$hits" ]; then
-  echo "layering violation in transfer (only engine/default_transport.cpp names the curl transport):"
+  echo "layering: only transfer/engine/default_transport.cpp names the curl transport:"
   echo "$hits"
   fail=1
 fi
+[ $fail -eq 0 ] && echo "layering: ${#folders[@]} folders, every include in its direction"
 exit $fail

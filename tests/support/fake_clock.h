@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "transfer/core/clock.h"
+#include "base/clock.h"
 
 namespace xfer::test {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "transfer/core/clock.h"
+#include "base/clock.h"
 
 namespace xfer::engine {
 

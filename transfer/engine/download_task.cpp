@@ -8,7 +8,7 @@
 
 #include "protocols/download/content_range.h"
 #include "protocols/http/retry_after.h"
-#include "transfer/core/crash_point.h"
+#include "base/crash_point.h"
 #include "transfer/engine/event_hub.h"
 #include "transfer/engine/secrets.h"
 #include "transfer/engine/state_mapping.h"

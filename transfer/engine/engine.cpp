@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "protocols/http/digest_fields.h"
-#include "transfer/core/crash_point.h"
+#include "base/crash_point.h"
 #include "transfer/engine/default_transport.h"
 #include "transfer/engine/engine_thread.h"
 #include "transfer/engine/origin.h"

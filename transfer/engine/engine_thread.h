@@ -17,7 +17,7 @@
 #include <xfer/engine_config.h>
 
 #include "store/journal.h"
-#include "transfer/core/clock.h"
+#include "base/clock.h"
 #include "transfer/engine/engine_core.h"
 #include "transfer/engine/event_hub.h"
 #include "transfer/files/file_system.h"

@@ -13,7 +13,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "transfer/core/clock.h"
+#include "base/clock.h"
 
 namespace xfer::engine {
 

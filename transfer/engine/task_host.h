@@ -17,7 +17,7 @@
 
 #include "protocols/transport.h"
 #include "store/journal.h"
-#include "transfer/core/clock.h"
+#include "base/clock.h"
 #include "transfer/engine/blocking_pool.h"
 #include "transfer/engine/retry_policy.h"
 #include "transfer/files/file_system.h"

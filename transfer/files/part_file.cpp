@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "transfer/core/crash_point.h"
+#include "base/crash_point.h"
 #include "transfer/files/destination_check.h"
 
 namespace xfer::files {

@@ -1,4 +1,4 @@
-#include "transfer/core/crash_point.h"
+#include "base/crash_point.h"
 
 #include <algorithm>
 #include <atomic>
