@@ -101,8 +101,8 @@ xfer::Result<void> apply_common(const CommonOptions& o, xfer::EngineConfig& conf
 
 xfer::Result<std::unique_ptr<xfer::Engine>> open_engine(const CommonOptions& o,
                                                         xfer::EngineConfig config) {
-  config.insecure = o.insecure;
-  config.ca_file = o.cacert;
+  config.transport.insecure = o.insecure;
+  config.transport.ca_file = o.cacert;
   const std::string dir = o.journal.empty() ? xfer::cli::default_journal_dir() : o.journal;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -175,9 +175,9 @@ int run_get(const GetOptions& o) {
     spec.headers = headers;
     spec.checksum = o.checksum;
     spec.segments = o.segments;
-    spec.protocol = o.http11 ? ProtocolPreference::Http1_1
-                    : o.http2 ? ProtocolPreference::Http2
-                              : ProtocolPreference::Any;
+    spec.protocol = o.http11 ? HttpVersion::Http1_1
+                    : o.http2 ? HttpVersion::Http2
+                              : HttpVersion::Any;
     specs.push_back(std::move(spec));
   }
   auto enqueued = (*engine)->enqueue(std::move(specs));

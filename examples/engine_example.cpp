@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   xfer::EngineConfig config;
-  config.insecure = argc > 4 && std::strcmp(argv[4], "--insecure") == 0;
+  config.transport.insecure = argc > 4 && std::strcmp(argv[4], "--insecure") == 0;
   auto engine = xfer::Engine::open(argv[1], config);
   if (!engine) {
     std::fprintf(stderr, "open: %s\n", engine.error().describe().c_str());

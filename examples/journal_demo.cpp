@@ -14,6 +14,7 @@
 
 #include "store/journal.h"
 
+using namespace xfer;
 using namespace xfer::store;
 
 namespace {

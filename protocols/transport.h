@@ -20,12 +20,10 @@
 #include <vector>
 
 #include <xfer/error.h>
+#include <xfer/header_list.h>
+#include <xfer/http_version.h>
 
 namespace xfer::protocols {
-
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
-
-enum class HttpVersion { Any, Http1_1, Http2, Http3 };
 
 struct HttpRequest {
   std::string method = "GET";

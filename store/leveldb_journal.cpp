@@ -451,6 +451,9 @@ Result<void> LevelDbJournal::resolve(const Batch::Ops& ops, const Overlay& group
               return {};
             },
             [&](const AddEventOp& add) -> Result<void> {
+              // The outbox holds what must be delivered exactly once: terminal events only.
+              if (!is_terminal(add.event.kind))
+                return fail(ErrorCategory::InvalidArgument, "outbox event of a non-terminal kind");
               OutboxEvent event = add.event;
               event.seq = next_seq++;
               out.Put(keys::event(event.seq), encode(event));

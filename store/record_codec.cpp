@@ -171,7 +171,8 @@ std::string encode(const OriginRecord& o) {
   w.opt_u64(o.upload_limits.min_size);
   w.opt_u64(o.upload_limits.max_append_size);
   w.opt_u64(o.upload_limits.min_append_size);
-  w.opt_u64(o.upload_limits.max_age_seconds);
+  w.opt_u64(o.upload_limits.max_age ? std::optional<std::uint64_t>(o.upload_limits.max_age->count())
+                                     : std::nullopt);
   w.i64(o.updated_at);
   return finish(w);
 }
@@ -181,6 +182,7 @@ Result<OriginRecord> decode_origin(std::string_view key, std::string_view value)
   if (!fields) return std::unexpected(fields.error());
   ByteReader r(*fields);
   OriginRecord o;
+  std::optional<std::uint64_t> max_age;
   std::uint32_t count = 0;
   bool ok = r.str(o.origin) && r.u32(count) && count <= r.remaining() / 18;
   for (std::uint32_t i = 0; ok && i < count; ++i) {
@@ -192,8 +194,10 @@ Result<OriginRecord> decode_origin(std::string_view key, std::string_view value)
        get_opt_u64(r, o.upload_limits.min_size) &&
        get_opt_u64(r, o.upload_limits.max_append_size) &&
        get_opt_u64(r, o.upload_limits.min_append_size) &&
-       get_opt_u64(r, o.upload_limits.max_age_seconds) && r.i64(o.updated_at) && r.at_end();
-  if (!ok) return corrupt(key, "malformed origin record");
+       get_opt_u64(r, max_age) && r.i64(o.updated_at) && r.at_end();
+  if (!ok || (max_age && *max_age > static_cast<std::uint64_t>(INT64_MAX)))
+    return corrupt(key, "malformed origin record");
+  if (max_age) o.upload_limits.max_age = std::chrono::seconds(static_cast<std::int64_t>(*max_age));
   return o;
 }
 

@@ -9,29 +9,17 @@
 #include <utility>
 #include <vector>
 
+#include <xfer/event_kind.h>
+#include <xfer/header_list.h>
+#include <xfer/http_version.h>
+#include <xfer/ids.h>
+#include <xfer/transfer_state.h>
+
+#include "base/upload_limits.h"
+
 namespace xfer::store {
 
-using TransferId = std::uint64_t;
 using UnixMillis = std::int64_t;
-
-enum class Direction : std::uint8_t { Download = 0, Upload = 1 };
-
-enum class ProtocolPreference : std::uint8_t { Any = 0, Http1 = 1, Http2 = 2, Http3 = 3 };
-
-// Queued/Active/Paused/Waiting are "unfinished": they come back after a restart.
-enum class TransferState : std::uint8_t {
-  Queued = 0,     // admitted to the journal, not started
-  Active = 1,     // moving bytes (after a crash: resume it)
-  Paused = 2,     // paused by the user or by a local error (disk full); kept
-  Waiting = 3,    // waiting for next_attempt_at after a retryable failure
-  Completed = 4,  // verified and at its destination
-  Failed = 5,     // gave up: final error or retry budget exhausted
-  Cancelled = 6,
-};
-
-bool is_unfinished(TransferState state);
-
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct TransferRecord {
   TransferId id = 0;
@@ -39,7 +27,7 @@ struct TransferRecord {
   std::string url;
   std::string local_path;  // destination (download) or source (upload)
   HeaderList request_headers;
-  ProtocolPreference protocol = ProtocolPreference::Any;
+  HttpVersion protocol = HttpVersion::Any;
   TransferState state = TransferState::Queued;
   std::optional<std::uint64_t> size;  // total size when known
   std::string etag;                   // validators of the representation being resumed
@@ -82,16 +70,6 @@ struct AltSvcEntry {
   bool operator==(const AltSvcEntry&) const = default;
 };
 
-struct UploadLimits {
-  std::optional<std::uint64_t> max_size;
-  std::optional<std::uint64_t> min_size;
-  std::optional<std::uint64_t> max_append_size;
-  std::optional<std::uint64_t> min_append_size;
-  std::optional<std::uint64_t> max_age_seconds;
-
-  bool operator==(const UploadLimits&) const = default;
-};
-
 // What we learned about one origin ("https://host:port").
 struct OriginRecord {
   std::string origin;
@@ -103,13 +81,11 @@ struct OriginRecord {
   bool operator==(const OriginRecord&) const = default;
 };
 
-enum class EventKind : std::uint8_t { Completed = 0, Failed = 1, Cancelled = 2 };
-
 // An event the embedding app has not acknowledged yet; seq orders the outbox.
 struct OutboxEvent {
   std::uint64_t seq = 0;  // assigned by the journal when the event is added
   TransferId transfer_id = 0;
-  EventKind kind = EventKind::Completed;
+  EventKind kind = EventKind::Completed;  // a terminal kind
   std::string message;
   UnixMillis created_at = 0;
 

@@ -20,6 +20,7 @@
 
 #include "store/journal.h"
 
+using namespace xfer;
 using namespace xfer::store;
 using Clock = std::chrono::steady_clock;
 

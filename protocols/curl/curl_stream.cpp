@@ -55,7 +55,7 @@ int orphan_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) { ret
 }  // namespace
 
 Result<std::unique_ptr<CurlStream>> CurlStream::start(std::shared_ptr<CurlMultiAsio> multi,
-                                                      const CurlTransportConfig& config,
+                                                      const TransportSettings& config,
                                                       const HttpRequest& request,
                                                       ExchangeSink& sink) {
   std::unique_ptr<CurlStream> stream(new CurlStream(std::move(multi), sink, config));
@@ -91,7 +91,7 @@ void CurlStream::attach() {
 }
 
 CurlStream::CurlStream(std::shared_ptr<CurlMultiAsio> multi, ExchangeSink& sink,
-                       const CurlTransportConfig& config)
+                       const TransportSettings& config)
     : multi_(std::move(multi)),
       sink_(sink),
       easy_(curl_easy_init()),
@@ -117,7 +117,7 @@ CurlStream::~CurlStream() {
   multi_->adopt_orphan(easy_, headers_);
 }
 
-Result<void> CurlStream::configure(const CurlTransportConfig& config, const HttpRequest& request) {
+Result<void> CurlStream::configure(const TransportSettings& config, const HttpRequest& request) {
   const std::string& method = request.method;
   const std::string_view url = request.url;
   const bool https = url.size() >= 8 && iequals(url.substr(0, 8), "https://");

@@ -29,7 +29,7 @@
 #include <curl/curl.h>
 
 #include "protocols/curl/curl_multi_asio.h"
-#include "protocols/curl/curl_transport_config.h"
+#include <xfer/transport_settings.h>
 #include "protocols/curl/response_head_collector.h"
 #include "protocols/transport.h"
 
@@ -40,7 +40,7 @@ class CurlStream final : public HttpStream, private CurlEasyOwner {
   // Configures an easy handle for `request` and attaches it to `multi`. Fails with
   // InvalidArgument for requests this transport cannot express.
   static Result<std::unique_ptr<CurlStream>> start(std::shared_ptr<CurlMultiAsio> multi,
-                                                   const CurlTransportConfig& config,
+                                                   const TransportSettings& config,
                                                    const HttpRequest& request,
                                                    ExchangeSink& sink);
   ~CurlStream() override;
@@ -54,9 +54,9 @@ class CurlStream final : public HttpStream, private CurlEasyOwner {
 
  private:
   CurlStream(std::shared_ptr<CurlMultiAsio> multi, ExchangeSink& sink,
-             const CurlTransportConfig& config);
+             const TransportSettings& config);
 
-  Result<void> configure(const CurlTransportConfig& config, const HttpRequest& request);
+  Result<void> configure(const TransportSettings& config, const HttpRequest& request);
 
   static std::size_t header_trampoline(char* data, std::size_t size, std::size_t count, void* self);
   static std::size_t write_trampoline(char* data, std::size_t size, std::size_t count, void* self);

@@ -8,7 +8,7 @@
 namespace xfer::protocols::curl {
 
 Result<std::unique_ptr<CurlTransport>> CurlTransport::create(boost::asio::io_context& io,
-                                                             CurlTransportConfig config) {
+                                                             TransportSettings config) {
   Result<CurlFeatures> features = ensure_curl_global();
   if (!features) return std::unexpected(features.error());
   if (config.max_connections_per_origin == 0 || config.max_connections_total == 0 ||
@@ -25,7 +25,7 @@ Result<std::unique_ptr<CurlTransport>> CurlTransport::create(boost::asio::io_con
       new CurlTransport(std::move(config), std::move(*features), std::move(*multi)));
 }
 
-CurlTransport::CurlTransport(CurlTransportConfig config, CurlFeatures features,
+CurlTransport::CurlTransport(TransportSettings config, CurlFeatures features,
                              std::shared_ptr<CurlMultiAsio> multi)
     : config_(std::move(config)), features_(std::move(features)), multi_(std::move(multi)) {}
 

@@ -18,7 +18,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "protocols/curl/curl_global.h"
-#include "protocols/curl/curl_transport_config.h"
+#include <xfer/transport_settings.h>
 #include "protocols/transport.h"
 
 namespace xfer::protocols::curl {
@@ -30,7 +30,7 @@ class CurlTransport final : public Transport {
   // Initialises libcurl (once per process), checks it supports TLS and HTTP/2, creates the
   // multi handle. Fails with Internal when libcurl is unusable.
   static Result<std::unique_ptr<CurlTransport>> create(boost::asio::io_context& io,
-                                                       CurlTransportConfig config = {});
+                                                       TransportSettings config = {});
   ~CurlTransport() override;
 
   // Starts an exchange; see protocols/transport.h. Fails with InvalidArgument for HTTP/3,
@@ -40,7 +40,7 @@ class CurlTransport final : public Transport {
   TransportCapabilities capabilities() const override;
 
   const CurlFeatures& features() const { return features_; }
-  const CurlTransportConfig& config() const { return config_; }
+  const TransportSettings& config() const { return config_; }
   // Connections opened so far by finished exchanges (libcurl's CURLINFO_NUM_CONNECTS summed).
   std::size_t connections_opened() const;
 
@@ -53,10 +53,10 @@ class CurlTransport final : public Transport {
   Stats stats() const;
 
  private:
-  CurlTransport(CurlTransportConfig config, CurlFeatures features,
+  CurlTransport(TransportSettings config, CurlFeatures features,
                 std::shared_ptr<CurlMultiAsio> multi);
 
-  CurlTransportConfig config_;
+  TransportSettings config_;
   CurlFeatures features_;
   std::shared_ptr<CurlMultiAsio> multi_;
 };

@@ -13,6 +13,7 @@
 
 #include <xfer/error.h>
 
+#include "base/upload_limits.h"
 #include "protocols/upload/upload_dialect.h"
 
 namespace xfer::protocols {
@@ -21,16 +22,6 @@ std::optional<std::uint64_t> parse_upload_offset(std::string_view value);
 std::optional<std::uint64_t> parse_upload_length(std::string_view value);
 // An sf-integer for Upload-Offset / Upload-Length (values above 999999999999999 cannot be sent).
 std::optional<std::string> format_upload_integer(std::uint64_t value);
-
-struct UploadLimits {
-  std::optional<std::uint64_t> max_size;
-  std::optional<std::uint64_t> min_size;
-  std::optional<std::uint64_t> max_append_size;
-  std::optional<std::uint64_t> min_append_size;
-  // Remaining lifetime of the upload resource ("expires" in v6, "max-age" in v7+).
-  std::optional<std::chrono::seconds> max_age;
-  bool operator==(const UploadLimits&) const = default;
-};
 
 // Protocol error for a malformed field or a known key of the wrong type; the caller may ignore
 // the field (draft §Upload-Limit).

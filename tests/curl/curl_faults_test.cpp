@@ -27,7 +27,7 @@ struct ServerFixture {
     options.data = dir / "data";
     options.log_file = dir / "server.log";
     server = TestServerProcess::start(options);
-    protocols::curl::CurlTransportConfig config;
+    TransportSettings config;
     config.ca_file = server->cert().string();
     auto created = protocols::curl::CurlTransport::create(io, config);
     REQUIRE(created.has_value());
@@ -41,7 +41,7 @@ struct ServerFixture {
 
 struct Route {
   const char* name;
-  protocols::HttpVersion version;
+  HttpVersion version;
   bool tls;
 };
 
@@ -57,8 +57,8 @@ std::string sha256_file_prefix(const std::filesystem::path& path, std::size_t si
 TEST_CASE("the low-speed watchdog ends a stalled download with a retryable error",
           "[curl][faults]") {
   ServerFixture f;
-  const Route route = GENERATE(Route{"h1", protocols::HttpVersion::Http1_1, false},
-                               Route{"h2-tls", protocols::HttpVersion::Any, true});
+  const Route route = GENERATE(Route{"h1", HttpVersion::Http1_1, false},
+                               Route{"h2-tls", HttpVersion::Any, true});
   INFO("route " << route.name);
   RecordingSink sink;
   protocols::HttpRequest request;
@@ -83,9 +83,9 @@ TEST_CASE("the low-speed watchdog ends a stalled download with a retryable error
 
 TEST_CASE("a server reset mid-body is a retryable network error", "[curl][faults]") {
   ServerFixture f;
-  const Route route = GENERATE(Route{"h1", protocols::HttpVersion::Http1_1, false},
-                               Route{"h1-tls", protocols::HttpVersion::Http1_1, true},
-                               Route{"h2-tls", protocols::HttpVersion::Any, true});
+  const Route route = GENERATE(Route{"h1", HttpVersion::Http1_1, false},
+                               Route{"h1-tls", HttpVersion::Http1_1, true},
+                               Route{"h2-tls", HttpVersion::Any, true});
   INFO("route " << route.name);
   RecordingSink sink;
   protocols::HttpRequest request;
@@ -108,8 +108,8 @@ TEST_CASE("a server reset mid-body is a retryable network error", "[curl][faults
 TEST_CASE("destroying a stream that waits on a stalled server winds it down at once",
           "[curl][faults]") {
   ServerFixture f;
-  const Route route = GENERATE(Route{"h1", protocols::HttpVersion::Http1_1, false},
-                               Route{"h2-tls", protocols::HttpVersion::Any, true});
+  const Route route = GENERATE(Route{"h1", HttpVersion::Http1_1, false},
+                               Route{"h2-tls", HttpVersion::Any, true});
   INFO("route " << route.name);
   RecordingSink sink;
   protocols::HttpRequest request;

@@ -16,12 +16,12 @@ TEST_CASE("curl transport delivers a 104 interim response before the final head"
           "[curl][interim]") {
   struct Case {
     const char* name;
-    protocols::HttpVersion version;
+    HttpVersion version;
     bool tls;
   };
-  const Case c = GENERATE(Case{"h1", protocols::HttpVersion::Http1_1, false},
-                          Case{"h2-tls", protocols::HttpVersion::Any, true},
-                          Case{"h1-tls", protocols::HttpVersion::Http1_1, true});
+  const Case c = GENERATE(Case{"h1", HttpVersion::Http1_1, false},
+                          Case{"h2-tls", HttpVersion::Any, true},
+                          Case{"h1-tls", HttpVersion::Http1_1, true});
   INFO("route " << c.name);
   TempDir dir("xfer-curl-interim");
   TestServerOptions options;
@@ -31,7 +31,7 @@ TEST_CASE("curl transport delivers a 104 interim response before the final head"
   auto server = TestServerProcess::start(options);
 
   boost::asio::io_context io;
-  protocols::curl::CurlTransportConfig config;
+  TransportSettings config;
   config.ca_file = server->cert().string();
   auto transport = protocols::curl::CurlTransport::create(io, config);
   REQUIRE(transport.has_value());

@@ -14,7 +14,6 @@ namespace xfer::test {
 namespace {
 
 using namespace std::chrono_literals;
-using protocols::HttpVersion;
 
 struct Outcome {
   Result<void> result;

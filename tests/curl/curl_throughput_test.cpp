@@ -36,19 +36,19 @@ TEST_CASE("curl transport download throughput from nginx", "[torture][bench][cur
   options.root = root.path();
   auto nginx = NginxProcess::start(options);
   boost::asio::io_context io;
-  protocols::curl::CurlTransportConfig config;
+  TransportSettings config;
   config.ca_file = nginx->ca_file().string();
   auto transport = protocols::curl::CurlTransport::create(io, config);
   REQUIRE(transport.has_value());
   struct Route {
     const char* name;
     std::string url;
-    protocols::HttpVersion version;
+    HttpVersion version;
   };
   for (const Route& route : {Route{"h2-tls", nginx->https_origin() + "/big.bin",
-                                   protocols::HttpVersion::Any},
+                                   HttpVersion::Any},
                              Route{"h1-plain", nginx->http_origin() + "/big.bin",
-                                   protocols::HttpVersion::Http1_1}}) {
+                                   HttpVersion::Http1_1}}) {
     CountingSink sink;
     protocols::HttpRequest request;
     request.url = route.url;

@@ -18,7 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 using protocols::BodyAction;
 using protocols::HttpRequest;
-using protocols::HttpVersion;
 
 struct Route {
   const char* name;
@@ -349,7 +348,7 @@ TEST_CASE("curl transport refuses a certificate it cannot verify", "[curl]") {
   CHECK(f.nginx->wait_for_access_log(1, 300ms).empty());
 
   SECTION("unless told to be insecure") {
-    protocols::curl::CurlTransportConfig config;
+    TransportSettings config;
     config.insecure = true;
     auto insecure = f.transport(config, /*trust_nginx=*/false);
     RecordingSink ok;
@@ -400,7 +399,7 @@ TEST_CASE("curl transport caps the response header bytes", "[curl]") {
   const std::string value(1000, 'v');
   for (int i = 0; i < 300; ++i) headers += "      add_header X-Pad-" + std::to_string(i) + " " + value + ";\n";
   NginxFixture f("    location = /fat-headers {\n" + headers + "      return 200 \"ok\";\n    }\n");
-  protocols::curl::CurlTransportConfig config;
+  TransportSettings config;
   config.max_header_bytes = 64 * 1024;
   auto transport = f.transport(config);
   const Route route = any_route();

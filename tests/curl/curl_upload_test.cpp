@@ -16,7 +16,6 @@ namespace {
 using namespace std::chrono_literals;
 using protocols::BodyRead;
 using protocols::HttpRequest;
-using protocols::HttpVersion;
 
 std::vector<std::uint8_t> read_all(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);

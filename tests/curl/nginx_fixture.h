@@ -36,7 +36,7 @@ struct NginxFixture {
   }
 
   std::unique_ptr<protocols::curl::CurlTransport> transport(
-      protocols::curl::CurlTransportConfig config = {}, bool trust_nginx = true) {
+      TransportSettings config = {}, bool trust_nginx = true) {
     if (trust_nginx && config.ca_file.empty()) config.ca_file = nginx->ca_file().string();
     auto created = protocols::curl::CurlTransport::create(io, std::move(config));
     REQUIRE(created.has_value());

@@ -15,7 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using protocols::HttpRequest;
-using protocols::HttpVersion;
 
 // /echo answers with the request fields that matter here. The redirects go to another host
 // name for the same listener ("localhost" is another origin than "127.0.0.1"), to another

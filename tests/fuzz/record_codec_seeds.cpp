@@ -12,6 +12,7 @@
 #include "store/record_codec.h"
 #include "tests/store/sample_records.h"
 
+using namespace xfer;
 using namespace xfer::store;
 
 namespace {

@@ -35,7 +35,7 @@ JournalView look(const fs::path& dir) {
   REQUIRE(journal);
   REQUIRE((*journal)->scan_all([&](const store::TransferRecord& r) {
     ++v.transfers;
-    if (r.state == store::TransferState::Completed) ++v.completed;
+    if (r.state == TransferState::Completed) ++v.completed;
     auto segments = (*journal)->segments(r.id);
     REQUIRE(segments);
     // After the rename the bytes are at the destination until Completed is journaled.
@@ -44,7 +44,7 @@ JournalView look(const fs::path& dir) {
                          : fs::exists(r.local_path) ? fs::file_size(r.local_path)
                                                     : 0;
     for (const auto& s : *segments)
-      if (r.state != store::TransferState::Completed && s.offset > s.start && s.offset > on_disk)
+      if (r.state != TransferState::Completed && s.offset > s.start && s.offset > on_disk)
         v.offsets_within_part = false;
     return true;
   }));

@@ -29,7 +29,7 @@ struct Fixture {
   }
 
   std::unique_ptr<Engine> open(EngineConfig config = {}) {
-    if (config.ca_file.empty() && !config.insecure) {
+    if (config.transport.ca_file.empty() && !config.transport.insecure) {
       auto defaults = test_engine_config(server->cert());
       defaults.max_attempts = config.max_attempts ? config.max_attempts : defaults.max_attempts;
       config = defaults;
@@ -58,7 +58,7 @@ TEST_CASE("downloads are byte-identical over h1, h2 (TLS) and h2c", "[engine]") 
   Fixture f(size);
   auto engine = f.open();
   DownloadSpec spec = f.spec(mode == 1 ? f.server->https_origin() : f.server->http_origin());
-  spec.protocol = mode == 0 ? ProtocolPreference::Http1_1 : ProtocolPreference::Http2;
+  spec.protocol = mode == 0 ? HttpVersion::Http1_1 : HttpVersion::Http2;
   auto id = engine->enqueue(spec);
   REQUIRE(id);
   auto result = run_until_terminal(*engine, *id);
@@ -161,7 +161,7 @@ TEST_CASE("connection resets at random offsets are resumed with Range", "[engine
   auto engine = f.open();
   DownloadSpec spec = f.spec(h2 ? f.server->https_origin() : f.server->http_origin(),
                              "?fault=reset-after=" + std::to_string(at));
-  spec.protocol = h2 ? ProtocolPreference::Http2 : ProtocolPreference::Http1_1;
+  spec.protocol = h2 ? HttpVersion::Http2 : HttpVersion::Http1_1;
   auto id = engine->enqueue(spec);
   REQUIRE(id);
   auto result = run_until_terminal(*engine, *id, std::chrono::seconds(120));
@@ -320,7 +320,7 @@ TEST_CASE("segmented downloads fetch ranges in parallel, byte-identical", "[engi
   auto engine = f.open(config);
   DownloadSpec spec = f.spec(h2 ? f.server->https_origin() : f.server->http_origin(),
                              "?fault=reset-after=700000,chance=0.3");
-  spec.protocol = h2 ? ProtocolPreference::Http2 : ProtocolPreference::Http1_1;
+  spec.protocol = h2 ? HttpVersion::Http2 : HttpVersion::Http1_1;
   spec.segments = 4;
   auto id = engine->enqueue(spec);
   REQUIRE(id);
@@ -356,7 +356,7 @@ TEST_CASE("a download is segmented only when its single stream proves slow",
   config.segment_below_rate = slow ? 8u << 20 : 256u << 10;
   auto engine = f.open(config);
   DownloadSpec spec = f.spec(f.server->http_origin());
-  spec.protocol = ProtocolPreference::Http1_1;
+  spec.protocol = HttpVersion::Http1_1;
   spec.segments = 4;
   auto id = engine->enqueue(spec);
   REQUIRE(id);
@@ -440,7 +440,7 @@ TEST_CASE("many transfers to one origin share connections and all complete", "[e
     spec.url = (h2 ? f.server->https_origin() : f.server->http_origin()) + "/files/f" +
                std::to_string(i) + ".bin";
     spec.destination = (f.dir / "many" / ("f" + std::to_string(i) + ".bin")).string();
-    spec.protocol = h2 ? ProtocolPreference::Http2 : ProtocolPreference::Http1_1;
+    spec.protocol = h2 ? HttpVersion::Http2 : HttpVersion::Http1_1;
     spec.priority = i % 3;
     auto id = engine->enqueue(spec);
     REQUIRE(id);

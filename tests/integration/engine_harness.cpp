@@ -22,7 +22,7 @@ EngineConfig test_engine_config(const std::filesystem::path& ca_file) {
   config.backoff_cap = std::chrono::milliseconds(200);
   config.checkpoint_bytes = 256 * 1024;
   config.checkpoint_interval = std::chrono::milliseconds(100);
-  config.ca_file = ca_file.string();
+  config.transport.ca_file = ca_file.string();
   config.max_attempts = 20;
   return config;
 }

@@ -113,7 +113,7 @@ std::map<std::size_t, Finished> download_all(RateFixture& f, Engine& engine,
     spec.url = (wire == Wire::H2Tls ? server.https_origin() : server.http_origin()) + "/files/" +
                files[i].name;
     spec.destination = f.destination(files[i], i).string();
-    spec.protocol = wire == Wire::Http1 ? ProtocolPreference::Http1_1 : ProtocolPreference::Http2;
+    spec.protocol = wire == Wire::Http1 ? HttpVersion::Http1_1 : HttpVersion::Http2;
     specs.push_back(std::move(spec));
   }
   const auto start = Steady::now();

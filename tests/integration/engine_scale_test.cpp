@@ -125,7 +125,7 @@ void queued_transfers_cost_memory_only_for_active_ones(std::size_t count) {
     for (std::size_t i = 0; i < n; ++i) {
       specs[i].url = url;
       specs[i].destination = (dir / "out" / (std::to_string(done + i) + ".bin")).string();
-      specs[i].protocol = ProtocolPreference::Http1_1;
+      specs[i].protocol = HttpVersion::Http1_1;
       specs[i].headers.emplace_back("Authorization", "Bearer " + token);
     }
     const auto t0 = Steady::now();

@@ -44,7 +44,7 @@ struct Heads {
 };
 
 Event download(const TempDir& dir, const std::string& url, EngineConfig config = {},
-               ProtocolPreference protocol = ProtocolPreference::Any) {
+               HttpVersion protocol = HttpVersion::Any) {
   config.max_attempts = 2;
   config.want_digest = false;
   auto engine = Engine::open((dir / "journal").string(), config);
@@ -173,7 +173,7 @@ TEST_CASE("redirect: caller headers stay with their origin over HTTP/2 (h2c, h2+
     spec.destination = (dir / "out" / "file.bin").string();
     spec.headers = kCallerHeaders;
     spec.headers.emplace_back("Xfer-Fault", "status=404");
-    spec.protocol = ProtocolPreference::Http2;
+    spec.protocol = HttpVersion::Http2;
     auto id = (*engine)->enqueue(spec);
     REQUIRE(id);
     auto result = run_until_terminal(**engine, *id, std::chrono::seconds(30));
@@ -193,7 +193,7 @@ TEST_CASE("redirect: caller headers stay with their origin over HTTP/2 (h2c, h2+
     spec.url = (tls ? server->https_origin() : server->http_origin()) + "/files/file.bin";
     spec.destination = (dir / "out" / "file.bin").string();
     spec.headers = {{"Xfer-Fault", "status=404"}};
-    spec.protocol = ProtocolPreference::Http2;
+    spec.protocol = HttpVersion::Http2;
     auto id = (*engine)->enqueue(spec);
     REQUIRE(id);
     auto result = run_until_terminal(**engine, *id, std::chrono::seconds(30));

@@ -3,6 +3,7 @@
 #include "protocols/upload/upload_fields.h"
 
 using namespace std::chrono_literals;
+using namespace xfer;
 using namespace xfer::protocols;
 
 TEST_CASE("Upload-Offset and Upload-Length", "[upload][fields]") {

@@ -14,9 +14,7 @@ namespace {
 using store::Batch;
 using store::Durability;
 using store::SegmentRecord;
-using store::TransferId;
 using store::TransferRecord;
-using store::TransferState;
 
 constexpr std::uint32_t kSegments = 3;
 constexpr std::uint64_t kSegmentSize = 1 << 20;
@@ -97,7 +95,7 @@ void writer(store::Journal& journal, std::uint64_t seed, const std::atomic<bool>
       }
       store::OutboxEvent event;
       event.transfer_id = active->record.id;
-      event.kind = store::EventKind::Completed;
+      event.kind = EventKind::Completed;
       event.message = "done";
       event.created_at = active->record.updated_at;
       batch.add_event(event);
@@ -209,7 +207,7 @@ std::vector<std::string> verify_after_crash(store::Journal& journal, const AckLo
   });
   if (!scan) problem("scan_unfinished: " + scan.error().describe());
   std::size_t expected_unfinished = 0;
-  for (const auto& [id, r] : all) expected_unfinished += store::is_unfinished(r.state) ? 1 : 0;
+  for (const auto& [id, r] : all) expected_unfinished += is_unfinished(r.state) ? 1 : 0;
   if (unfinished.size() != expected_unfinished)
     problem(fmt::format("unfinished index lists {} transfers, records say {}", unfinished.size(), expected_unfinished));
   for (std::size_t i = 1; i < unfinished.size(); ++i) {

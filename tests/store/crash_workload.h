@@ -40,8 +40,8 @@ class AckLog {
   friend std::vector<std::string> verify_after_crash(store::Journal& journal, const AckLog& acks);
   std::string partial_;
   std::size_t count_ = 0;
-  std::set<store::TransferId> created_, completed_, forgotten_;
-  std::map<std::pair<store::TransferId, std::uint32_t>, std::uint64_t> offsets_;
+  std::set<TransferId> created_, completed_, forgotten_;
+  std::map<std::pair<TransferId, std::uint32_t>, std::uint64_t> offsets_;
 };
 
 // Returns the violations found (empty when the journal is consistent with the acks).

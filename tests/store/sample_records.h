@@ -8,16 +8,16 @@
 
 namespace xfer::test {
 
-inline store::TransferRecord sample_transfer(store::TransferId id, std::int32_t priority = 0,
+inline store::TransferRecord sample_transfer(TransferId id, std::int32_t priority = 0,
                                              std::int64_t created_at = 1'700'000'000'000) {
   store::TransferRecord t;
   t.id = id;
-  t.direction = store::Direction::Upload;
+  t.direction = Direction::Upload;
   t.url = "https://example.test:8443/upload/" + std::to_string(id);
   t.local_path = "/data/files/" + std::to_string(id) + ".bin";
   t.request_headers = {{"Authorization", "Bearer abc"}, {"X-Empty", ""}};
-  t.protocol = store::ProtocolPreference::Http3;
-  t.state = store::TransferState::Active;
+  t.protocol = HttpVersion::Http3;
+  t.state = TransferState::Active;
   t.size = 123'456'789'012ull;
   t.etag = "\"etag-1\"";
   t.last_modified = "Tue, 15 Nov 1994 12:45:26 GMT";
@@ -34,7 +34,7 @@ inline store::TransferRecord sample_transfer(store::TransferId id, std::int32_t 
   return t;
 }
 
-inline store::SegmentRecord sample_segment(store::TransferId id, std::uint32_t index, std::uint64_t offset = 4096) {
+inline store::SegmentRecord sample_segment(TransferId id, std::uint32_t index, std::uint64_t offset = 4096) {
   store::SegmentRecord s;
   s.transfer_id = id;
   s.index = index;
@@ -51,15 +51,15 @@ inline store::OriginRecord sample_origin(const std::string& origin) {
   o.upload_interop_version = 6;
   o.upload_limits.max_size = 1ull << 40;
   o.upload_limits.min_append_size = 16384;
-  o.upload_limits.max_age_seconds = 3600;
+  o.upload_limits.max_age = std::chrono::seconds(3600);
   o.updated_at = 1'700'000'000'777;
   return o;
 }
 
-inline store::OutboxEvent sample_event(store::TransferId id) {
+inline store::OutboxEvent sample_event(TransferId id) {
   store::OutboxEvent e;
   e.transfer_id = id;
-  e.kind = store::EventKind::Failed;
+  e.kind = EventKind::Failed;
   e.message = "integrity: sha256 mismatch";
   e.created_at = 1'700'000'000'555;
   return e;

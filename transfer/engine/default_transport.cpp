@@ -11,12 +11,9 @@ namespace xfer::engine {
 TransportFactory default_transport_factory() {
   return [](boost::asio::io_context& io,
             const EngineConfig& config) -> Result<std::unique_ptr<protocols::Transport>> {
-    protocols::curl::CurlTransportConfig c;
-    c.insecure = config.insecure;
-    c.ca_file = config.ca_file;
-    c.max_connections_total = config.max_connections;
-    // Segmented HTTP/1.1 downloads need a connection per segment (up to 8 by default).
-    c.max_connections_per_origin = std::max<std::uint32_t>(config.max_active_per_origin, 8);
+    TransportSettings c = config.transport;
+    c.max_connections_per_origin =
+        std::max(c.max_connections_per_origin, config.max_active_per_origin);
     auto transport = protocols::curl::CurlTransport::create(io, c);
     if (!transport) return std::unexpected(transport.error());
     // libcurl follows no redirects; this decorator does, deciding per hop which headers go.

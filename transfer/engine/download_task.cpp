@@ -11,7 +11,6 @@
 #include "base/crash_point.h"
 #include "transfer/engine/event_hub.h"
 #include "transfer/engine/secrets.h"
-#include "transfer/engine/state_mapping.h"
 #include "transfer/files/destination_check.h"
 #include "transfer/files/part_file.h"
 
@@ -32,16 +31,6 @@ constexpr std::uint64_t kLargestCredibleLength = 1ull << 60;
 // and can refuse it, instead of obeying a silently shortened wait.
 constexpr std::chrono::milliseconds kLongestRetryAfterSeen = std::chrono::hours(24 * 365 * 1000);
 
-protocols::HttpVersion to_http_version(store::ProtocolPreference p, ProtocolPreference fallback) {
-  auto pref = p == store::ProtocolPreference::Any ? fallback : from_store(p);
-  switch (pref) {
-    case ProtocolPreference::Http1_1: return protocols::HttpVersion::Http1_1;
-    case ProtocolPreference::Http2: return protocols::HttpVersion::Http2;
-    case ProtocolPreference::Http3: return protocols::HttpVersion::Http3;
-    case ProtocolPreference::Any: break;
-  }
-  return protocols::HttpVersion::Any;
-}
 
 bool identity_encoding(const std::optional<std::string>& coding) {
   if (!coding) return true;
@@ -102,7 +91,7 @@ DownloadTask::DownloadTask(TaskHost& host, store::TransferRecord record,
       origin_(origin_of(record_.url)),
       part_path_(files::part_path(record_.local_path)),
       rate_timer_(host.io()) {
-  state_name_ = from_store(record_.state);
+  state_name_ = record_.state;
   std::sort(segments.begin(), segments.end(),
             [](const auto& a, const auto& b) { return a.index < b.index; });
   for (const auto& s : segments) {
@@ -235,7 +224,8 @@ void DownloadTask::start_segment(Segment& seg) {
   if (range.range) request.headers.emplace_back("Range", *range.range);
   if (range.if_range) request.headers.emplace_back("If-Range", *range.if_range);
   if (host_.config().want_digest) request.headers.emplace_back("Want-Repr-Digest", "sha-256=5");
-  request.version = to_http_version(record_.protocol, host_.config().protocol);
+  request.version =
+      record_.protocol == HttpVersion::Any ? host_.config().protocol : record_.protocol;
   request.connect_timeout_ms = host_.config().connect_timeout_ms;
   request.forward_headers_across_origins = host_.config().forward_headers_across_origins;
   request.low_speed_bytes_per_sec = host_.config().low_speed_bytes_per_sec;
@@ -284,9 +274,9 @@ void DownloadTask::finish(TransferState state, std::string message, bool remove_
   if (with_event) {
     store::OutboxEvent event;
     event.transfer_id = record_.id;
-    event.kind = state == TransferState::Completed ? store::EventKind::Completed
-                 : state == TransferState::Cancelled ? store::EventKind::Cancelled
-                                                     : store::EventKind::Failed;
+    event.kind = state == TransferState::Completed ? EventKind::Completed
+                 : state == TransferState::Cancelled ? EventKind::Cancelled
+                                                     : EventKind::Failed;
     event.message = message;
     event.created_at = unix_now();
     job.event = std::move(event);
@@ -303,7 +293,7 @@ void DownloadTask::finish(TransferState state, std::string message, bool remove_
 void DownloadTask::set_state(TransferState state, const std::string& why) {
   const auto old = state_name_;
   state_name_ = state;
-  record_.state = to_store(state);
+  record_.state = state;
   spdlog::debug("transfer {}: {} -> {} ({})", record_.id, to_string(old), to_string(state), why);
   host_.emit(make_event(EventKind::StateChanged, record_.id, 0, state, bytes_done(), size_, why));
 }
@@ -769,13 +759,13 @@ void DownloadTask::finalize() {
   if (!size_) size_ = bytes_done();
   spdlog::debug("transfer {}: all {} bytes received, finalizing", record_.id, *size_);
   const auto previous = record_.state;
-  record_.state = store::TransferState::Completed;
+  record_.state = TransferState::Completed;
   record_.size = size_;
   record_.next_attempt_at = 0;
   record_.last_error.clear();
   store::OutboxEvent event;
   event.transfer_id = record_.id;
-  event.kind = store::EventKind::Completed;
+  event.kind = EventKind::Completed;
   event.message = fmt::format("{} bytes", *size_);
   event.created_at = unix_now();
   PersistJob job;
@@ -849,7 +839,7 @@ TransferStatus DownloadTask::status() const {
   st.id = record_.id;
   st.url = record_.url;
   st.destination = record_.local_path;
-  st.state = from_store(record_.state);
+  st.state = record_.state;
   st.bytes = bytes_done();
   for (const auto& s : segments_) st.durable_bytes += s->durable - s->start;
   st.total = size_;

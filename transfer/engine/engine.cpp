@@ -13,7 +13,6 @@
 #include "transfer/engine/engine_thread.h"
 #include "transfer/engine/origin.h"
 #include "transfer/engine/secrets.h"
-#include "transfer/engine/state_mapping.h"
 #include "transfer/files/destination_check.h"
 
 namespace xfer {
@@ -88,14 +87,14 @@ Result<std::vector<TransferId>> Engine::enqueue(std::vector<DownloadSpec> specs)
     auto split = engine::split_secrets(spec.url, spec.headers);
     store::TransferRecord record;
     record.id = *id;
-    record.direction = store::Direction::Download;
+    record.direction = Direction::Download;
     record.url = std::move(split.url);
     record.local_path = std::move(spec.destination);
     record.request_headers = std::move(split.headers);
     record.withheld_secrets = std::move(split.withheld);
     if (!record.withheld_secrets.empty()) secrets.emplace_back(*id, std::move(split.secrets));
-    record.protocol = engine::to_store(spec.protocol);
-    record.state = store::TransferState::Queued;
+    record.protocol = spec.protocol;
+    record.state = TransferState::Queued;
     record.checksum = std::move(spec.checksum);
     record.segment_count = std::max<std::uint32_t>(spec.segments, 1);
     record.priority = spec.priority;
@@ -161,8 +160,8 @@ Result<std::vector<JournaledPath>> Engine::journaled_paths() {
   auto scanned = thread_->journal().scan_all([&](const store::TransferRecord& r) {
     // A failed transfer may keep its .part for a later resume(); only finished ones own none.
     out.push_back({r.id, r.local_path,
-                   r.state != store::TransferState::Completed &&
-                       r.state != store::TransferState::Cancelled});
+                   r.state != TransferState::Completed &&
+                       r.state != TransferState::Cancelled});
     return true;
   });
   if (!scanned) return std::unexpected(scanned.error());

@@ -6,7 +6,6 @@
 
 #include "transfer/engine/origin.h"
 #include "transfer/engine/secrets.h"
-#include "transfer/engine/state_mapping.h"
 
 namespace xfer::engine {
 namespace {
@@ -48,7 +47,7 @@ TransferStatus status_from_record(const store::TransferRecord& r,
   st.id = r.id;
   st.url = r.url;
   st.destination = r.local_path;
-  st.state = from_store(r.state);
+  st.state = r.state;
   for (const auto& s : segments) st.durable_bytes += s.offset - s.start;
   st.bytes = st.durable_bytes;
   st.total = r.size;
@@ -117,10 +116,10 @@ void EngineCore::refill_window() {
   bool filled = false;
   const auto now_ms = clock_.unix_millis();
   auto scanned = journal_.scan_unfinished([&](const store::TransferRecord& r) {
-    if (known(r.id) || r.state == store::TransferState::Paused) return true;
-    if (r.direction != store::Direction::Download) return true;
+    if (known(r.id) || r.state == TransferState::Paused) return true;
+    if (r.direction != Direction::Download) return true;
     Candidate c{r.id, r.priority, origin_of(r.url), r.id};
-    if (r.state == store::TransferState::Waiting && r.next_attempt_at > now_ms) {
+    if (r.state == TransferState::Waiting && r.next_attempt_at > now_ms) {
       waiting_index_[r.id] = waiting_.emplace(r.next_attempt_at, c);
       return true;
     }
@@ -175,8 +174,8 @@ void EngineCore::pump() {
 
 void EngineCore::start_task(const Candidate& c) {
   auto record = journal_.get_transfer(c.id);
-  if (!record || !*record || !store::is_unfinished((*record)->state) ||
-      (*record)->state == store::TransferState::Paused) {
+  if (!record || !*record || !is_unfinished((*record)->state) ||
+      (*record)->state == TransferState::Paused) {
     if (!record) spdlog::error("transfer {}: {}", c.id, record.error().describe());
     return;
   }
@@ -343,9 +342,7 @@ void EngineCore::deliver_outbox() {
     if (e.seq <= last_delivered_seq_) continue;
     last_delivered_seq_ = e.seq;
     Event event;
-    event.kind = e.kind == store::EventKind::Completed   ? EventKind::Completed
-                 : e.kind == store::EventKind::Cancelled ? EventKind::Cancelled
-                                                         : EventKind::Failed;
+    event.kind = e.kind;
     event.id = e.transfer_id;
     event.seq = e.seq;
     event.state = event.kind == EventKind::Completed   ? TransferState::Completed
@@ -365,7 +362,7 @@ void EngineCore::deliver_outbox() {
 
 Result<void> EngineCore::set_journal_state(store::TransferRecord record, TransferState state,
                                            const std::string& why) {
-  record.state = to_store(state);
+  record.state = state;
   record.updated_at = clock_.unix_millis();
   if (state == TransferState::Queued) {
     record.attempt_count = 0;
@@ -389,9 +386,9 @@ Result<void> EngineCore::pause(TransferId id) {
   auto record = journal_.get_transfer(id);
   if (!record) return std::unexpected(record.error());
   if (!*record) return fail(ErrorCategory::NotFound, fmt::format("no transfer {}", id));
-  if (!store::is_unfinished((*record)->state))
+  if (!is_unfinished((*record)->state))
     return fail(ErrorCategory::InvalidArgument, fmt::format("transfer {} has finished", id));
-  if ((*record)->state == store::TransferState::Paused) return {};
+  if ((*record)->state == TransferState::Paused) return {};
   scheduler_.remove(id);
   drop_waiting(id);
   return set_journal_state(**record, TransferState::Paused, "paused");
@@ -406,13 +403,13 @@ Result<void> EngineCore::resume(TransferId id) {
   if (!record) return std::unexpected(record.error());
   if (!*record) return fail(ErrorCategory::NotFound, fmt::format("no transfer {}", id));
   const auto state = (*record)->state;
-  if (state == store::TransferState::Completed || state == store::TransferState::Cancelled)
+  if (state == TransferState::Completed || state == TransferState::Cancelled)
     return fail(ErrorCategory::InvalidArgument, fmt::format("transfer {} has finished", id));
-  if (state == store::TransferState::Failed &&
+  if (state == TransferState::Failed &&
       !fs_.exists(part_path_for((*record)->local_path)))
     return fail(ErrorCategory::InvalidArgument,
                 fmt::format("transfer {} failed and kept nothing to resume", id));
-  if (state != store::TransferState::Queued) {
+  if (state != TransferState::Queued) {
     drop_waiting(id);
     if (auto r = set_journal_state(**record, TransferState::Queued, "resumed"); !r) return r;
   }
@@ -431,20 +428,20 @@ Result<void> EngineCore::cancel(TransferId id) {
   auto record = journal_.get_transfer(id);
   if (!record) return std::unexpected(record.error());
   if (!*record) return fail(ErrorCategory::NotFound, fmt::format("no transfer {}", id));
-  if (!store::is_unfinished((*record)->state) && (*record)->state != store::TransferState::Failed)
+  if (!is_unfinished((*record)->state) && (*record)->state != TransferState::Failed)
     return fail(ErrorCategory::InvalidArgument, fmt::format("transfer {} has finished", id));
   scheduler_.remove(id);
   drop_waiting(id);
   if (auto r = fs_.remove(part_path_for((*record)->local_path)); !r) return r;
   store::TransferRecord rec = **record;
-  rec.state = store::TransferState::Cancelled;
+  rec.state = TransferState::Cancelled;
   rec.updated_at = clock_.unix_millis();
   store::Batch batch;
   batch.erase_transfer(id);
   batch.put_transfer(rec);
   store::OutboxEvent event;
   event.transfer_id = id;
-  event.kind = store::EventKind::Cancelled;
+  event.kind = EventKind::Cancelled;
   event.message = "cancelled";
   event.created_at = rec.updated_at;
   batch.add_event(event);

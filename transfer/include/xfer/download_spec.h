@@ -4,14 +4,12 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
-#include <vector>
+
+#include <xfer/header_list.h>
+#include <xfer/http_version.h>
+#include <xfer/ids.h>
 
 namespace xfer {
-
-using TransferId = std::uint64_t;
-
-enum class ProtocolPreference { Any, Http1_1, Http2, Http3 };
 
 struct DownloadSpec {
   std::string url;
@@ -22,12 +20,12 @@ struct DownloadSpec {
   // the origin of `url` (redirects to another origin do not receive them). Secret ones (see
   // is_secret_header in <xfer/credentials.h>), like a userinfo in `url`, are kept in memory
   // only, never journaled.
-  std::vector<std::pair<std::string, std::string>> headers;
+  HeaderList headers;
   std::int32_t priority = 0;  // higher runs first
   // "sha256:<hex>" or "sha512:<hex>"; empty for none. A mismatch fails the transfer and nothing
   // appears at the destination.
   std::string checksum;
-  ProtocolPreference protocol = ProtocolPreference::Any;
+  HttpVersion protocol = HttpVersion::Any;
   // Up to this many byte ranges in parallel, only when the size is known and large enough and
   // the single stream proves slow (EngineConfig::segment_threshold, segment_probe,
   // segment_below_rate). 1 = never segment.

@@ -9,6 +9,7 @@
 
 #include <xfer/credentials.h>
 #include <xfer/events.h>
+#include <xfer/transport_settings.h>
 #include <optional>
 
 namespace xfer {
@@ -18,7 +19,6 @@ struct EngineConfig {
   std::uint32_t max_active = 32;              // transfers moving bytes at once (all origins)
   std::uint32_t max_active_per_origin = 6;    // per origin over HTTP/1.1
   std::uint32_t max_streams_per_origin = 64;  // per origin once it is known to multiplex (h2)
-  std::uint32_t max_connections = 64;         // hard ceiling on sockets for the process
 
   // Durability: checkpoint (fdatasync, then journal the offset) every this many bytes or this
   // much time, whichever comes first.
@@ -46,14 +46,14 @@ struct EngineConfig {
   std::uint64_t rate_limit_per_origin = 0;
   std::uint64_t rate_limit_per_transfer = 0;
 
-  // TLS: verification is on unless `insecure`; `ca_file` replaces the system trust store.
-  bool insecure = false;
-  std::string ca_file;
+  // Connections, TLS trust, buffers: handed to the transports as they are. (The per-origin
+  // connection cap is raised to at least max_active_per_origin, or that could never be met.)
+  TransportSettings transport;
   std::uint32_t max_redirects = 10;
   // Redirects to another origin get none of a spec's headers or URL userinfo unless this is set
   // (curl's --location-trusted); even then never from https to http.
   bool forward_headers_across_origins = false;
-  ProtocolPreference protocol = ProtocolPreference::Any;  // default for specs that say Any
+  HttpVersion protocol = HttpVersion::Any;  // default for specs that say Any
 
   // Segmented downloads only for files at least this large (and only when ranges work)...
   std::uint64_t segment_threshold = 4ull << 20;

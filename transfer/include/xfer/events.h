@@ -12,18 +12,10 @@
 #include <string>
 
 #include <xfer/download_spec.h>
+#include <xfer/event_kind.h>
 #include <xfer/transfer_state.h>
 
 namespace xfer {
-
-enum class EventKind {
-  StateChanged,  // state moved; message says why (error text for Waiting / Paused)
-  Progress,      // bytes moved (at most a few per second per transfer)
-  Restarted,     // the representation changed or ranges are unsupported: starting from zero
-  Completed,     // terminal: verified and renamed into place
-  Failed,        // terminal: message is the final error
-  Cancelled,     // terminal
-};
 
 struct Event {
   EventKind kind = EventKind::StateChanged;
@@ -36,10 +28,7 @@ struct Event {
   std::string message;
   std::string destination;  // set on terminal events
 
-  bool terminal() const {
-    return kind == EventKind::Completed || kind == EventKind::Failed ||
-           kind == EventKind::Cancelled;
-  }
+  bool terminal() const { return is_terminal(kind); }
 };
 
 }  // namespace xfer

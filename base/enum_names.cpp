@@ -1,3 +1,4 @@
+#include <xfer/http_version.h>
 #include <xfer/transfer_state.h>
 
 namespace xfer {
@@ -11,6 +12,16 @@ std::string_view to_string(TransferState state) {
     case TransferState::Completed: return "completed";
     case TransferState::Failed: return "failed";
     case TransferState::Cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(HttpVersion version) {
+  switch (version) {
+    case HttpVersion::Any: return "any";
+    case HttpVersion::Http1_1: return "HTTP/1.1";
+    case HttpVersion::Http2: return "HTTP/2";
+    case HttpVersion::Http3: return "HTTP/3";
   }
   return "unknown";
 }
