@@ -15,7 +15,7 @@
 // Two spellings of one host ("127.1", "127.0.0.1") are different origins: the safe direction,
 // as an origin only ever widens where headers go when two URLs compare equal.
 //
-// (protocols/upload/interim_response.h has an older, looser HttpUrl for 104 Locations.)
+// This is the one URL parser of the client: origins of the scheduler, redirects, 104 Locations.
 #pragma once
 
 #include <cstdint>

@@ -101,9 +101,9 @@ void exercise(const std::string& input, std::mt19937_64& rng) {
   const auto v = *dialect_for(static_cast<int>(3 + rng() % 7));
   (void)parse_upload_limit(input, v);
   (void)parse_completion(v, input);
-  if (const auto u = parse_http_url(input)) CHECK(parse_http_url(u->to_string()).has_value());
-  static const HttpUrl base = *parse_http_url("https://up.example/a/b?c");
-  (void)resolve_url(base, input);
+  if (const auto u = Url::parse(input)) CHECK(Url::parse(u->to_string()).has_value());
+  static const Url base = *Url::parse_http("https://up.example/a/b?c");
+  (void)base.resolve(input);
 
   // Whole decisions fed with hostile header values.
   RangeAsk ask;
@@ -132,7 +132,7 @@ void exercise(const std::string& input, std::mt19937_64& rng) {
                     {"upload-offset", input},
                     {"upload-limit", input}};
   const auto d = judge_interim(interim, v, base, std::nullopt, std::nullopt);
-  if (d.upload_url) CHECK(same_origin(*parse_http_url(*d.upload_url), base));
+  if (d.upload_url) CHECK(Url::parse_http(*d.upload_url)->origin() == base.origin());
 }
 
 void run(std::uint64_t seed, int iterations) {

@@ -91,4 +91,6 @@ TEST_CASE("origin_of normalises scheme, host and default port", "[origin]") {
   CHECK(origin_of("http://[::1]:99/x") == "http://[::1]:99");
   CHECK(origin_of("ftp://h/x").empty());
   CHECK(origin_of("not a url").empty());
+  CHECK(origin_of("http://h:080/x") == "http://h:80");  // one parser: the port is a number
+  CHECK(origin_of("http://h /x").empty());              // what the strict parser refuses
 }
