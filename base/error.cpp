@@ -25,6 +25,14 @@ std::string_view to_string(ErrorCategory category) {
   return "unknown";
 }
 
+std::optional<ErrorCategory> error_category_named(std::string_view name) {
+  for (std::uint8_t v = 0; v <= kLastErrorCategory; ++v) {
+    const auto category = static_cast<ErrorCategory>(v);
+    if (to_string(category) == name) return category;
+  }
+  return std::nullopt;
+}
+
 std::string Error::describe() const { return fmt::format("{}: {}", to_string(category_), message_); }
 
 Error Error::with_context(std::string_view context) const {

@@ -20,19 +20,4 @@ int exit_code_for(ErrorCategory category) {
   return kExitInternal;
 }
 
-int exit_code_for_message(std::string_view described) {
-  static constexpr ErrorCategory kAll[] = {
-      ErrorCategory::Network,   ErrorCategory::Tls,         ErrorCategory::HttpStatus,
-      ErrorCategory::Protocol,  ErrorCategory::Integrity,   ErrorCategory::LocalIo,
-      ErrorCategory::DiskFull,  ErrorCategory::Journal,     ErrorCategory::InvalidArgument,
-      ErrorCategory::NotFound,  ErrorCategory::Cancelled,   ErrorCategory::Internal};
-  for (auto c : kAll) {
-    const auto name = to_string(c);
-    if (described.size() > name.size() && described.substr(0, name.size()) == name &&
-        described[name.size()] == ':')
-      return exit_code_for(c);
-  }
-  return kExitInternal;
-}
-
 }  // namespace xfer::cli

@@ -25,7 +25,5 @@ enum ExitCode : int {
 };
 
 int exit_code_for(ErrorCategory category);
-// The category named at the start of an Error::describe() text ("network: ..."), if any.
-int exit_code_for_message(std::string_view described);
 
 }  // namespace xfer::cli

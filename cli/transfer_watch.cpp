@@ -91,11 +91,24 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
   WatchOutcome out;
   ProgressLine progress(ids.size());
   const std::size_t total = ids.size();
-  auto record_failure = [&](const std::string& reason) {
+  // The exit code comes from the error's category, never from its text.
+  auto record_failure = [&](int exit_code, const std::string& reason) {
     ++out.failed;
     if (out.exit_code == 0) {
-      out.exit_code = exit_code_for_message(reason);
+      out.exit_code = exit_code;
       out.reason = reason;
+    }
+  };
+  auto record_event_failure = [&](const Event& event) {
+    if (event.error) {
+      record_failure(exit_code_for(event.error->category()), event.message);
+    } else if (event.state == TransferState::Paused) {
+      // Paused by a request, not by a failure: it continues with `xfer resume`.
+      record_failure(kExitInterrupted, fmt::format("paused: transfer {} was paused", event.id));
+    } else {
+      // An event of a kind that always carries its error: a bug, said as such.
+      record_failure(kExitInternal, fmt::format("internal: transfer {} stopped without an error ({})",
+                                                event.id, event.message));
     }
   };
   // Events are taken in bursts and their terminal ones acknowledged in one synced journal
@@ -124,7 +137,8 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
     }
     for (const auto& event : burst)
       if (event.terminal() && (ack_others || ids.contains(event.id))) to_ack.push_back(event);
-    if (auto r = engine.ack(to_ack); !r) record_failure(r.error().describe());
+    if (auto r = engine.ack(to_ack); !r)
+      record_failure(exit_code_for(r.error().category()), r.error().describe());
     for (const auto& event : burst) {
       const bool mine = ids.contains(event.id);
       if (event.terminal()) {
@@ -133,9 +147,9 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
         if (event.kind == EventKind::Completed) {
           ++out.completed;
         } else if (event.kind == EventKind::Cancelled) {
-          record_failure(fmt::format("cancelled: transfer {} was cancelled", event.id));
+          record_failure(kExitCancelled, fmt::format("cancelled: transfer {} was cancelled", event.id));
         } else {
-          record_failure(event.message);
+          record_event_failure(event);
         }
         continue;
       }
@@ -146,7 +160,7 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
         progress.note(fmt::format("{}: {}", display_name(engine, event.id), event.message));
       if (event.kind == EventKind::StateChanged && event.state == TransferState::Paused) {
         ids.erase(event.id);
-        record_failure(event.message);
+        record_event_failure(event);
       }
     }
   }

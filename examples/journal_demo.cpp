@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
     Batch finish;
     finish.put_transfer(done);
     finish.put_segment(SegmentRecord{done.id, 0, 0, done.size, *done.size});
-    finish.add_event(OutboxEvent{0, done.id, EventKind::Completed, "verified sha256, renamed into place", now_ms()});
+    finish.add_event(OutboxEvent{0, done.id, EventKind::Completed, "verified sha256, renamed into place", now_ms(), std::nullopt});
     if (auto r = j.commit(std::move(finish), Durability::Synced); !r) return fail(r.error());
     std::printf("recorded 3 transfers, 2 checkpoints, 1 completion; closing (as if the process stopped)\n\n");
   }

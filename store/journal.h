@@ -1,15 +1,17 @@
-// Journal: the durable memory of the engine, over leveldb. It holds transfer records, segment
-// offsets, the per-origin capability cache and the outbox of unacknowledged events
-// (docs/journal.md has the key schema and encoding).
+// Journal: the durable memory of the engine. It holds transfer records, segment offsets, the
+// per-origin capability cache and the outbox of unacknowledged events. This interface names
+// no storage engine: the one implementation today is over leveldb (store/leveldb_journal.h,
+// docs/journal.md has its key schema and encoding); another backend implements the same
+// promises.
 //
 // Promises:
 // - Every record is versioned and checksummed; a record that fails either check is reported
 //   as a Journal error naming its key, never used.
-// - A Batch is applied atomically (one leveldb WriteBatch): all of it or none of it.
+// - A Batch is applied atomically: all of it or none of it.
 // - A Synced write returns only after the data is on stable storage. Concurrent synced writers
 //   share one fsync (group commit), so many transfers checkpointing at once cost few fsyncs.
 // - One process at a time: a second open fails with "journal in use by pid N".
-// - Damage is refused at open, never papered over: a journal whose leveldb files are unreadable
+// - Damage is refused at open, never papered over: a journal whose files are unreadable
 //   anywhere, or that lost a commit it had reported durable (its log overwritten, cut off,
 //   replaced or removed), fails Journal::open with a Journal error that says what is wrong and
 //   how to start again (docs/journal.md, "Damage"). A crash or power cut is not damage: only
@@ -26,10 +28,6 @@
 #include <xfer/error.h>
 
 #include "store/records.h"
-
-namespace leveldb {
-class Env;
-}
 
 namespace xfer::store {
 
@@ -65,19 +63,17 @@ class Batch {
 struct JournalOptions {
   std::string directory;
   bool create_if_missing = true;
-  // Tests pass a fault-injecting leveldb::Env; nullptr means leveldb's default.
-  leveldb::Env* env = nullptr;
   // Group commit: synced writers arriving while an fsync is in flight share the next one.
   bool group_commit = true;
-  // At open, read every block of each table not read before (or whose size or mtime changed)
-  // with leveldb's block checksums, so that a damaged table fails the open rather than a later
-  // read. Tables are immutable: this costs one pass over what was written since the last open.
-  // The checks of leveldb's log, MANIFEST and the watermark always run.
+  // At open, read back with its checksums what was written since the last open (leveldb: every
+  // table not read before), so that damage fails the open rather than a later read. The
+  // checks of what recovery replays always run.
   bool verify_on_open = true;
 };
 
 class Journal {
  public:
+  // The default backend (leveldb).
   static Result<std::unique_ptr<Journal>> open(const JournalOptions& options);
   virtual ~Journal() = default;
 

@@ -69,8 +69,10 @@ Result<void> Journal::checkpoint(const SegmentRecord& segment) {
   return commit(std::move(batch), Durability::Synced);
 }
 
-LevelDbJournal::LevelDbJournal(JournalOptions options, std::unique_ptr<PidLock> lock)
+LevelDbJournal::LevelDbJournal(JournalOptions options, leveldb::Env* env,
+                               std::unique_ptr<PidLock> lock)
     : options_(std::move(options)),
+      env_(env),
       lock_(std::move(lock)),
       filter_(leveldb::NewBloomFilterPolicy(kBloomBitsPerKey)),
       queue_(options_.group_commit, kMaxGroupWeight) {}
@@ -92,7 +94,8 @@ Error LevelDbJournal::with_kept_log(Error error) const {
                error.retryable());
 }
 
-Result<std::unique_ptr<Journal>> LevelDbJournal::open(const JournalOptions& options) {
+Result<std::unique_ptr<Journal>> LevelDbJournal::open(const JournalOptions& options,
+                                                     leveldb::Env* env) {
   const std::string& dir = options.directory;
   if (dir.empty()) return fail(ErrorCategory::InvalidArgument, "journal directory is empty");
   std::error_code ec;
@@ -105,7 +108,7 @@ Result<std::unique_ptr<Journal>> LevelDbJournal::open(const JournalOptions& opti
   auto lock = PidLock::acquire(dir);
   if (!lock) return std::unexpected(lock.error());
 
-  std::unique_ptr<LevelDbJournal> journal(new LevelDbJournal(options, std::move(*lock)));
+  std::unique_ptr<LevelDbJournal> journal(new LevelDbJournal(options, env, std::move(*lock)));
   auto watermark = DurableWatermark::read(dir);
   if (!watermark) {
     if (watermark.error().category() != ErrorCategory::Journal) return std::unexpected(watermark.error());
@@ -130,7 +133,7 @@ Result<std::unique_ptr<Journal>> LevelDbJournal::open(const JournalOptions& opti
 }
 
 leveldb::Env& LevelDbJournal::env() const {
-  return options_.env != nullptr ? *options_.env : *leveldb::Env::Default();
+  return env_ != nullptr ? *env_ : *leveldb::Env::Default();
 }
 
 Result<void> LevelDbJournal::recover(std::optional<std::uint64_t> watermark) {
@@ -185,7 +188,7 @@ leveldb::Options LevelDbJournal::db_options() const {
   o.create_if_missing = options_.create_if_missing;
   o.paranoid_checks = true;
   o.filter_policy = filter_.get();
-  if (options_.env != nullptr) o.env = options_.env;
+  if (env_ != nullptr) o.env = env_;
   return o;
 }
 

@@ -23,7 +23,9 @@ namespace xfer::store {
 
 class LevelDbJournal final : public Journal {
  public:
-  static Result<std::unique_ptr<Journal>> open(const JournalOptions& options);
+  // `env`: leveldb's file system (tests pass a fault-injecting one); nullptr is leveldb's own.
+  static Result<std::unique_ptr<Journal>> open(const JournalOptions& options,
+                                               leveldb::Env* env = nullptr);
   ~LevelDbJournal() override;
 
   Result<void> commit(Batch batch, Durability durability) override;
@@ -48,7 +50,7 @@ class LevelDbJournal final : public Journal {
     leveldb::DB* db;
   };
 
-  LevelDbJournal(JournalOptions options, std::unique_ptr<PidLock> lock);
+  LevelDbJournal(JournalOptions options, leveldb::Env* env, std::unique_ptr<PidLock> lock);
   leveldb::Options db_options() const;
   leveldb::Env& env() const;
   // The checks before leveldb's recovery, then DB::Open (store/journal_integrity.h).
@@ -73,6 +75,7 @@ class LevelDbJournal final : public Journal {
   Error db_error(const leveldb::Status& status, std::string_view what) const;
 
   JournalOptions options_;
+  leveldb::Env* env_ = nullptr;  // nullptr: leveldb's default
   std::unique_ptr<PidLock> lock_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
   mutable std::shared_mutex db_mutex_;  // exclusive only while reopening

@@ -69,6 +69,53 @@ bool get_enum(ByteReader& r, Enum& out, std::uint8_t max) {
   return true;
 }
 
+// An optional Error: a presence byte, then category, retryable and HTTP status, then its message
+// unless the layout keeps the message in a text field of its own (a transfer's last error).
+void put_error(ByteWriter& w, const std::optional<Error>& e, bool with_message) {
+  w.u8(e ? 1 : 0);
+  if (!e) return;
+  w.u8(static_cast<std::uint8_t>(e->category()));
+  w.u8(e->retryable() ? 1 : 0);
+  w.i32(e->http_status());
+  if (with_message) w.str(e->message());
+}
+
+// `own_message`: the message kept elsewhere in the record, or nullptr when it follows here.
+// A record with a kept message but no error is not one this codec writes.
+bool get_error(ByteReader& r, const std::string* own_message, std::optional<Error>& out) {
+  std::uint8_t present = 0;
+  if (!r.u8(present) || present > 1) return false;
+  if (present == 0) return own_message == nullptr || own_message->empty();
+  ErrorCategory category{};
+  std::uint8_t retryable = 0;
+  std::int32_t status = 0;
+  std::string message;
+  if (!get_enum(r, category, kLastErrorCategory) || !r.u8(retryable) || retryable > 1 ||
+      !r.i32(status))
+    return false;
+  if (own_message) {
+    message = *own_message;
+  } else if (!r.str(message)) {
+    return false;
+  }
+  out = Error(category, std::move(message), retryable == 1, status);
+  return true;
+}
+
+// Layouts from before errors were structured hold only Error::describe()'s text,
+// "<category>: <message>". The category is read back from it (Internal when it names none) and
+// the text is kept verbatim, so re-encoding keeps the old fields as a prefix of the new ones.
+std::optional<Error> legacy_error(std::string_view described) {
+  if (described.empty()) return std::nullopt;
+  const auto colon = described.find(": ");
+  const auto category = colon == std::string_view::npos
+                            ? std::nullopt
+                            : error_category_named(described.substr(0, colon));
+  if (!category) return Error(ErrorCategory::Internal, std::string(described));
+  const bool retryable = *category == ErrorCategory::Network || *category == ErrorCategory::Tls;
+  return Error(*category, std::string(described), retryable);
+}
+
 }  // namespace
 
 std::string encode(const TransferRecord& t) {
@@ -93,12 +140,13 @@ std::string encode(const TransferRecord& t) {
   w.u32(t.segment_count);
   w.u32(t.attempt_count);
   w.i64(t.next_attempt_at);
-  w.str(t.last_error);
+  w.str(t.last_error ? t.last_error->message() : std::string());
   w.i32(t.priority);
   w.i64(t.created_at);
   w.i64(t.updated_at);
   w.u32(static_cast<std::uint32_t>(t.withheld_secrets.size()));
   for (const auto& name : t.withheld_secrets) w.str(name);
+  put_error(w, t.last_error, false);
   return finish(w);
 }
 
@@ -107,6 +155,7 @@ Result<TransferRecord> decode_transfer(std::string_view key, std::string_view va
   if (!fields) return std::unexpected(fields.error());
   ByteReader r(*fields);
   TransferRecord t;
+  std::string last_error;
   std::uint32_t header_count = 0;
   bool ok = r.u64(t.id) && get_enum(r, t.direction, 1) && r.str(t.url) && r.str(t.local_path) &&
             r.u32(header_count) && header_count <= r.remaining() / 8;
@@ -118,7 +167,7 @@ Result<TransferRecord> decode_transfer(std::string_view key, std::string_view va
   ok = ok && get_enum(r, t.protocol, 3) && get_enum(r, t.state, 6) && get_opt_u64(r, t.size) &&
        r.str(t.etag) && r.str(t.last_modified) && r.str(t.checksum) && r.str(t.upload_url) &&
        r.u32(t.upload_interop_version) && r.u32(t.segment_count) && r.u32(t.attempt_count) &&
-       r.i64(t.next_attempt_at) && r.str(t.last_error) && r.i32(t.priority) && r.i64(t.created_at) &&
+       r.i64(t.next_attempt_at) && r.str(last_error) && r.i32(t.priority) && r.i64(t.created_at) &&
        r.i64(t.updated_at);
   // Records written before withheld secrets existed end here.
   if (ok && !r.at_end()) {
@@ -130,6 +179,11 @@ Result<TransferRecord> decode_transfer(std::string_view key, std::string_view va
       if (ok) t.withheld_secrets.push_back(std::move(name));
     }
   }
+  // ...and those written before errors were structured here.
+  if (ok && !r.at_end())
+    ok = get_error(r, &last_error, t.last_error);
+  else
+    t.last_error = legacy_error(last_error);
   ok = ok && r.at_end();
   if (!ok) return corrupt(key, "malformed transfer record");
   return t;
@@ -208,6 +262,7 @@ std::string encode(const OutboxEvent& e) {
   w.u8(static_cast<std::uint8_t>(e.kind));
   w.str(e.message);
   w.i64(e.created_at);
+  put_error(w, e.error, true);
   return finish(w);
 }
 
@@ -216,9 +271,14 @@ Result<OutboxEvent> decode_event(std::string_view key, std::string_view value) {
   if (!fields) return std::unexpected(fields.error());
   ByteReader r(*fields);
   OutboxEvent e;
-  if (!(r.u64(e.seq) && r.u64(e.transfer_id) && get_enum(r, e.kind, 2) && r.str(e.message) &&
-        r.i64(e.created_at) && r.at_end()))
-    return corrupt(key, "malformed outbox event");
+  bool ok = r.u64(e.seq) && r.u64(e.transfer_id) && get_enum(r, e.kind, 2) && r.str(e.message) &&
+            r.i64(e.created_at);
+  if (ok && !r.at_end()) {
+    ok = get_error(r, nullptr, e.error);
+  } else if (ok && e.kind == EventKind::Failed) {
+    e.error = legacy_error(e.message);  // written before errors were structured
+  }
+  if (!(ok && r.at_end())) return corrupt(key, "malformed outbox event");
   return e;
 }
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include <xfer/error.h>
 #include <xfer/event_kind.h>
 #include <xfer/header_list.h>
 #include <xfer/http_version.h>
@@ -38,7 +39,8 @@ struct TransferRecord {
   std::uint32_t segment_count = 1;
   std::uint32_t attempt_count = 0;
   UnixMillis next_attempt_at = 0;
-  std::string last_error;
+  // What made it wait, pause or fail; cleared when it completes.
+  std::optional<Error> last_error;
   std::int32_t priority = 0;  // higher runs first
   UnixMillis created_at = 0;
   UnixMillis updated_at = 0;
@@ -88,6 +90,7 @@ struct OutboxEvent {
   EventKind kind = EventKind::Completed;  // a terminal kind
   std::string message;
   UnixMillis created_at = 0;
+  std::optional<Error> error;  // why it failed (Failed events)
 
   bool operator==(const OutboxEvent&) const = default;
 };

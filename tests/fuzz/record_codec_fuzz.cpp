@@ -110,7 +110,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check_error(r, key);
       if (r) {
         decoded = true;
-        FUZZ_CHECK(encode(*r) == value);
+        // As for transfers: an event from before errors were structured is re-encoded in the
+        // current layout, which extends the old one.
+        const std::string current = encode(*r);
+        const std::size_t fields = value.size() - 4;
+        FUZZ_CHECK(current == value || (current.size() > value.size() && current.compare(0, fields, value, 0, fields) == 0));
+        const auto again = decode_event(key, current);
+        FUZZ_CHECK(again.has_value() && *again == *r);
         FUZZ_CHECK(keys::seq_of_event(keys::event(r->seq)) == r->seq);
       }
       break;

@@ -2,7 +2,8 @@
 // real journal values produced by the codec itself, each wrapped in the target's input format
 // [selector][key length][key][value], once as stored (checksum included) and once with the
 // checksum left for the target to append (selector bit 3). Regenerate with
-//   build-fz/tests/fuzz/record_codec_seeds tests/fuzz/corpus/record_codec
+//   build/tests/fuzz/record_codec_seeds tests/fuzz/corpus/record_codec
+// (seed-v1-*: the same records in the layout before errors were structured, kept as they were.)
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

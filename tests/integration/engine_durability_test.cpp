@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "store/journal.h"
+#include "store/leveldb_journal.h"
 #include "tests/integration/engine_harness.h"
 #include "tests/integration/fault_file_system.h"
 #include "tests/support/fault_leveldb_env.h"
@@ -40,7 +41,9 @@ struct DurabilityFixture {
     detail::EngineDeps deps;
     deps.transport = engine::default_transport_factory();
     deps.file_system = files;
-    deps.journal_env = env;
+    deps.journal = [env](const store::JournalOptions& options) {
+      return store::LevelDbJournal::open(options, env);
+    };
     auto config = test_engine_config(server->cert());
     config.checkpoint_bytes = 128 * 1024;
     config.checkpoint_interval = std::chrono::milliseconds(50);
@@ -84,8 +87,7 @@ TEST_CASE("power loss drops unsynced bytes; journaled offsets stay within synced
     {
       store::JournalOptions options;
       options.directory = (f.dir / "journal").string();
-      options.env = &env;
-      auto journal = store::Journal::open(options);
+      auto journal = store::LevelDbJournal::open(options, &env);
       REQUIRE(journal);
       const fs::path part = f.destination.string() + ".part";
       const auto on_disk = fs::exists(part) ? fs::file_size(part) : 0;
@@ -130,6 +132,8 @@ TEST_CASE("no room on the disk: refused early, nothing at the destination",
   }
   REQUIRE(paused);
   CHECK(paused->message.find("disk-full") != std::string::npos);
+  REQUIRE(paused->error.has_value());
+  CHECK(paused->error->category() == xfer::ErrorCategory::DiskFull);
   auto st = engine->status(*id);
   REQUIRE(st);
   CHECK(st->state == TransferState::Paused);
@@ -158,7 +162,9 @@ TEST_CASE("ENOSPC mid-download pauses with a clear error, then resumes after spa
   REQUIRE(st);
   CHECK(st->state == TransferState::Paused);
   CHECK(st->durable_bytes <= 1'500'000);
-  CHECK(st->last_error.find("No space left") != std::string::npos);
+  REQUIRE(st->last_error.has_value());
+  CHECK(st->last_error->category() == xfer::ErrorCategory::DiskFull);
+  CHECK(st->last_error->message().find("No space left") != std::string::npos);
   CHECK_FALSE(fs::exists(f.destination));
 
   files.set_space_budget(std::nullopt);

@@ -87,6 +87,62 @@ TEST_CASE("every record type round-trips", "[store][codec]") {
   }
 }
 
+namespace {
+std::string with_checksum(std::string fields) {
+  const std::uint32_t crc = crc32c(fields);
+  for (int i = 0; i < 4; ++i) fields.push_back(static_cast<char>((crc >> (8 * i)) & 0xFF));
+  return fields;
+}
+
+// `value` as the codec wrote it, less `tail` bytes before its checksum, checksummed again: the
+// layout of an older version that did not write those last fields.
+std::string older_layout(const std::string& value, std::size_t tail) {
+  return with_checksum(value.substr(0, value.size() - 4 - tail));
+}
+}  // namespace
+
+TEST_CASE("errors journaled before they were structured keep their category", "[store][codec]") {
+  const std::string key = "k";
+  SECTION("a transfer's last error") {
+    TransferRecord t = sample_transfer(5, 0);
+    t.last_error = Error(ErrorCategory::Network, "network: connection reset", true);
+    // The structured part is 7 bytes: presence, category, retryable, HTTP status.
+    const auto back = decode_transfer(key, older_layout(encode(t), 7));
+    REQUIRE(back);
+    REQUIRE(back->last_error);
+    CHECK(back->last_error->category() == ErrorCategory::Network);
+    CHECK(back->last_error->retryable());
+    CHECK(back->last_error->message() == "network: connection reset");
+    t.last_error = Error(ErrorCategory::Internal, "no category named here");
+    const auto plain = decode_transfer(key, older_layout(encode(t), 7));
+    REQUIRE(plain);
+    CHECK(plain->last_error == t.last_error);
+  }
+  SECTION("a failed event") {
+    OutboxEvent e = sample_event(8);
+    e.error.reset();  // its presence byte is the one field the older layout lacks
+    e.message = "http: server answered 503";
+    const auto back = decode_event(key, older_layout(encode(e), 1));
+    REQUIRE(back);
+    REQUIRE(back->error);
+    CHECK(back->error->category() == ErrorCategory::HttpStatus);
+    CHECK(back->message == e.message);
+    e.kind = EventKind::Completed;
+    e.message = "100 bytes";
+    const auto done = decode_event(key, older_layout(encode(e), 1));
+    REQUIRE(done);
+    CHECK_FALSE(done->error);
+  }
+  SECTION("a message without its error is not a record this codec writes") {
+    TransferRecord t = sample_transfer(6, 0);
+    t.last_error = Error(ErrorCategory::Network, "x");
+    const std::string v = encode(t);
+    // The message stays in its text field; the structure after it says "no error".
+    const std::string fields = v.substr(0, v.size() - 4 - 7) + std::string(1, '\0');
+    CHECK_FALSE(decode_transfer(key, with_checksum(fields)));
+  }
+}
+
 TEST_CASE("a damaged value is reported with its key, never decoded", "[store][codec]") {
   const std::string key = keys::transfer(42);
   const std::string good = encode(sample_transfer(42));

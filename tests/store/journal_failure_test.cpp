@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "store/journal.h"
+#include "store/leveldb_journal.h"
 #include "tests/store/sample_records.h"
 #include "tests/support/fault_leveldb_env.h"
 #include "tests/support/temp_dir.h"
@@ -17,8 +18,7 @@ namespace {
 Result<std::unique_ptr<Journal>> open_on(test::FaultLevelDbEnv* env, const std::filesystem::path& dir) {
   JournalOptions options;
   options.directory = dir.string();
-  options.env = env;
-  return Journal::open(options);
+  return LevelDbJournal::open(options, env);
 }
 
 Result<void> put(Journal& journal, TransferId id) {

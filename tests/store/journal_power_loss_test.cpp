@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include "store/journal.h"
+#include "store/leveldb_journal.h"
 #include "tests/store/crash_workload.h"
 #include "tests/store/sample_records.h"
 #include "tests/support/fault_leveldb_env.h"
@@ -30,8 +31,7 @@ std::uint64_t test_seed() {
 std::unique_ptr<store::Journal> open_on(test::FaultLevelDbEnv& env, const std::filesystem::path& dir) {
   store::JournalOptions options;
   options.directory = dir.string();
-  options.env = &env;
-  auto journal = store::Journal::open(options);
+  auto journal = store::LevelDbJournal::open(options, &env);
   if (!journal) FAIL("open: " << journal.error().describe());
   return std::move(*journal);
 }

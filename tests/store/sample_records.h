@@ -27,7 +27,7 @@ inline store::TransferRecord sample_transfer(TransferId id, std::int32_t priorit
   t.segment_count = 4;
   t.attempt_count = 3;
   t.next_attempt_at = 1'700'000'123'000;
-  t.last_error = "network: connection reset";
+  t.last_error = Error(ErrorCategory::Network, "connection reset", true);
   t.priority = priority;
   t.created_at = created_at;
   t.updated_at = created_at + 5;
@@ -61,6 +61,7 @@ inline store::OutboxEvent sample_event(TransferId id) {
   e.transfer_id = id;
   e.kind = EventKind::Failed;
   e.message = "integrity: sha256 mismatch";
+  e.error = Error(ErrorCategory::Integrity, "sha256 mismatch");
   e.created_at = 1'700'000'000'555;
   return e;
 }

@@ -116,13 +116,13 @@ void DownloadTask::start() {
   phase_ = Phase::Running;
   record_.attempt_count += 1;
   record_.next_attempt_at = 0;
-  set_state(TransferState::Active, fmt::format("attempt {}", record_.attempt_count));
+  set_state(TransferState::Active, fmt::format("attempt {}", record_.attempt_count), std::nullopt);
   last_checkpoint_ = host_.clock().now();
   attempt_started_ = last_checkpoint_;
   restarts_this_attempt_ = 0;
   if (auto secrets = host_.credentials_for(record_); !secrets) {
     // Not a failure of the transfer: it keeps everything and continues once they are given.
-    stop(TransferState::Paused, secrets.error().describe());
+    stop(TransferState::Paused, secrets.error().describe(), secrets.error());
     return;
   } else {
     credentials_ = std::move(*secrets);
@@ -242,7 +242,7 @@ void DownloadTask::start_segment(Segment& seg) {
   seg.stream = std::move(*stream);
 }
 
-void DownloadTask::stop(TransferState target, std::string reason) {
+void DownloadTask::stop(TransferState target, std::string reason, std::optional<Error> error) {
   if (phase_ == Phase::Stopping || phase_ == Phase::Done) return;
   const bool was_running = phase_ == Phase::Running;
   phase_ = Phase::Stopping;
@@ -251,8 +251,8 @@ void DownloadTask::stop(TransferState target, std::string reason) {
     finish(TransferState::Cancelled, reason.empty() ? "cancelled" : reason, true, true);
     return;
   }
-  record_.last_error = target == TransferState::Paused ? reason : record_.last_error;
-  set_state(target, reason);
+  if (error) record_.last_error = error;
+  set_state(target, reason, error);
   PersistJob job;
   job.sync_data = was_running && file_ != nullptr;
   job.then = [this, target](Result<void>) {
@@ -263,11 +263,11 @@ void DownloadTask::stop(TransferState target, std::string reason) {
 }
 
 void DownloadTask::finish(TransferState state, std::string message, bool remove_part,
-                          bool with_event) {
+                          bool with_event, std::optional<Error> error) {
   phase_ = Phase::Stopping;
   detach_all();
-  if (state == TransferState::Failed) record_.last_error = message;
-  set_state(state, message);
+  if (state == TransferState::Failed) record_.last_error = error;
+  set_state(state, message, error);
   PersistJob job;
   job.sync_data = !remove_part && file_ != nullptr;
   job.remove_part = remove_part;
@@ -278,6 +278,7 @@ void DownloadTask::finish(TransferState state, std::string message, bool remove_
                  : state == TransferState::Cancelled ? EventKind::Cancelled
                                                      : EventKind::Failed;
     event.message = message;
+    event.error = std::move(error);
     event.created_at = unix_now();
     job.event = std::move(event);
   }
@@ -290,12 +291,15 @@ void DownloadTask::finish(TransferState state, std::string message, bool remove_
   persist(std::move(job));
 }
 
-void DownloadTask::set_state(TransferState state, const std::string& why) {
+void DownloadTask::set_state(TransferState state, const std::string& why,
+                             const std::optional<Error>& error) {
   const auto old = state_name_;
   state_name_ = state;
   record_.state = state;
   spdlog::debug("transfer {}: {} -> {} ({})", record_.id, to_string(old), to_string(state), why);
-  host_.emit(make_event(EventKind::StateChanged, record_.id, 0, state, bytes_done(), size_, why));
+  Event event = make_event(EventKind::StateChanged, record_.id, 0, state, bytes_done(), size_, why);
+  event.error = error;
+  host_.emit(std::move(event));
 }
 
 // ---- response handling -----------------------------------------------------------------------
@@ -603,13 +607,13 @@ void DownloadTask::fail_attempt(const Error& error,
   const bool progressed = bytes_done() > bytes_at_attempt_start_;
   if (remote) host_.attempt_outcome(origin_, progressed, protocol_);
   if (progressed) record_.attempt_count = 1;
-  record_.last_error = error.describe();
+  record_.last_error = error;
   spdlog::debug("transfer {}: attempt {} failed: {}", record_.id, record_.attempt_count,
-                record_.last_error);
+                error.describe());
 
   if (error.category() == ErrorCategory::LocalIo || error.category() == ErrorCategory::DiskFull) {
     phase_ = Phase::Running;  // let stop() run its normal path
-    stop(TransferState::Paused, record_.last_error);
+    stop(TransferState::Paused, error.describe(), error);
     return;
   }
   FailedAttempt attempt;
@@ -621,20 +625,25 @@ void DownloadTask::fail_attempt(const Error& error,
   if (decision.retry) {
     record_.next_attempt_at = unix_now() + decision.delay.count();
     phase_ = Phase::Running;
-    stop(TransferState::Waiting, fmt::format("{}; retrying in {} (attempt {} of {})",
-                                             record_.last_error, human_duration(decision.delay),
-                                             record_.attempt_count + 1,
-                                             host_.retry_policy().config().max_attempts));
+    stop(TransferState::Waiting,
+         fmt::format("{}; retrying in {} (attempt {} of {})", error.describe(),
+                     human_duration(decision.delay), record_.attempt_count + 1,
+                     host_.retry_policy().config().max_attempts),
+         error);
     return;
   }
   // Keep the .part only when a later resume() can continue it: the bytes are of a known
   // representation and the failure was not about the bytes themselves.
   const bool resumable = is_retryable(error) && bytes_done() > 0 &&
                          protocols::choose_if_range(validators_).has_value();
-  finish(TransferState::Failed,
-         decision.reason.empty() ? record_.last_error
-                                 : fmt::format("{} ({})", record_.last_error, decision.reason),
-         !resumable, true);
+  // The final error keeps the cause's category and retryable flag ("trying later may help")
+  // and says why no further attempt was made.
+  const Error final_error(error.category(),
+                          decision.reason.empty()
+                              ? error.message()
+                              : fmt::format("{} ({})", error.message(), decision.reason),
+                          error.retryable(), error.http_status());
+  finish(TransferState::Failed, final_error.describe(), !resumable, true, final_error);
 }
 
 void DownloadTask::arm_rate_timer(std::chrono::nanoseconds wait) {
@@ -762,7 +771,7 @@ void DownloadTask::finalize() {
   record_.state = TransferState::Completed;
   record_.size = size_;
   record_.next_attempt_at = 0;
-  record_.last_error.clear();
+  record_.last_error.reset();
   store::OutboxEvent event;
   event.transfer_id = record_.id;
   event.kind = EventKind::Completed;
@@ -774,7 +783,7 @@ void DownloadTask::finalize() {
   job.then = [this, previous](Result<void> r) {
         if (r) {
           host_.attempt_outcome(origin_, true, protocol_);
-          set_state(TransferState::Completed, "verified and in place");
+          set_state(TransferState::Completed, "verified and in place", std::nullopt);
           phase_ = Phase::Done;
           host_.task_stopped(record_.id, TransferState::Completed, true);
           return;
@@ -784,7 +793,7 @@ void DownloadTask::finalize() {
         spdlog::debug("transfer {}: finalize failed: {}", record_.id, e.describe());
         if (e.category() == ErrorCategory::LocalIo || e.category() == ErrorCategory::DiskFull) {
           phase_ = Phase::Running;
-          stop(TransferState::Paused, e.describe());
+          stop(TransferState::Paused, e.describe(), e);
           return;
         }
         if (e.category() == ErrorCategory::Protocol && e.retryable()) {
@@ -793,7 +802,7 @@ void DownloadTask::finalize() {
           return;
         }
         // Wrong bytes (digest mismatch) are never kept: nothing reaches the destination.
-        finish(TransferState::Failed, e.describe(), true, true);
+        finish(TransferState::Failed, e.describe(), true, true, e);
   };
   persist(std::move(job));
 }

@@ -55,7 +55,9 @@ class DownloadTask : public std::enable_shared_from_this<DownloadTask> {
   void start();
   // Leaves Active for `target` (Paused, Queued at shutdown, Cancelled); task_stopped follows
   // once the final checkpoint (or, for Cancelled, the terminal batch) is durable.
-  void stop(TransferState target, std::string reason);
+  // `error`, when the stop is a failure's (Waiting, Paused by a local error), is journaled as
+  // the transfer's last error and carried by the event.
+  void stop(TransferState target, std::string reason, std::optional<Error> error = std::nullopt);
   // Periodic work: time-based checkpoints and progress events.
   void tick();
   TransferStatus status() const;
@@ -101,9 +103,10 @@ class DownloadTask : public std::enable_shared_from_this<DownloadTask> {
   void run_next_persist();
   void maybe_checkpoint(bool force);
   void finalize();
-  void finish(TransferState state, std::string message, bool remove_part, bool with_event);
+  void finish(TransferState state, std::string message, bool remove_part, bool with_event,
+              std::optional<Error> error = std::nullopt);
 
-  void set_state(TransferState state, const std::string& why);
+  void set_state(TransferState state, const std::string& why, const std::optional<Error>& error);
   std::uint64_t bytes_done() const;
   // Bytes from 0 that are all written (what the digest may hash so far).
   std::uint64_t written_prefix() const;

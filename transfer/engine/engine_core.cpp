@@ -45,6 +45,7 @@ TransferStatus status_from_record(const store::TransferRecord& r,
                                   const std::vector<store::SegmentRecord>& segments) {
   TransferStatus st;
   st.id = r.id;
+  st.direction = r.direction;
   st.url = r.url;
   st.destination = r.local_path;
   st.state = r.state;
@@ -349,7 +350,9 @@ void EngineCore::deliver_outbox() {
                   : event.kind == EventKind::Cancelled ? TransferState::Cancelled
                                                        : TransferState::Failed;
     event.message = e.message;
+    event.error = e.error;
     if (auto r = journal_.get_transfer(e.transfer_id); r && *r) {
+      event.direction = (*r)->direction;
       event.destination = (*r)->local_path;
       event.total = (*r)->size;
       if (event.kind == EventKind::Completed && (*r)->size) event.bytes = *(*r)->size;

@@ -11,8 +11,7 @@ Result<std::unique_ptr<EngineThread>> EngineThread::start(const std::string& jou
   std::unique_ptr<EngineThread> self(new EngineThread());
   store::JournalOptions options;
   options.directory = journal_dir;
-  options.env = deps.journal_env;
-  auto journal = store::Journal::open(options);
+  auto journal = deps.journal ? deps.journal(options) : store::Journal::open(options);
   if (!journal) return std::unexpected(journal.error().with_context("opening journal " + journal_dir));
   self->journal_ = std::move(*journal);
   self->events_ = std::make_unique<engine::EventHub>(config.on_event);

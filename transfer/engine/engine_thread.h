@@ -4,6 +4,7 @@
 // the loop thread, then the blocking pool, then the journal).
 #pragma once
 
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -28,7 +29,8 @@ struct EngineDeps {
   engine::TransportFactory transport;  // required (Engine::open passes libcurl's)
   files::FileSystem* file_system = nullptr;  // nullptr: POSIX
   const Clock* clock = nullptr;              // nullptr: the system clock
-  leveldb::Env* journal_env = nullptr;       // nullptr: leveldb's default
+  // Opens the journal; empty: the default backend (store::Journal::open, leveldb).
+  std::function<Result<std::unique_ptr<store::Journal>>(const store::JournalOptions&)> journal;
 };
 
 class EngineThread {

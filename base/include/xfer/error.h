@@ -4,29 +4,35 @@
 // human-readable message that names the cause. (The test server keeps its own; see design.md.)
 #pragma once
 
+#include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace xfer {
 
-enum class ErrorCategory {
-  Network,           // connect, reset, timeout, DNS: the path to the peer failed
-  Tls,               // handshake or certificate verification
-  HttpStatus,        // the peer answered with a status we cannot use (carried in http_status)
-  Protocol,          // the peer violated the protocol or lied (bad Content-Range, bad offset)
-  Integrity,         // digest or checksum mismatch
-  LocalIo,           // a local file or directory operation failed
-  DiskFull,          // ENOSPC / EDQUOT
-  Journal,           // the journal is corrupt, locked, or from a newer version
-  InvalidArgument,   // the caller asked for something impossible
-  NotFound,          // no such transfer / record
-  Cancelled,         // cancelled by the caller
-  Internal,          // a bug: an invariant did not hold
+// Journaled as its value (a transfer's last error, a failed event): never renumber.
+enum class ErrorCategory : std::uint8_t {
+  Network = 0,          // connect, reset, timeout, DNS: the path to the peer failed
+  Tls = 1,              // handshake or certificate verification
+  HttpStatus = 2,       // the peer answered with a status we cannot use (carried in http_status)
+  Protocol = 3,         // the peer violated the protocol or lied (bad Content-Range, bad offset)
+  Integrity = 4,        // digest or checksum mismatch
+  LocalIo = 5,          // a local file or directory operation failed
+  DiskFull = 6,         // ENOSPC / EDQUOT
+  Journal = 7,          // the journal is corrupt, locked, or from a newer version
+  InvalidArgument = 8,  // the caller asked for something impossible
+  NotFound = 9,         // no such transfer / record
+  Cancelled = 10,       // cancelled by the caller
+  Internal = 11,        // a bug: an invariant did not hold
 };
+inline constexpr std::uint8_t kLastErrorCategory = 11;
 
+// "network", "http", "disk-full", ...: the names describe() starts with.
 std::string_view to_string(ErrorCategory category);
+std::optional<ErrorCategory> error_category_named(std::string_view name);
 
 class [[nodiscard]] Error {
  public:
@@ -47,6 +53,8 @@ class [[nodiscard]] Error {
 
   // Prefixes the message with context ("opening journal /x: ") keeping the rest.
   Error with_context(std::string_view context) const;
+
+  bool operator==(const Error&) const = default;
 
  private:
   ErrorCategory category_;

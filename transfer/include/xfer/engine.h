@@ -48,7 +48,7 @@ class Engine {
   // Fails with a Journal error if another process holds the journal ("journal in use by pid N").
   static Result<std::unique_ptr<Engine>> open(const std::string& journal_dir, EngineConfig config);
 
-  // The same with substituted dependencies (transport, file system, clock, leveldb Env); for
+  // The same with substituted dependencies (transport, file system, clock, journal); for
   // tests and embedders with their own transport. See transfer/engine/engine_thread.h.
   static Result<std::unique_ptr<Engine>> open_with(const std::string& journal_dir,
                                                    EngineConfig config, detail::EngineDeps deps);

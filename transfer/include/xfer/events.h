@@ -12,6 +12,7 @@
 #include <string>
 
 #include <xfer/download_spec.h>
+#include <xfer/error.h>
 #include <xfer/event_kind.h>
 #include <xfer/transfer_state.h>
 
@@ -26,6 +27,11 @@ struct Event {
   std::uint64_t bytes = 0;
   std::optional<std::uint64_t> total;
   std::string message;
+  // Why: on Failed events, and on StateChanged to Waiting (a retryable failure) or Paused by a
+  // local error. Its category and retryable flag are what programs decide on (the CLI's exit
+  // code comes from here); `message` is the text for people.
+  std::optional<Error> error;
+  Direction direction = Direction::Download;
   std::string destination;  // set on terminal events
 
   bool terminal() const { return is_terminal(kind); }

@@ -8,12 +8,14 @@
 #include <vector>
 
 #include <xfer/download_spec.h>
+#include <xfer/error.h>
 #include <xfer/transfer_state.h>
 
 namespace xfer {
 
 struct TransferStatus {
   TransferId id = 0;
+  Direction direction = Direction::Download;
   std::string url;
   std::string destination;
   TransferState state = TransferState::Queued;
@@ -23,7 +25,8 @@ struct TransferStatus {
   std::uint32_t attempts = 0;
   // When a Waiting transfer tries again (journaled; survives a restart).
   std::optional<std::chrono::system_clock::time_point> next_attempt_at;
-  std::string last_error;
+  // The failure that made it wait, pause or fail (journaled; survives a restart).
+  std::optional<Error> last_error;
   double bytes_per_second = 0;       // recent speed, 0 when not Active
   std::string protocol;              // "http/1.1", "h2", ... once known
   std::uint32_t segments = 1;        // ranges in use
