@@ -12,6 +12,11 @@
 #   xfer_header_root(<target> <PUBLIC|PRIVATE|INTERFACE> <path from the source root>...)
 function(xfer_header_root target scope)
   set(root ${CMAKE_BINARY_DIR}/header-roots/${target})
+  # Links a target no longer lists must go, or an old build tree would still resolve them.
+  # find -type l deletes the links themselves and never follows one into the source tree.
+  if(IS_DIRECTORY ${root})
+    execute_process(COMMAND find ${root} -type l -delete)
+  endif()
   foreach(rel IN LISTS ARGN)
     if(NOT EXISTS ${PROJECT_SOURCE_DIR}/${rel})
       message(FATAL_ERROR "xfer_header_root(${target}): no ${rel} in the source tree")

@@ -12,12 +12,14 @@
 #include <string>
 
 #include <xfer/engine.h>
+#include <xfer/version.h>
 
 int main(int argc, char** argv) {
   if (argc < 4) {
     std::fprintf(stderr, "usage: %s JOURNAL_DIR URL DESTINATION [--insecure]\n", argv[0]);
     return 2;
   }
+  std::printf("xfer %s\n", std::string(xfer::version()).c_str());
   xfer::EngineConfig config;
   config.transport.insecure = argc > 4 && std::strcmp(argv[4], "--insecure") == 0;
   auto engine = xfer::Engine::open(argv[1], config);

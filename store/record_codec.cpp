@@ -14,7 +14,7 @@ constexpr std::size_t kTrailerSize = 4;  // crc32c
 
 ByteWriter start(RecordKind kind) {
   ByteWriter w;
-  w.u8(kRecordVersion);
+  w.u8(record_version(static_cast<std::uint8_t>(kind)));
   w.u8(static_cast<std::uint8_t>(kind));
   return w;
 }
@@ -30,8 +30,13 @@ std::unexpected<Error> corrupt(std::string_view key, std::string_view why) {
               fmt::format("corrupt journal record at key {}: {}", keys::describe(key), why));
 }
 
-// Checks framing, version, kind and checksum; returns the field bytes.
-Result<std::string_view> open_value(std::string_view key, std::string_view value, RecordKind kind) {
+struct Opened {
+  std::string_view fields;
+  std::uint8_t version = 0;
+};
+
+// Checks framing, version, kind and checksum; returns the field bytes and their layout version.
+Result<Opened> open_value(std::string_view key, std::string_view value, RecordKind kind) {
   if (value.size() < kHeaderSize + kTrailerSize)
     return corrupt(key, fmt::format("value of {} bytes is too short", value.size()));
   const std::string_view covered = value.substr(0, value.size() - kTrailerSize);
@@ -40,14 +45,16 @@ Result<std::string_view> open_value(std::string_view key, std::string_view value
   trailer.u32(stored);
   if (crc32c(covered) != stored) return corrupt(key, "checksum mismatch");
   const auto version = static_cast<std::uint8_t>(value[0]);
-  if (version != kRecordVersion)
-    return corrupt(key, fmt::format("unknown record version {} (this build reads version {})", version,
-                                    kRecordVersion));
+  const auto newest = record_version(static_cast<std::uint8_t>(kind));
+  if (version < 1 || version > newest)
+    return corrupt(key, fmt::format("unknown record version {} (this build reads versions 1 to {} of "
+                                    "this kind)",
+                                    version, newest));
   const auto got = static_cast<std::uint8_t>(value[1]);
   if (got != static_cast<std::uint8_t>(kind))
     return corrupt(key, fmt::format("record kind {} where kind {} was expected", got,
                                     static_cast<int>(kind)));
-  return covered.substr(kHeaderSize);
+  return Opened{covered.substr(kHeaderSize), version};
 }
 
 // An optional u64 exactly as the encoder writes it: a presence byte (0 or 1), then 8 bytes
@@ -102,21 +109,32 @@ bool get_error(ByteReader& r, const std::string* own_message, std::optional<Erro
   return true;
 }
 
-// Layouts from before errors were structured hold only Error::describe()'s text,
-// "<category>: <message>". The category is read back from it (Internal when it names none) and
-// the text is kept verbatim, so re-encoding keeps the old fields as a prefix of the new ones.
-std::optional<Error> legacy_error(std::string_view described) {
+// Version 1 values hold only Error::describe()'s text, "<category>: <message>": the category
+// is read back from it. Retryable is what the retry policy says of the category alone (the HTTP
+// status was not kept, so an HTTP error counts as final). Text naming no category (a pause by
+// request wrote "paused") is no error, except on a failure, which keeps it as Internal.
+std::optional<Error> legacy_error(std::string_view described, bool failed) {
   if (described.empty()) return std::nullopt;
   const auto colon = described.find(": ");
   const auto category = colon == std::string_view::npos
                             ? std::nullopt
                             : error_category_named(described.substr(0, colon));
-  if (!category) return Error(ErrorCategory::Internal, std::string(described));
-  const bool retryable = *category == ErrorCategory::Network || *category == ErrorCategory::Tls;
-  return Error(*category, std::string(described), retryable);
+  if (!category) {
+    if (!failed) return std::nullopt;
+    return Error(ErrorCategory::Internal, std::string(described));
+  }
+  const bool retryable = *category == ErrorCategory::Network;
+  return Error(*category, std::string(described.substr(colon + 2)), retryable);
 }
 
 }  // namespace
+
+std::uint8_t record_version(std::uint8_t kind) {
+  return kind == static_cast<std::uint8_t>(RecordKind::Transfer) ||
+                 kind == static_cast<std::uint8_t>(RecordKind::Event)
+             ? 2
+             : 1;
+}
 
 std::string encode(const TransferRecord& t) {
   ByteWriter w = start(RecordKind::Transfer);
@@ -151,9 +169,9 @@ std::string encode(const TransferRecord& t) {
 }
 
 Result<TransferRecord> decode_transfer(std::string_view key, std::string_view value) {
-  auto fields = open_value(key, value, RecordKind::Transfer);
-  if (!fields) return std::unexpected(fields.error());
-  ByteReader r(*fields);
+  auto opened = open_value(key, value, RecordKind::Transfer);
+  if (!opened) return std::unexpected(opened.error());
+  ByteReader r(opened->fields);
   TransferRecord t;
   std::string last_error;
   std::uint32_t header_count = 0;
@@ -169,8 +187,8 @@ Result<TransferRecord> decode_transfer(std::string_view key, std::string_view va
        r.u32(t.upload_interop_version) && r.u32(t.segment_count) && r.u32(t.attempt_count) &&
        r.i64(t.next_attempt_at) && r.str(last_error) && r.i32(t.priority) && r.i64(t.created_at) &&
        r.i64(t.updated_at);
-  // Records written before withheld secrets existed end here.
-  if (ok && !r.at_end()) {
+  // Version 1 records written before withheld secrets existed end here; version 2 has them.
+  if (ok && (opened->version >= 2 || !r.at_end())) {
     std::uint32_t withheld = 0;
     ok = r.u32(withheld) && withheld <= r.remaining() / 4;
     for (std::uint32_t i = 0; ok && i < withheld; ++i) {
@@ -179,11 +197,10 @@ Result<TransferRecord> decode_transfer(std::string_view key, std::string_view va
       if (ok) t.withheld_secrets.push_back(std::move(name));
     }
   }
-  // ...and those written before errors were structured here.
-  if (ok && !r.at_end())
-    ok = get_error(r, &last_error, t.last_error);
+  if (opened->version >= 2)
+    ok = ok && get_error(r, &last_error, t.last_error);
   else
-    t.last_error = legacy_error(last_error);
+    t.last_error = legacy_error(last_error, t.state == TransferState::Failed);
   ok = ok && r.at_end();
   if (!ok) return corrupt(key, "malformed transfer record");
   return t;
@@ -200,9 +217,9 @@ std::string encode(const SegmentRecord& s) {
 }
 
 Result<SegmentRecord> decode_segment(std::string_view key, std::string_view value) {
-  auto fields = open_value(key, value, RecordKind::Segment);
-  if (!fields) return std::unexpected(fields.error());
-  ByteReader r(*fields);
+  auto opened = open_value(key, value, RecordKind::Segment);
+  if (!opened) return std::unexpected(opened.error());
+  ByteReader r(opened->fields);
   SegmentRecord s;
   if (!(r.u64(s.transfer_id) && r.u32(s.index) && r.u64(s.start) && get_opt_u64(r, s.end) &&
         r.u64(s.offset) && r.at_end()))
@@ -232,9 +249,9 @@ std::string encode(const OriginRecord& o) {
 }
 
 Result<OriginRecord> decode_origin(std::string_view key, std::string_view value) {
-  auto fields = open_value(key, value, RecordKind::Origin);
-  if (!fields) return std::unexpected(fields.error());
-  ByteReader r(*fields);
+  auto opened = open_value(key, value, RecordKind::Origin);
+  if (!opened) return std::unexpected(opened.error());
+  ByteReader r(opened->fields);
   OriginRecord o;
   std::optional<std::uint64_t> max_age;
   std::uint32_t count = 0;
@@ -267,16 +284,16 @@ std::string encode(const OutboxEvent& e) {
 }
 
 Result<OutboxEvent> decode_event(std::string_view key, std::string_view value) {
-  auto fields = open_value(key, value, RecordKind::Event);
-  if (!fields) return std::unexpected(fields.error());
-  ByteReader r(*fields);
+  auto opened = open_value(key, value, RecordKind::Event);
+  if (!opened) return std::unexpected(opened.error());
+  ByteReader r(opened->fields);
   OutboxEvent e;
   bool ok = r.u64(e.seq) && r.u64(e.transfer_id) && get_enum(r, e.kind, 2) && r.str(e.message) &&
             r.i64(e.created_at);
-  if (ok && !r.at_end()) {
-    ok = get_error(r, nullptr, e.error);
+  if (opened->version >= 2) {
+    ok = ok && get_error(r, nullptr, e.error);
   } else if (ok && e.kind == EventKind::Failed) {
-    e.error = legacy_error(e.message);  // written before errors were structured
+    e.error = legacy_error(e.message, true);
   }
   if (!(ok && r.at_end())) return corrupt(key, "malformed outbox event");
   return e;
@@ -289,9 +306,9 @@ std::string encode_counter(std::uint64_t value) {
 }
 
 Result<std::uint64_t> decode_counter(std::string_view key, std::string_view value) {
-  auto fields = open_value(key, value, RecordKind::Counter);
-  if (!fields) return std::unexpected(fields.error());
-  ByteReader r(*fields);
+  auto opened = open_value(key, value, RecordKind::Counter);
+  if (!opened) return std::unexpected(opened.error());
+  ByteReader r(opened->fields);
   std::uint64_t v = 0;
   if (!(r.u64(v) && r.at_end())) return corrupt(key, "malformed counter");
   return v;

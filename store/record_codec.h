@@ -15,7 +15,11 @@
 
 namespace xfer::store {
 
-inline constexpr std::uint8_t kRecordVersion = 1;
+// The layout version a value is written in, per kind. Transfers and events are at 2 (their
+// errors are structured: category, retryable, HTTP status); version 1 values are still read,
+// so a journal of an older xfer opens, and a newer version is refused as unknown rather than
+// misread. The others are at 1.
+std::uint8_t record_version(std::uint8_t kind);
 // The layout of keys as a whole; bumped when a key schema change needs a migration.
 inline constexpr std::uint32_t kSchemaVersion = 1;
 

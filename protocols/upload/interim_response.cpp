@@ -41,7 +41,11 @@ InterimDecision judge_interim(const ResponseHeaders& interim, const UploadDialec
     return d;
   }
   if (const auto* location = interim.find("location")) {
-    auto resolved = request_url.resolve(trim(*location));
+    // Against the request URL without its userinfo: a relative Location inherits the base's
+    // authority, and only userinfo the server wrote itself is the violation.
+    Url base = request_url;
+    base.userinfo.reset();
+    auto resolved = base.resolve(trim(*location));
     if (!resolved) return violation(fmt::format("104 Location: {}", resolved.error().message()));
     if (!resolved->is_http())
       return violation(fmt::format("104 Location is not http(s): {}", resolved->scheme));

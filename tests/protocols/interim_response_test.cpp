@@ -62,6 +62,12 @@ TEST_CASE("104 validation: interop echo, origin, stable Location, monotonic offs
             InterimVerdict::Violation);
     }
   }
+  SECTION("userinfo in the request URL is not the server's: a relative Location is fine") {
+    const auto with_user = url("https://u:p@up.example:8443/files/new");
+    const auto d = judge_interim(interim(9, "/uploads/abc"), v9, with_user, std::nullopt, std::nullopt);
+    CHECK(d.verdict == InterimVerdict::Accept);
+    CHECK(d.upload_url == "https://up.example:8443/uploads/abc");
+  }
   SECTION("Location is resolved per RFC 3986, fragment dropped") {
     const auto d = judge_interim(interim(9, " ../up/./x/../y?z=1#frag "), v9, request, std::nullopt,
                                  std::nullopt);

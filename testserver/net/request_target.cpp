@@ -42,7 +42,7 @@ SplitTarget split_request_target(std::string_view target) {
   }
   const auto q = target.find('?');
   split.path = percent_decode(target.substr(0, q));
-  if (absolute_form && split.path.empty()) split.path = "/";
+  if (absolute_form && split.path.empty()) split.path.push_back('/');
   if (q != std::string_view::npos) split.query = std::string(target.substr(q + 1));
   return split;
 }

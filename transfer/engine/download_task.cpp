@@ -251,7 +251,12 @@ void DownloadTask::stop(TransferState target, std::string reason, std::optional<
     finish(TransferState::Cancelled, reason.empty() ? "cancelled" : reason, true, true);
     return;
   }
-  if (error) record_.last_error = error;
+  // A failure's stop records it; a pause by request says nothing failed.
+  if (error) {
+    record_.last_error = error;
+  } else if (target == TransferState::Paused) {
+    record_.last_error.reset();
+  }
   set_state(target, reason, error);
   PersistJob job;
   job.sync_data = was_running && file_ != nullptr;
@@ -846,6 +851,7 @@ void DownloadTask::tick() {
 TransferStatus DownloadTask::status() const {
   TransferStatus st;
   st.id = record_.id;
+  st.direction = record_.direction;
   st.url = record_.url;
   st.destination = record_.local_path;
   st.state = record_.state;

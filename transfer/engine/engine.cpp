@@ -7,11 +7,11 @@
 
 #include <fmt/format.h>
 
-#include "protocols/http/digest_fields.h"
 #include "base/crash_point.h"
+#include "protocols/http/digest_fields.h"
+#include "protocols/http/url.h"
 #include "transfer/engine/default_transport.h"
 #include "transfer/engine/engine_thread.h"
-#include "transfer/engine/origin.h"
 #include "transfer/engine/secrets.h"
 #include "transfer/files/destination_check.h"
 
@@ -71,10 +71,10 @@ Result<std::vector<TransferId>> Engine::enqueue(std::vector<DownloadSpec> specs)
                               spec.destination));
   }
   for (auto& spec : specs) {
-    std::string origin = engine::origin_of(spec.url);
-    if (origin.empty())
-      return fail(ErrorCategory::InvalidArgument,
-                  fmt::format("not an absolute http(s) URL: '{}'", spec.url));
+    // The one URL parser decides, and says what is wrong with a URL it refuses.
+    auto url = protocols::Url::parse_http(spec.url);
+    if (!url) return std::unexpected(url.error());
+    std::string origin = url->origin();
     if (spec.destination.empty())
       return fail(ErrorCategory::InvalidArgument, "no destination path");
     if (!spec.checksum.empty()) {

@@ -27,8 +27,9 @@ struct Event {
   std::uint64_t bytes = 0;
   std::optional<std::uint64_t> total;
   std::string message;
-  // Why: on Failed events, and on StateChanged to Waiting (a retryable failure) or Paused by a
-  // local error. Its category and retryable flag are what programs decide on (the CLI's exit
+  // Why: on Failed events, and on StateChanged to Waiting (a retryable failure) or to Paused by
+  // a failure (a local error such as a full disk, or secrets a restarted transfer still needs);
+  // absent on a pause by request. Its category and retryable flag are what programs decide on (the CLI's exit
   // code comes from here); `message` is the text for people.
   std::optional<Error> error;
   Direction direction = Direction::Download;
