@@ -13,9 +13,11 @@
 function(xfer_header_root target scope)
   set(root ${CMAKE_BINARY_DIR}/header-roots/${target})
   # Links a target no longer lists must go, or an old build tree would still resolve them.
-  # find -type l deletes the links themselves and never follows one into the source tree.
+  # find deletes the links themselves (it never follows one into the source tree) and the
+  # directories left empty.
   if(IS_DIRECTORY ${root})
-    execute_process(COMMAND find ${root} -type l -delete)
+    execute_process(COMMAND find ${root} -mindepth 1 -depth "(" -type l -o -type d -empty ")" -delete
+      COMMAND_ERROR_IS_FATAL ANY)
   endif()
   foreach(rel IN LISTS ARGN)
     if(NOT EXISTS ${PROJECT_SOURCE_DIR}/${rel})

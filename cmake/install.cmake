@@ -37,6 +37,9 @@ install(FILES ${PROJECT_BINARY_DIR}/xferConfig.cmake ${PROJECT_BINARY_DIR}/xferC
   DESTINATION ${XFER_CMAKE_DIR})
 
 # xfer.pc finds its prefix from where it lies, so `cmake --install --prefix P` is right for any P.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  message(FATAL_ERROR "xfer.pc needs CMAKE_INSTALL_LIBDIR and CMAKE_INSTALL_INCLUDEDIR relative to the prefix")
+endif()
 file(RELATIVE_PATH XFER_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
 string(REGEX REPLACE "/$" "" XFER_PC_TO_PREFIX "${XFER_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/xfer.pc.in ${PROJECT_BINARY_DIR}/xfer.pc @ONLY)

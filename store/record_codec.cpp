@@ -44,16 +44,21 @@ Result<Opened> open_value(std::string_view key, std::string_view value, RecordKi
   std::uint32_t stored = 0;
   trailer.u32(stored);
   if (crc32c(covered) != stored) return corrupt(key, "checksum mismatch");
-  const auto version = static_cast<std::uint8_t>(value[0]);
-  const auto newest = record_version(static_cast<std::uint8_t>(kind));
-  if (version < 1 || version > newest)
-    return corrupt(key, fmt::format("unknown record version {} (this build reads versions 1 to {} of "
-                                    "this kind)",
-                                    version, newest));
+  // The kind first: a value of another kind is misplaced, whatever its version.
   const auto got = static_cast<std::uint8_t>(value[1]);
   if (got != static_cast<std::uint8_t>(kind))
     return corrupt(key, fmt::format("record kind {} where kind {} was expected", got,
                                     static_cast<int>(kind)));
+  const auto version = static_cast<std::uint8_t>(value[0]);
+  const auto newest = record_version(static_cast<std::uint8_t>(kind));
+  // Newer is not damage: the journal was written by a newer xfer, and nothing should be thrown away.
+  if (version > newest)
+    return fail(ErrorCategory::Journal,
+                fmt::format("journal record at key {} has record version {}, newer than this xfer reads "
+                            "(versions 1 to {}): it was written by a newer xfer; use that one, or "
+                            "upgrade",
+                            keys::describe(key), version, newest));
+  if (version < 1) return corrupt(key, fmt::format("unknown record version {}", version));
   return Opened{covered.substr(kHeaderSize), version};
 }
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # tests/install/CMakeLists.txt says what this proves.
-#   install_test.sh BUILD_DIR SOURCE_DIR [EXTRA_CXXFLAGS]
+#   install_test.sh BUILD_DIR SOURCE_DIR CXX VERSION [EXTRA_CXXFLAGS]
 set -euo pipefail
 build=${1:?build dir}
 src=${2:?source dir}
-flags=${3:-}
+cxx=${3:?compiler}
+version=${4:?project version}
+flags=${5:-}
 work=$(mktemp -d /tmp/xfer-install-test.XXXXXX)
 server_pid=""
 cleanup() {
@@ -29,24 +31,28 @@ if find "$prefix/include" -type f ! -path "$prefix/include/xfer/*" | grep -q .; 
   echo "headers outside include/xfer were installed"; exit 1
 fi
 
-export PKG_CONFIG_PATH=$(dirname "$pc")
-step "pkg-config: $(pkg-config --modversion xfer)"
-read -r -a pc_flags <<<"$(pkg-config --cflags --libs xfer)"
+export PKG_CONFIG_PATH
+PKG_CONFIG_PATH=$(dirname "$pc")
+modversion=$(pkg-config --modversion xfer)
+[ "$modversion" = "$version" ] || { echo "pkg-config says version $modversion, the project is $version"; exit 1; }
+pc_output=$(pkg-config --cflags --libs xfer)
+step "pkg-config: xfer $modversion: $pc_output"
+read -r -a pc_flags <<<"$pc_output"
 read -r -a extra <<<"$flags"
 
 step "every public header compiles on its own"
 for h in "$prefix"/include/xfer/*.h; do
-  echo "#include <xfer/$(basename "$h")>" | g++ -x c++ -fsyntax-only "${pc_flags[@]}" "${extra[@]}" - ||
+  echo "#include <xfer/$(basename "$h")>" | "$cxx" -x c++ -fsyntax-only "${pc_flags[@]}" "${extra[@]}" - ||
     { echo "not self-contained: $h"; exit 1; }
 done
 
 step "examples/ with find_package(xfer)"
 cmake -S "$src/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_CXX_FLAGS="$flags" >"$work/configure.log" || { cat "$work/configure.log"; exit 1; }
+  -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_FLAGS="$flags" >"$work/configure.log" || { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/examples" -j2 >"$work/build.log" || { cat "$work/build.log"; exit 1; }
 
 step "engine_example with pkg-config"
-g++ "${extra[@]}" "$src/examples/engine_example.cpp" -o "$work/engine_example_pc" "${pc_flags[@]}"
+"$cxx" "${extra[@]}" "$src/examples/engine_example.cpp" -o "$work/engine_example_pc" "${pc_flags[@]}"
 
 step "start the installed xfer-testserver"
 mkdir -p "$work/root" "$work/data"
@@ -69,6 +75,8 @@ for example in "$work/examples/engine_example" "$work/engine_example_pc"; do
   LD_LIBRARY_PATH=$(dirname "$lib") timeout 120 "$example" "$work/journal-$name" \
     "http://127.0.0.1:$port/files/payload.bin" "$work/out-$name.bin" >"$work/$name.log" 2>&1 ||
     { cat "$work/$name.log"; exit 1; }
+  # The library it ran against says its version first.
+  grep -qx "xfer $version" "$work/$name.log" || { echo "$name did not report xfer $version"; cat "$work/$name.log"; exit 1; }
   got=$(sha256sum <"$work/out-$name.bin" | cut -d' ' -f1)
   [ "$got" = "$want" ] || { echo "$name: SHA-256 $got, want $want"; exit 1; }
 done

@@ -46,7 +46,8 @@ allowed() {
     transfer/engine) echo "$CLIENT|<boost/|<openssl/" ;;
     # cli/ is a shell over the public API: no engine internals, no journal, no transport.
     cli) echo "$PUBLIC|\"cli/" ;;
-    examples) echo "$PUBLIC|\"store/" ;;
+    # Built against an installed tree too (tests/install): the public API alone.
+    examples) echo "$PUBLIC" ;;
     bench/*) echo "$CLIENT|\"bench/|<leveldb/|<boost/|<curl/|<openssl/" ;;
     # The test server is an independent implementation: nothing of the client.
     testserver | testserver/*)
@@ -115,6 +116,16 @@ for folder in "${folders[@]}"; do
     check_file "$file" "$file_rule"
   done
 done
+
+# Public headers are installed on their own: besides <xfer/...> only the standard library
+# (no <fmt/...>, <boost/...>: an application does not have them on its include path).
+hits=$(grep -nE '^\s*#\s*include\s*<[A-Za-z0-9_.+-]+/' base/include/xfer/*.h transfer/include/xfer/*.h |
+  grep -v '<xfer/')
+if [ -n "$hits" ]; then
+  echo "layering: public headers include only <xfer/...> and the standard library:"
+  echo "$hits"
+  fail=1
+fi
 
 # The journal's interface and records name no storage engine (a second backend implements them).
 hits=$(grep -nE '^\s*#\s*include\s*<leveldb/|leveldb::' store/journal.h store/records.h)

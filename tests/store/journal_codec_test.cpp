@@ -122,6 +122,19 @@ TEST_CASE("version 1 records, before errors were structured, keep their errors",
     CHECK(current[0] == 2);
     CHECK(decode_transfer(key, current) == back);
   }
+  SECTION("version 1 with withheld secrets, and without that field (older still)") {
+    TransferRecord t = sample_transfer(9, 0);
+    t.withheld_secrets = {"authorization", "url-userinfo"};
+    t.last_error.reset();
+    const auto with_withheld = decode_transfer(key, version_1(encode(t), 1));
+    REQUIRE(with_withheld);
+    CHECK(*with_withheld == t);
+    t.withheld_secrets.clear();
+    // Without withheld secrets the field is its u32 count (0), and the oldest layout lacks it.
+    const auto oldest = decode_transfer(key, version_1(encode(t), 1 + 4));
+    REQUIRE(oldest);
+    CHECK(*oldest == t);
+  }
   SECTION("text naming no category: no error, unless the transfer failed") {
     TransferRecord t = sample_transfer(6, 0);
     t.state = TransferState::Paused;
@@ -165,7 +178,7 @@ TEST_CASE("version 1 records, before errors were structured, keep their errors",
     v[0] = 3;
     const auto r = decode_transfer(key, with_checksum(v));
     REQUIRE_FALSE(r);
-    CHECK_THAT(r.error().message(), Catch::Contains("unknown record version 3"));
+    CHECK_THAT(r.error().message(), Catch::Contains("record version 3, newer than this xfer reads"));
   }
 }
 
@@ -187,7 +200,11 @@ TEST_CASE("a damaged value is reported with its key, never decoded", "[store][co
     auto r = decode_transfer(key, patched(good, 0, 9));
     REQUIRE_FALSE(r);
     CHECK(r.error().category() == ErrorCategory::Journal);
-    CHECK_THAT(r.error().message(), Catch::Contains("t/42") && Catch::Contains("unknown record version 9"));
+    CHECK_THAT(r.error().message(), Catch::Contains("t/42") && Catch::Contains("record version 9") &&
+                                        Catch::Contains("written by a newer xfer"));
+    const auto zero = decode_transfer(key, patched(good, 0, 0));
+    REQUIRE_FALSE(zero);
+    CHECK_THAT(zero.error().message(), Catch::Contains("corrupt") && Catch::Contains("unknown record version 0"));
   }
   SECTION("wrong record kind") {
     auto r = decode_segment(key, good);

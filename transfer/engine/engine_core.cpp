@@ -394,7 +394,10 @@ Result<void> EngineCore::pause(TransferId id) {
   if ((*record)->state == TransferState::Paused) return {};
   scheduler_.remove(id);
   drop_waiting(id);
-  return set_journal_state(**record, TransferState::Paused, "paused");
+  // Paused by request: nothing failed, so no last error is left to mislead a reader.
+  store::TransferRecord paused = **record;
+  paused.last_error.reset();
+  return set_journal_state(std::move(paused), TransferState::Paused, "paused");
 }
 
 Result<void> EngineCore::resume(TransferId id) {
