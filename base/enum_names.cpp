@@ -1,5 +1,6 @@
 #include <xfer/http_version.h>
 #include <xfer/transfer_state.h>
+#include <xfer/upload_protocol.h>
 
 namespace xfer {
 
@@ -24,6 +25,21 @@ std::string_view to_string(HttpVersion version) {
     case HttpVersion::Http3: return "HTTP/3";
   }
   return "unknown";
+}
+
+std::string_view to_string(UploadProtocol protocol) {
+  switch (protocol) {
+    case UploadProtocol::Ietf: return "ietf";
+    case UploadProtocol::Tus: return "tus";
+    case UploadProtocol::Plain: return "put";
+  }
+  return "unknown";
+}
+
+std::optional<UploadProtocol> upload_protocol_named(std::string_view name) {
+  for (auto p : {UploadProtocol::Ietf, UploadProtocol::Tus, UploadProtocol::Plain})
+    if (to_string(p) == name) return p;
+  return std::nullopt;
 }
 
 }  // namespace xfer

@@ -1,5 +1,5 @@
 // xfer: the command-line shell over the engine (the composition root). `xfer get` downloads
-// URLs, `xfer resume` continues everything unfinished in the journal. Exit codes: cli/exit_codes.h
+// URLs, `xfer put` uploads files, `xfer resume` continues everything unfinished in the journal. Exit codes: cli/exit_codes.h
 // and docs/cli.md.
 #include <algorithm>
 #include <csignal>
@@ -109,6 +109,16 @@ xfer::Result<std::unique_ptr<xfer::Engine>> open_engine(const CommonOptions& o,
   return xfer::Engine::open(dir, std::move(config));
 }
 
+// --limit-rate: per transfer; the low-speed watchdog must not fire below the limit itself.
+xfer::Result<void> apply_limit_rate(const std::string& text, xfer::EngineConfig& config) {
+  if (text.empty()) return {};
+  auto rate = xfer::cli::parse_rate(text);
+  if (!rate) return std::unexpected(rate.error());
+  config.rate_limit_per_transfer = *rate;
+  config.low_speed_bytes_per_sec = std::min<std::uint64_t>(config.low_speed_bytes_per_sec, *rate / 4);
+  return {};
+}
+
 int finish(xfer::Engine& engine, const xfer::cli::WatchOutcome& outcome) {
   auto shut = engine.shutdown();
   if (g_stop) return fail_line(xfer::cli::kExitInterrupted, "interrupted; run `xfer resume` to continue");
@@ -119,6 +129,19 @@ int finish(xfer::Engine& engine, const xfer::cli::WatchOutcome& outcome) {
   }
   if (!shut) return fail_line(xfer::cli::exit_code_for(shut.error().category()), shut.error().describe());
   return xfer::cli::kExitOk;
+}
+
+// Queues the specs (all or none), waits for them, and exits as the first failure says.
+int run_specs(xfer::Engine& engine, std::vector<xfer::TransferSpec> specs) {
+  auto enqueued = engine.enqueue(std::move(specs));
+  if (!enqueued) {
+    (void)engine.shutdown();
+    return fail_line(xfer::cli::exit_code_for(enqueued.error().category()),
+                     enqueued.error().describe());
+  }
+  std::set<xfer::TransferId> ids(enqueued->begin(), enqueued->end());
+  const auto outcome = xfer::cli::watch_transfers(engine, ids, false, g_stop);
+  return finish(engine, outcome);
 }
 
 struct GetOptions {
@@ -146,12 +169,8 @@ int run_get(const GetOptions& o) {
   if (!o.checksum.empty() && o.urls.size() != 1)
     return fail_line(cli::kExitUsage, "--checksum needs exactly one URL");
   EngineConfig config;
-  if (!o.limit_rate.empty()) {
-    auto rate = cli::parse_rate(o.limit_rate);
-    if (!rate) return fail_line(cli::kExitUsage, rate.error().message());
-    config.rate_limit_per_transfer = *rate;
-    config.low_speed_bytes_per_sec = std::min<std::uint64_t>(config.low_speed_bytes_per_sec, *rate / 4);
-  }
+  if (auto r = apply_limit_rate(o.limit_rate, config); !r)
+    return fail_line(cli::kExitUsage, r.error().message());
   if (!o.checkpoint_every.empty()) {
     auto bytes = cli::parse_rate(o.checkpoint_every);
     if (!bytes || *bytes == 0)
@@ -164,7 +183,7 @@ int run_get(const GetOptions& o) {
   auto engine = open_engine(o.common, config);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
 
-  std::vector<DownloadSpec> specs;
+  std::vector<TransferSpec> specs;
   for (const auto& url : o.urls) {
     DownloadSpec spec;
     spec.url = url;
@@ -178,16 +197,84 @@ int run_get(const GetOptions& o) {
     spec.protocol = o.http11 ? HttpVersion::Http1_1
                     : o.http2 ? HttpVersion::Http2
                               : HttpVersion::Any;
-    specs.push_back(std::move(spec));
+    specs.emplace_back(std::move(spec));
   }
-  auto enqueued = (*engine)->enqueue(std::move(specs));
-  if (!enqueued) {
-    (void)(*engine)->shutdown();
-    return fail_line(cli::exit_code_for(enqueued.error().category()), enqueued.error().describe());
+  return run_specs(**engine, std::move(specs));
+}
+
+struct PutOptions {
+  CommonOptions common;
+  std::vector<std::string> args;  // FILE... URL
+  std::string protocol = "ietf";
+  std::uint32_t interop_version = 0;
+  std::string creation = "auto";
+  std::string chunk_size;
+  std::string limit_rate;
+  std::string checksum;
+  bool http11 = false;
+  bool http2 = false;
+  bool restart_if_changed = false;
+};
+
+int run_put(const PutOptions& o) {
+  using namespace xfer;
+  if (o.args.size() < 2) return fail_line(cli::kExitUsage, "put needs FILE... URL");
+  const std::string url = o.args.back();
+  const std::vector<std::string> files(o.args.begin(), o.args.end() - 1);
+  if (!o.checksum.empty() && files.size() != 1)
+    return fail_line(cli::kExitUsage, "--checksum needs exactly one FILE");
+  for (const auto& f : files)
+    if (f == "-")
+      return fail_line(cli::kExitUsage,
+                       "uploading stdin (`-`) is not supported yet: give a file");
+  const auto protocol = upload_protocol_named(o.protocol);
+  if (!protocol) return fail_line(cli::kExitUsage, "--protocol is ietf, tus or put");
+  UploadCreation creation = UploadCreation::Auto;
+  if (o.creation == "optimistic")
+    creation = UploadCreation::Optimistic;
+  else if (o.creation == "careful")
+    creation = UploadCreation::Careful;
+  else if (o.creation != "auto")
+    return fail_line(cli::kExitUsage, "--creation is auto, optimistic or careful");
+  std::uint64_t chunk = 0;
+  if (!o.chunk_size.empty()) {
+    auto bytes = cli::parse_rate(o.chunk_size);
+    if (!bytes || *bytes == 0)
+      return fail_line(cli::kExitUsage, "--chunk-size needs a size such as 4M or 1G");
+    chunk = *bytes;
   }
-  std::set<TransferId> ids(enqueued->begin(), enqueued->end());
-  const auto outcome = cli::watch_transfers(**engine, ids, false, g_stop);
-  return finish(**engine, outcome);
+  EngineConfig config;
+  if (auto r = apply_limit_rate(o.limit_rate, config); !r)
+    return fail_line(cli::kExitUsage, r.error().message());
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (auto r = apply_common(o.common, config, headers); !r)
+    return fail_line(cli::kExitUsage, r.error().message());
+  std::vector<TransferSpec> specs;
+  for (const auto& file : files) {
+    UploadSpec spec;
+    spec.source = std::filesystem::absolute(file).lexically_normal().string();
+    // Several files: URL is a collection, each file goes to URL + its name.
+    if (files.size() == 1) {
+      spec.url = url;
+    } else {
+      const std::string name = std::filesystem::path(file).filename().string();
+      spec.url = url + (url.ends_with('/') ? "" : "/") + cli::percent_encode_segment(name);
+    }
+    spec.protocol = *protocol;
+    spec.interop_version = o.interop_version;
+    spec.creation = creation;
+    spec.headers = headers;
+    spec.checksum = o.checksum;
+    spec.chunk_size = chunk;
+    spec.restart_if_source_changed = o.restart_if_changed;
+    spec.protocol_version = o.http11 ? HttpVersion::Http1_1
+                            : o.http2 ? HttpVersion::Http2
+                                      : HttpVersion::Any;
+    specs.emplace_back(std::move(spec));
+  }
+  auto engine = open_engine(o.common, config);
+  if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
+  return run_specs(**engine, std::move(specs));
 }
 
 int run_resume(const CommonOptions& o) {
@@ -262,7 +349,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
-  CLI::App app{"xfer: resumable downloads over HTTP/1.1 and HTTP/2"};
+  CLI::App app{"xfer: resumable downloads and uploads over HTTP/1.1 and HTTP/2"};
   app.require_subcommand(1);
 
   GetOptions get;
@@ -281,6 +368,31 @@ int main(int argc, char** argv) {
       ->excludes(h1);
   get_cmd->add_option("--checksum", get.checksum, "expected digest ALG:HEX (sha256, sha512)");
   add_common(*get_cmd, get.common);
+
+  PutOptions put;
+  auto* put_cmd = app.add_subcommand(
+      "put", "upload FILEs (resumable: IETF Resumable Uploads for HTTP; see `xfer resume`)");
+  put_cmd->add_option("args", put.args,
+                      "FILE... URL (one file: URL is the creation target; several: a collection, "
+                      "each file goes to URL/NAME)")
+      ->required()
+      ->expected(2, -1);
+  put_cmd->add_option("--protocol", put.protocol, "ietf (default); tus and put are not built yet");
+  put_cmd->add_option("--interop-version", put.interop_version,
+                      "IETF draft interop version, 3 to 10 (default 10)")
+      ->check(CLI::Range(3, 10));
+  put_cmd->add_option("--creation", put.creation,
+                      "auto (default), optimistic (body with the creation) or careful (empty "
+                      "creation first)");
+  put_cmd->add_option("--chunk-size", put.chunk_size, "largest append (K, M, G; default: all)");
+  put_cmd->add_option("--limit-rate", put.limit_rate, "bytes per second per transfer (K, M, G)");
+  put_cmd->add_option("--checksum", put.checksum,
+                      "digest ALG:HEX of the file (sha256, sha512), sent as Repr-Digest");
+  auto* put_h1 = put_cmd->add_flag("--http1.1", put.http11, "use HTTP/1.1");
+  put_cmd->add_flag("--http2", put.http2, "use HTTP/2")->excludes(put_h1);
+  put_cmd->add_flag("--restart-if-changed", put.restart_if_changed,
+                    "a source changed since its upload began starts over instead of failing");
+  add_common(*put_cmd, put.common);
 
   CommonOptions resume;
   auto* resume_cmd = app.add_subcommand("resume", "continue every unfinished transfer in the journal");
@@ -303,6 +415,7 @@ int main(int argc, char** argv) {
   get.output_given = out->count() > 0;
   get.dir_given = dir->count() > 0;
   if (get_cmd->parsed()) return run_get(get);
+  if (put_cmd->parsed()) return run_put(put);
   if (parts_cmd->parsed()) return run_parts(parts);
   return run_resume(resume);
 }

@@ -109,4 +109,15 @@ std::string userinfo_from_user(const std::string& user_colon_password) {
          encode(std::string_view(user_colon_password).substr(colon + 1));
 }
 
+std::string percent_encode_segment(const std::string& name) {
+  std::string out;
+  for (unsigned char c : name) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+      out.push_back(static_cast<char>(c));
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
 }  // namespace xfer::cli

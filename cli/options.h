@@ -19,6 +19,8 @@ Result<std::pair<std::string, std::string>> parse_header(const std::string& line
 std::string default_journal_dir();
 // The last path segment of the URL ("index.html" when there is none); never contains '/'.
 std::string file_name_from_url(const std::string& url);
+// A file name as one URL path segment: every byte outside RFC 3986 unreserved percent-encoded.
+std::string percent_encode_segment(const std::string& name);
 // "90", "90s", "500ms", "5m", "2h", "1d" → milliseconds.
 Result<std::chrono::milliseconds> parse_duration(const std::string& text);
 // "user:password" → the percent-encoded userinfo a URL would carry.

@@ -27,11 +27,15 @@ struct PutOriginOp {
 struct AddEventOp {
   OutboxEvent event;
 };
+struct PutUploadOp {
+  UploadRecord upload;
+};
 struct AckEventOp {
   std::uint64_t seq;
 };
 
-using BatchOp = std::variant<PutTransferOp, EraseTransferOp, PutSegmentOp, PutOriginOp, AddEventOp, AckEventOp>;
+using BatchOp = std::variant<PutTransferOp, EraseTransferOp, PutSegmentOp, PutOriginOp, AddEventOp, AckEventOp,
+                             PutUploadOp>;
 
 struct Batch::Ops {
   std::vector<BatchOp> list;

@@ -1,4 +1,5 @@
-// Journal: the durable memory of the engine. It holds transfer records, segment offsets, the
+// Journal: the durable memory of the engine. It holds transfer records, segment offsets, upload
+// records, the
 // per-origin capability cache and the outbox of unacknowledged events. This interface names
 // no storage engine: the one implementation today is over leveldb (store/leveldb_journal.h,
 // docs/journal.md has its key schema and encoding); another backend implements the same
@@ -43,7 +44,8 @@ class Batch {
 
   // Also maintains the unfinished-transfers index (inserted/removed by state).
   void put_transfer(const TransferRecord& record);
-  void erase_transfer(TransferId id);  // with its segments
+  void erase_transfer(TransferId id);  // with its segments and upload record
+  void put_upload(const UploadRecord& upload);
   void put_segment(const SegmentRecord& segment);
   void put_origin(const OriginRecord& origin);
   // The journal assigns event.seq at commit time.
@@ -95,6 +97,8 @@ class Journal {
   virtual Result<void> scan_all(const std::function<bool(const TransferRecord&)>& fn) = 0;
 
   virtual Result<std::vector<SegmentRecord>> segments(TransferId id) = 0;
+
+  virtual Result<std::optional<UploadRecord>> get_upload(TransferId id) = 0;
 
   virtual Result<std::optional<OriginRecord>> get_origin(const std::string& origin) = 0;
 

@@ -37,6 +37,12 @@ std::string unfinished(const TransferRecord& record) {
   return key;
 }
 
+std::string upload(TransferId id) {
+  std::string key(kUploadPrefix);
+  put_be64(key, id);
+  return key;
+}
+
 std::string segment(TransferId id, std::uint32_t index) {
   std::string key = segment_prefix(id);
   put_be32(key, index);
@@ -79,6 +85,8 @@ std::optional<std::uint64_t> seq_of_event(std::string_view key) {
 std::string describe(std::string_view key) {
   if (auto id = transfer_id_of(key)) return fmt::format("t/{}", *id);
   if (auto seq = seq_of_event(key)) return fmt::format("e/{}", *seq);
+  if (key.size() == 2 + 8 && starts_with(key, kUploadPrefix))
+    return fmt::format("r/{}", get_be64(key.substr(2)));
   if (key.size() == 2 + 8 + 4 && starts_with(key, kSegmentPrefix))
     return fmt::format("s/{}/{}", get_be64(key.substr(2)), get_be32(key.substr(10)));
   if (key.size() == kUnfinishedSize && starts_with(key, kUnfinishedPrefix))

@@ -429,6 +429,7 @@ Result<void> LevelDbJournal::resolve(const Batch::Ops& ops, const Overlay& group
               if (!old) return std::unexpected(old.error());
               if (*old && is_unfinished((*old)->state)) out.Delete(keys::unfinished(**old));
               out.Delete(keys::transfer(erase.id));
+              out.Delete(keys::upload(erase.id));
               const std::string prefix = keys::segment_prefix(erase.id);
               auto held = hold();
               if (!held) return std::unexpected(held.error());
@@ -464,6 +465,12 @@ Result<void> LevelDbJournal::resolve(const Batch::Ops& ops, const Overlay& group
             },
             [&](const AckEventOp& ack) -> Result<void> {
               out.Delete(keys::event(ack.seq));
+              return {};
+            },
+            [&](const PutUploadOp& put) -> Result<void> {
+              if (put.upload.transfer_id == 0)
+                return fail(ErrorCategory::InvalidArgument, "upload record of transfer 0");
+              out.Put(keys::upload(put.upload.transfer_id), encode(put.upload));
               return {};
             },
         },
@@ -544,6 +551,19 @@ Result<std::vector<SegmentRecord>> LevelDbJournal::segments(TransferId id) {
   }
   if (!it->status().ok()) return std::unexpected(db_error(it->status(), "reading segments"));
   return out;
+}
+
+Result<std::optional<UploadRecord>> LevelDbJournal::get_upload(TransferId id) {
+  const std::string key = keys::upload(id);
+  auto raw = get_raw(key);
+  if (!raw) return std::unexpected(raw.error());
+  if (!*raw) return std::optional<UploadRecord>();
+  auto record = decode_upload(key, **raw);
+  if (!record) return std::unexpected(record.error());
+  if (record->transfer_id != id)
+    return fail(ErrorCategory::Journal, fmt::format("corrupt journal record at key {}: it holds "
+                                                    "transfer {}", keys::describe(key), record->transfer_id));
+  return std::optional<UploadRecord>(std::move(*record));
 }
 
 Result<std::optional<OriginRecord>> LevelDbJournal::get_origin(const std::string& origin) {

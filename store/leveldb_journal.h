@@ -34,6 +34,7 @@ class LevelDbJournal final : public Journal {
   Result<void> scan_unfinished(const std::function<bool(const TransferRecord&)>& fn) override;
   Result<void> scan_all(const std::function<bool(const TransferRecord&)>& fn) override;
   Result<std::vector<SegmentRecord>> segments(TransferId id) override;
+  Result<std::optional<UploadRecord>> get_upload(TransferId id) override;
   Result<std::optional<OriginRecord>> get_origin(const std::string& origin) override;
   Result<std::vector<OutboxEvent>> pending_events() override;
 

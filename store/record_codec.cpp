@@ -158,8 +158,10 @@ std::string encode(const TransferRecord& t) {
   w.str(t.etag);
   w.str(t.last_modified);
   w.str(t.checksum);
-  w.str(t.upload_url);
-  w.u32(t.upload_interop_version);
+  // Two slots an early layout reserved for upload state, which lives in the upload record:
+  // always written empty, and a value in them is refused (no xfer ever wrote one).
+  w.str(std::string());
+  w.u32(0);
   w.u32(t.segment_count);
   w.u32(t.attempt_count);
   w.i64(t.next_attempt_at);
@@ -179,6 +181,8 @@ Result<TransferRecord> decode_transfer(std::string_view key, std::string_view va
   ByteReader r(opened->fields);
   TransferRecord t;
   std::string last_error;
+  std::string reserved_text;
+  std::uint32_t reserved_number = 0;
   std::uint32_t header_count = 0;
   bool ok = r.u64(t.id) && get_enum(r, t.direction, 1) && r.str(t.url) && r.str(t.local_path) &&
             r.u32(header_count) && header_count <= r.remaining() / 8;
@@ -188,8 +192,8 @@ Result<TransferRecord> decode_transfer(std::string_view key, std::string_view va
     if (ok) t.request_headers.emplace_back(std::move(name), std::move(val));
   }
   ok = ok && get_enum(r, t.protocol, 3) && get_enum(r, t.state, 6) && get_opt_u64(r, t.size) &&
-       r.str(t.etag) && r.str(t.last_modified) && r.str(t.checksum) && r.str(t.upload_url) &&
-       r.u32(t.upload_interop_version) && r.u32(t.segment_count) && r.u32(t.attempt_count) &&
+       r.str(t.etag) && r.str(t.last_modified) && r.str(t.checksum) && r.str(reserved_text) &&
+       reserved_text.empty() && r.u32(reserved_number) && reserved_number == 0 && r.u32(t.segment_count) && r.u32(t.attempt_count) &&
        r.i64(t.next_attempt_at) && r.str(last_error) && r.i32(t.priority) && r.i64(t.created_at) &&
        r.i64(t.updated_at);
   // Version 1 records written before withheld secrets existed end here; version 2 has them.
@@ -302,6 +306,43 @@ Result<OutboxEvent> decode_event(std::string_view key, std::string_view value) {
   }
   if (!(ok && r.at_end())) return corrupt(key, "malformed outbox event");
   return e;
+}
+
+std::string encode(const UploadRecord& u) {
+  ByteWriter w = start(RecordKind::Upload);
+  w.u64(u.transfer_id);
+  w.u8(static_cast<std::uint8_t>(u.protocol));
+  w.u32(u.interop_version);
+  w.u8(static_cast<std::uint8_t>(u.creation));
+  w.u64(u.chunk_size);
+  w.u8(u.restart_if_source_changed ? 1 : 0);
+  w.str(u.method);
+  w.u8(u.replay_non_idempotent ? 1 : 0);
+  w.u64(u.source_size);
+  w.i64(u.source_mtime_ns);
+  w.u64(u.source_inode);
+  w.u64(u.source_device);
+  w.str(u.resource_url);
+  w.u64(u.acked_offset);
+  w.i64(u.expires_at);
+  return finish(w);
+}
+
+Result<UploadRecord> decode_upload(std::string_view key, std::string_view value) {
+  auto opened = open_value(key, value, RecordKind::Upload);
+  if (!opened) return std::unexpected(opened.error());
+  ByteReader r(opened->fields);
+  UploadRecord u;
+  std::uint8_t restart = 0, replay = 0;
+  if (!(r.u64(u.transfer_id) && get_enum(r, u.protocol, 2) && r.u32(u.interop_version) &&
+        get_enum(r, u.creation, 2) && r.u64(u.chunk_size) && r.u8(restart) && restart <= 1 &&
+        r.str(u.method) && r.u8(replay) && replay <= 1 && r.u64(u.source_size) && r.i64(u.source_mtime_ns) && r.u64(u.source_inode) &&
+        r.u64(u.source_device) && r.str(u.resource_url) && r.u64(u.acked_offset) &&
+        r.i64(u.expires_at) && r.at_end()))
+    return corrupt(key, "malformed upload record");
+  u.restart_if_source_changed = restart == 1;
+  u.replay_non_idempotent = replay == 1;
+  return u;
 }
 
 std::string encode_counter(std::uint64_t value) {

@@ -23,12 +23,14 @@ std::uint8_t record_version(std::uint8_t kind);
 // The layout of keys as a whole; bumped when a key schema change needs a migration.
 inline constexpr std::uint32_t kSchemaVersion = 1;
 
-enum class RecordKind : std::uint8_t { Transfer = 1, Segment = 2, Origin = 3, Event = 4, Counter = 5 };
+enum class RecordKind : std::uint8_t { Transfer = 1, Segment = 2, Origin = 3, Event = 4, Counter = 5,
+                                      Upload = 6 };
 
 std::string encode(const TransferRecord& record);
 std::string encode(const SegmentRecord& segment);
 std::string encode(const OriginRecord& origin);
 std::string encode(const OutboxEvent& event);
+std::string encode(const UploadRecord& upload);
 // Counters and the schema version.
 std::string encode_counter(std::uint64_t value);
 
@@ -36,6 +38,7 @@ Result<TransferRecord> decode_transfer(std::string_view key, std::string_view va
 Result<SegmentRecord> decode_segment(std::string_view key, std::string_view value);
 Result<OriginRecord> decode_origin(std::string_view key, std::string_view value);
 Result<OutboxEvent> decode_event(std::string_view key, std::string_view value);
+Result<UploadRecord> decode_upload(std::string_view key, std::string_view value);
 Result<std::uint64_t> decode_counter(std::string_view key, std::string_view value);
 
 }  // namespace xfer::store

@@ -15,6 +15,7 @@
 #include <xfer/http_version.h>
 #include <xfer/ids.h>
 #include <xfer/transfer_state.h>
+#include <xfer/upload_protocol.h>
 
 #include "base/upload_limits.h"
 
@@ -34,8 +35,6 @@ struct TransferRecord {
   std::string etag;                   // validators of the representation being resumed
   std::string last_modified;
   std::string checksum;               // user-supplied "sha256:<hex>", empty if none
-  std::string upload_url;             // upload resource (from 104/201 Location)
-  std::uint32_t upload_interop_version = 0;
   std::uint32_t segment_count = 1;
   std::uint32_t attempt_count = 0;
   UnixMillis next_attempt_at = 0;
@@ -49,6 +48,31 @@ struct TransferRecord {
   std::vector<std::string> withheld_secrets;
 
   bool operator==(const TransferRecord&) const = default;
+};
+
+// What an upload must remember to continue where the server stopped, kept apart from the
+// transfer record (which both directions share). Only the server's word counts: acked_offset
+// is what the server acknowledged (design.md invariant 4), never what was merely sent.
+struct UploadRecord {
+  TransferId transfer_id = 0;
+  UploadProtocol protocol = UploadProtocol::Ietf;
+  std::uint32_t interop_version = 0;  // IETF draft interop version in use; 0 for the others
+  UploadCreation creation = UploadCreation::Auto;
+  std::uint64_t chunk_size = 0;  // largest append asked for; 0 = what the server allows
+  bool restart_if_source_changed = false;
+  std::string method = "PUT";  // plain uploads
+  bool replay_non_idempotent = false;
+  // The source as it was when the upload began: a change means the bytes on the server no
+  // longer match the file, so it must not be resumed onto the old resource.
+  std::uint64_t source_size = 0;
+  std::int64_t source_mtime_ns = 0;
+  std::uint64_t source_inode = 0;
+  std::uint64_t source_device = 0;
+  std::string resource_url;  // the upload resource (104/201 Location); empty until named
+  std::uint64_t acked_offset = 0;
+  UnixMillis expires_at = 0;  // from Upload-Limit max-age (tus: Upload-Expires); 0 = unknown
+
+  bool operator==(const UploadRecord&) const = default;
 };
 
 // One byte range of a (possibly segmented) transfer and its durable cursor: bytes

@@ -209,6 +209,10 @@ Result<void> CurlStream::configure(const TransportSettings& config, const HttpRe
     const auto length = static_cast<curl_off_t>(body_length_);
     set(CURLOPT_READFUNCTION, &CurlStream::read_trampoline);
     set(CURLOPT_READDATA, this);
+    // libcurl rewinds the body when it sends the request again, e.g. on a fresh connection
+    // after a reused one turned out dead; the sink decides whether its body can be replayed.
+    set(CURLOPT_SEEKFUNCTION, &CurlStream::seek_trampoline);
+    set(CURLOPT_SEEKDATA, this);
     set(CURLOPT_UPLOAD_BUFFERSIZE,
         static_cast<long>(std::clamp<std::size_t>(config.upload_buffer_bytes, 16 * 1024, 2 * 1024 * 1024)));
     if (method == "POST") {
@@ -313,6 +317,16 @@ std::size_t CurlStream::on_write(char* data, std::size_t size) {
       sink_.on_body(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data), size));
   if (action == BodyAction::Pause) pause_receive();
   return size;  // consumed either way (ExchangeSink::on_body's contract)
+}
+
+int CurlStream::seek_trampoline(void* self, curl_off_t offset, int origin) {
+  auto* stream = static_cast<CurlStream*>(self);
+  if (offset != 0 || origin != SEEK_SET || !stream->sink_.can_replay_body() ||
+      !stream->sink_.rewind_body())
+    return CURL_SEEKFUNC_CANTSEEK;
+  stream->body_read_ = 0;
+  stream->send_paused_ = false;
+  return CURL_SEEKFUNC_OK;
 }
 
 std::size_t CurlStream::on_read(char* data, std::size_t size) {

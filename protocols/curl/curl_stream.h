@@ -61,6 +61,7 @@ class CurlStream final : public HttpStream, private CurlEasyOwner {
   static std::size_t header_trampoline(char* data, std::size_t size, std::size_t count, void* self);
   static std::size_t write_trampoline(char* data, std::size_t size, std::size_t count, void* self);
   static std::size_t read_trampoline(char* data, std::size_t size, std::size_t count, void* self);
+  static int seek_trampoline(void* self, curl_off_t offset, int origin);
   std::size_t on_header(std::string_view line);
   std::size_t on_write(char* data, std::size_t size);
   std::size_t on_read(char* data, std::size_t size);

@@ -71,6 +71,10 @@ std::optional<Digest> strongest_digest(const std::vector<Digest>& digests) {
   return best;
 }
 
+std::string format_digest_field(const Digest& digest) {
+  return std::string(to_string(digest.algorithm)) + "=" + sf::serialize_byte_sequence(digest.value);
+}
+
 Result<Digest> parse_user_checksum(std::string_view text) {
   const auto colon = text.find(':');
   const auto invalid = [&](std::string_view why) {

@@ -44,6 +44,9 @@ std::optional<Digest> strongest_digest(const std::vector<Digest>& digests);
 
 Result<Digest> parse_user_checksum(std::string_view text);
 
+// The Repr-Digest / Content-Digest value announcing `digest`: "sha-256=:<base64>:".
+std::string format_digest_field(const Digest& digest);
+
 // Lower-case hex; and its inverse (nullopt on odd length or a non-hex character).
 std::string to_hex(std::span<const std::uint8_t> bytes);
 std::optional<std::vector<std::uint8_t>> from_hex(std::string_view hex);

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -77,6 +78,7 @@ const T* get_if_item(const ListMember* member) {
 
 // Serializers for the fields the upload client sends.
 std::string serialize_boolean(bool value);                         // "?1" / "?0"
+std::string serialize_byte_sequence(std::span<const std::uint8_t> bytes);  // ":<base64>:"
 std::optional<std::string> serialize_integer(std::int64_t value);  // nullopt when out of range
 // "key=1, other=2"; nullopt for an invalid key or an out-of-range value.
 std::optional<std::string> serialize_integer_dictionary(

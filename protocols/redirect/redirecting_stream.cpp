@@ -44,6 +44,14 @@ class RedirectingStream::Hop final : public ExchangeSink {
   void on_complete(Result<void> outcome) override {
     if (owner) owner->on_hop_complete(*this, std::move(outcome));
   }
+  // The transport's own resend of this hop (a reused connection found dead) rewinds the body
+  // like a redirect does.
+  bool can_replay_body() const override { return owner && owner->sink_.can_replay_body(); }
+  bool rewind_body() override {
+    bool ok = false;
+    if (owner) owner->into_sink([&](ExchangeSink& sink) { ok = sink.rewind_body(); });
+    return ok;
+  }
 };
 
 Result<std::unique_ptr<RedirectingStream>> RedirectingStream::start(

@@ -23,6 +23,8 @@ std::optional<UploadDialect> dialect_for(int v) {
   d.conflict_has_offset = v >= 7;
   d.limits_mandatory = v >= 8;
   d.offset_retrieval_allows_get = v >= 9;
+  d.retrieval_has_limit = v >= 10;
+  d.retrieval_requires_completion = v <= 9;
   return d;
 }
 

@@ -1,8 +1,8 @@
 // The client-side dialects of Resumable Uploads for HTTP (draft-ietf-httpbis-resumable-upload),
-// interop versions 3 to 9, as data rather than code forks: each field of UploadDialect names one
+// interop versions 3 to 10, as data rather than code forks: each field of UploadDialect names one
 // wire difference between versions, so the upload client asks the dialect instead of branching
 // on version numbers. Sources: /work/shared/reference/rufh-interop-versions.md checked against
-// the draft text (-01 … -12). Promise: dialect_for(v) is defined exactly for 3 <= v <= 9.
+// the draft text (-01 … -15). Promise: dialect_for(v) is defined exactly for 3 <= v <= 10.
 #pragma once
 
 #include <optional>
@@ -13,7 +13,7 @@
 namespace xfer::protocols {
 
 inline constexpr int kMinInteropVersion = 3;
-inline constexpr int kMaxInteropVersion = 9;
+inline constexpr int kMaxInteropVersion = 10;
 // The header every request carries and every 104 must echo (removed in the final RFC).
 inline constexpr std::string_view kInteropVersionHeader = "Upload-Draft-Interop-Version";
 inline constexpr std::string_view kPartialUploadMediaType = "application/partial-upload";
@@ -45,6 +45,10 @@ struct UploadDialect {
   bool limits_mandatory = true;
   // v9+: offset retrieval may use GET as well as HEAD (we still send HEAD).
   bool offset_retrieval_allows_get = true;
+  // v10+: offset-retrieval responses carry Upload-Limit, and need not carry Upload-Complete or
+  // Upload-Length (a missing completion field there means "not complete").
+  bool retrieval_has_limit = true;
+  bool retrieval_requires_completion = false;
 };
 
 // nullopt outside [kMinInteropVersion, kMaxInteropVersion].

@@ -37,6 +37,7 @@ int kinds_accepting(std::string_view key, std::string_view value) {
   n += decode_origin(key, value).has_value();
   n += decode_event(key, value).has_value();
   n += decode_counter(key, value).has_value();
+  n += decode_upload(key, value).has_value();
   return n;
 }
 
@@ -173,7 +174,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       break;
     }
-    default:
+    case 6: {
+      const auto r = decode_upload(key, value);
+      check_error(r, key);
+      if (r) {
+        decoded = true;
+        FUZZ_CHECK(encode(*r) == value);
+      }
+      break;
+    }
+    default:  // 5 and 7
       check_keys(value);  // keys read back from a scan are untrusted too
       break;
   }

@@ -66,6 +66,11 @@ int main(int argc, char** argv) {
   event.seq = 77;
   write(dir, "event", 3, keys::event(77), encode(event));
 
+  write(dir, "upload", 6, keys::upload(7), encode(xfer::test::sample_upload(7)));
+  store::UploadRecord fresh_upload;
+  fresh_upload.transfer_id = 8;
+  write(dir, "upload-fresh", 6, keys::upload(8), encode(fresh_upload));
+
   write(dir, "counter", 4, std::string(keys::kNextTransferId), encode_counter(123456));
   write(dir, "schema", 4, std::string(keys::kSchema), encode_counter(kSchemaVersion));
 
@@ -74,6 +79,7 @@ int main(int argc, char** argv) {
                                   {"key-unfinished", keys::unfinished(full)},
                                   {"key-segment", keys::segment(7, 1)},
                                   {"key-event", keys::event(3)},
+                                  {"key-upload", keys::upload(3)},
                                   {"key-origin", keys::origin("https://h:443")}}) {
     std::ofstream(dir / ("seed-" + name), std::ios::binary) << std::string("\x05\x00", 2) + key;
   }

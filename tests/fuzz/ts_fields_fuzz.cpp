@@ -136,7 +136,7 @@ void check_upload_fields(std::string_view value) {
   req.headers.push_back({"upload-incomplete", std::string(value)});
   const auto dialect = xts::UploadDialect::of(req, 9);
   const auto n = xts::parse_sf_integer(value);
-  FUZZ_CHECK(dialect.has_value() == (n && *n >= 3 && *n <= 9));
+  FUZZ_CHECK(dialect.has_value() == (n && *n >= 3 && *n <= 10));
   if (dialect) {
     FUZZ_CHECK(dialect->version == *n && dialect->announced);
   }

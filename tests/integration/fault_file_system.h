@@ -29,6 +29,10 @@ class FaultFileSystem final : public files::FileSystem {
   void set_space_budget(std::optional<std::uint64_t> bytes, bool report_room = false);
 
   Result<std::unique_ptr<files::File>> open_part(const std::string& path) override;
+  Result<std::unique_ptr<files::File>> open_source(const std::string& path,
+                                                   files::PathInfo& info) override {
+    return base_.open_source(path, info);
+  }
   Result<std::optional<files::PathInfo>> inspect(const std::string& path) override {
     return base_.inspect(path);
   }

@@ -1,6 +1,6 @@
 // RawHttpServer: a tiny misbehaving HTTP/1.1 server for tests. It accepts one connection at a
 // time on 127.0.0.1 (ephemeral port), reads the request head, and writes whatever bytes the
-// test's handler returns (status line, headers and body exactly as given, lies included), then
+// test's handler returns (a request body announced by Content-Length is read and dropped first) (status line, headers and body exactly as given, lies included), then
 // closes the connection. Runs on its own thread; stopped and joined by the destructor.
 #pragma once
 

@@ -1,5 +1,8 @@
 #include "tests/integration/raw_http_server.h"
 
+#include <cctype>
+#include <cstdlib>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -46,6 +49,25 @@ void RawHttpServer::run() {
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
       if (n <= 0) break;
       head.append(buf, static_cast<std::size_t>(n));
+    }
+    // A request body (uploads) is read and dropped first, so the client is not cut off
+    // mid-send; the handler sees only the head.
+    const auto end = head.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::uint64_t length = 0;
+      std::string lower;
+      for (char ch : head.substr(0, end)) lower.push_back(static_cast<char>(std::tolower(ch)));
+      if (const auto at = lower.find("\r\ncontent-length:"); at != std::string::npos)
+        length = std::strtoull(lower.c_str() + at + 17, nullptr, 10);
+      std::uint64_t have = head.size() - end - 4;
+      while (have < length && !stop_) {
+        pollfd c{fd, POLLIN, 0};
+        if (::poll(&c, 1, 1000) <= 0) break;
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        have += static_cast<std::uint64_t>(n);
+      }
+      head.resize(end + 4);
     }
     const int index = requests_.fetch_add(1);
     const std::string response = handler_(head, index);

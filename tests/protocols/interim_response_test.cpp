@@ -38,7 +38,7 @@ TEST_CASE("104 validation: interop echo, origin, stable Location, monotonic offs
     // Missing or other version: ignored, never trusted.
     CHECK(judge_interim(interim(0, "/uploads/abc"), dialect, request, std::nullopt, std::nullopt).verdict ==
           InterimVerdict::Ignore);
-    CHECK(judge_interim(interim(v == 9 ? 8 : v + 1, "/uploads/abc"), dialect, request, std::nullopt,
+    CHECK(judge_interim(interim(v == kMaxInteropVersion ? v - 1 : v + 1, "/uploads/abc"), dialect, request, std::nullopt,
                         std::nullopt)
               .verdict == InterimVerdict::Ignore);
   }

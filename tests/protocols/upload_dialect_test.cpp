@@ -4,9 +4,9 @@
 
 using namespace xfer::protocols;
 
-TEST_CASE("dialects exist exactly for interop 3..9", "[upload][dialect]") {
+TEST_CASE("dialects exist exactly for interop 3..10", "[upload][dialect]") {
   CHECK_FALSE(dialect_for(2).has_value());
-  CHECK_FALSE(dialect_for(10).has_value());
+  CHECK_FALSE(dialect_for(11).has_value());
   CHECK_FALSE(dialect_for(-1).has_value());
   for (int v = kMinInteropVersion; v <= kMaxInteropVersion; ++v) {
     const auto d = dialect_for(v);
@@ -24,6 +24,7 @@ TEST_CASE("every version's wire differences", "[upload][dialect]") {
     bool inverted, allows_200, progress, media_type, limit;
     const char* lifetime;
     bool length, append_offset, append_completion, conflict_offset, limits_mandatory, get;
+    bool retrieval_limit = false;
   };
   // Version map from rufh-interop-versions.md, checked against the draft text.
   const Row rows[] = {
@@ -34,6 +35,7 @@ TEST_CASE("every version's wire differences", "[upload][dialect]") {
       {7, "Upload-Complete", false, true, true, true, true, "max-age", true, false, true, true, false, false},
       {8, "Upload-Complete", false, true, true, true, true, "max-age", true, false, true, true, true, false},
       {9, "Upload-Complete", false, true, true, true, true, "max-age", true, false, true, true, true, true},
+      {10, "Upload-Complete", false, true, true, true, true, "max-age", true, false, true, true, true, true, true},
   };
   for (const auto& r : rows) {
     INFO("interop " << r.v);
@@ -51,6 +53,8 @@ TEST_CASE("every version's wire differences", "[upload][dialect]") {
     CHECK(d.conflict_has_offset == r.conflict_offset);
     CHECK(d.limits_mandatory == r.limits_mandatory);
     CHECK(d.offset_retrieval_allows_get == r.get);
+    CHECK(d.retrieval_has_limit == r.retrieval_limit);
+    CHECK(d.retrieval_requires_completion == !r.retrieval_limit);
   }
 }
 

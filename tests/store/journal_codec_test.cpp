@@ -80,6 +80,19 @@ TEST_CASE("every record type round-trips", "[store][codec]") {
     REQUIRE(back);
     CHECK(*back == e);
   }
+  SECTION("upload, all fields set and fresh") {
+    store::UploadRecord u = xfer::test::sample_upload(7);
+    auto back = decode_upload(key, encode(u));
+    REQUIRE(back);
+    CHECK(*back == u);
+    u = store::UploadRecord{};
+    u.transfer_id = 8;
+    back = decode_upload(key, encode(u));
+    REQUIRE(back);
+    CHECK(*back == u);
+    // Not any other kind.
+    CHECK_FALSE(decode_transfer(key, encode(u)));
+  }
   SECTION("counter") {
     auto back = decode_counter(key, encode_counter(0xDEADBEEFCAFEull));
     REQUIRE(back);

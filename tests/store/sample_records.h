@@ -22,8 +22,6 @@ inline store::TransferRecord sample_transfer(TransferId id, std::int32_t priorit
   t.etag = "\"etag-1\"";
   t.last_modified = "Tue, 15 Nov 1994 12:45:26 GMT";
   t.checksum = "sha256:00ff";
-  t.upload_url = "https://example.test:8443/resumable/abc";
-  t.upload_interop_version = 6;
   t.segment_count = 4;
   t.attempt_count = 3;
   t.next_attempt_at = 1'700'000'123'000;
@@ -54,6 +52,26 @@ inline store::OriginRecord sample_origin(const std::string& origin) {
   o.upload_limits.max_age = std::chrono::seconds(3600);
   o.updated_at = 1'700'000'000'777;
   return o;
+}
+
+inline store::UploadRecord sample_upload(TransferId id) {
+  store::UploadRecord u;
+  u.transfer_id = id;
+  u.protocol = UploadProtocol::Tus;
+  u.interop_version = 6;
+  u.creation = UploadCreation::Careful;
+  u.chunk_size = 1 << 20;
+  u.restart_if_source_changed = true;
+  u.method = "POST";
+  u.replay_non_idempotent = true;
+  u.source_size = 123'456'789'012ull;
+  u.source_mtime_ns = 1'700'000'000'123'456'789;
+  u.source_inode = 987'654;
+  u.source_device = 2049;
+  u.resource_url = "https://example.test:8443/resumable/abc";
+  u.acked_offset = 65'536;
+  u.expires_at = 1'700'000'360'000;
+  return u;
 }
 
 inline store::OutboxEvent sample_event(TransferId id) {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include "testserver/app/file_digest.h"
 #include "testserver/app/http_util.h"
 #include "testserver/app/problem.h"
 
@@ -59,25 +60,6 @@ RangeResult parse_range(std::string_view value, std::uint64_t len) {
   r.first = *first;
   r.last = last;
   return r;
-}
-
-std::string sha256_file(int fd) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  std::vector<std::uint8_t> buf(1 << 20);
-  off_t pos = 0;
-  for (;;) {
-    const auto n = ::pread(fd, buf.data(), buf.size(), pos);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(n));
-    pos += n;
-  }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  EVP_DigestFinal_ex(ctx, md, &md_len);
-  EVP_MD_CTX_free(ctx);
-  return base64_encode({md, md_len});
 }
 
 struct Fd {
@@ -208,7 +190,7 @@ void FileHandler::handle(const std::shared_ptr<Exchange>& ex, std::string_view r
   auto self = shared_from_this();
   auto owned = std::make_shared<Fd>(fd);
   pool_.run(
-      ex->executor(), [owned] { return sha256_file(owned->fd); },
+      ex->executor(), [owned] { return file_digest_base64(owned->fd, "sha-256").value_or(""); },
       [self, ex, owned, v, plan, key](std::string digest) {
         {
           std::lock_guard lock(self->digest_mutex_);

@@ -1,5 +1,7 @@
 #include "testserver/app/structured_fields.h"
 
+#include <cctype>
+
 #include "testserver/app/http_util.h"
 
 namespace xts {
@@ -37,8 +39,11 @@ std::optional<bool> parse_sf_boolean(std::string_view value) {
   return std::nullopt;
 }
 
-std::optional<std::map<std::string, std::int64_t>> parse_sf_int_dictionary(std::string_view value) {
-  std::map<std::string, std::int64_t> out;
+namespace {
+// Splits "key=value, key=value" into checked keys and raw values; nullopt when malformed.
+template <typename Value, typename Parse>
+std::optional<std::map<std::string, Value>> parse_dictionary(std::string_view value, Parse parse) {
+  std::map<std::string, Value> out;
   std::size_t pos = 0;
   const auto s = trim(value);
   if (s.empty()) return out;
@@ -55,11 +60,31 @@ std::optional<std::map<std::string, std::int64_t>> parse_sf_int_dictionary(std::
             c == '*'))
         return std::nullopt;
     }
-    const auto n = parse_sf_integer(member.substr(eq + 1));
-    if (!n) return std::nullopt;
-    out[std::string(key)] = *n;
+    auto v = parse(member.substr(eq + 1));
+    if (!v) return std::nullopt;
+    out[std::string(key)] = std::move(*v);
   }
   return out;
+}
+
+std::optional<std::string> parse_byte_sequence(std::string_view v) {
+  const auto semi = v.find(';');  // parameters are skipped
+  v = trim(v.substr(0, semi));
+  if (v.size() < 2 || v.front() != ':' || v.back() != ':') return std::nullopt;
+  v = v.substr(1, v.size() - 2);
+  for (char c : v)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && c != '=')
+      return std::nullopt;
+  return std::string(v);
+}
+}  // namespace
+
+std::optional<std::map<std::string, std::int64_t>> parse_sf_int_dictionary(std::string_view value) {
+  return parse_dictionary<std::int64_t>(value, [](std::string_view v) { return parse_sf_integer(v); });
+}
+
+std::optional<std::map<std::string, std::string>> parse_sf_bytes_dictionary(std::string_view value) {
+  return parse_dictionary<std::string>(value, parse_byte_sequence);
 }
 
 }  // namespace xts

@@ -1,4 +1,4 @@
-// UploadDialect: how one interop version (3..9) of the Resumable Uploads draft spells things
+// UploadDialect: how one interop version (3..10) of the Resumable Uploads draft spells things
 // on the wire — completeness field and polarity, Upload-Limit keys, which status answers an
 // append, whether the media type and problem types exist. Versions are data here, not forks.
 #pragma once
@@ -14,7 +14,7 @@
 namespace xts {
 
 inline constexpr int kMinInterop = 3;
-inline constexpr int kLatestInterop = 9;
+inline constexpr int kLatestInterop = 10;
 
 struct UploadDialect {
   int version = kLatestInterop;
@@ -32,6 +32,9 @@ struct UploadDialect {
   bool has_inconsistent_length_type() const { return version >= 7; }
   bool has_completed_upload_type() const { return version >= 6 && version <= 8; }
   bool get_retrieves_offset() const { return version >= 9; }
+  // 10 (-13): offset retrieval must carry Upload-Limit, and need not carry Upload-Complete
+  // (sent only once complete) or Upload-Length (not sent), so clients meet both shapes.
+  bool retrieval_has_state_fields() const { return version <= 9; }
   // HEAD/DELETE carrying Upload-Offset/-Complete(-Incomplete)/-Length is a 400 in 3..6.
   bool rejects_state_fields_on_head() const { return version <= 6; }
   int incomplete_append_status() const { return version <= 6 ? 201 : 204; }

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "testserver/app/file_digest.h"
 #include "testserver/app/http_util.h"
 #include "testserver/app/path_guard.h"
 #include "testserver/app/problem.h"
@@ -257,6 +258,75 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
         std::lock_guard lock(store().mutex());
         u->state = Upload::State::kPersisting;
       }
+      if (const auto* field = ex->request().header("repr-digest")) {
+        verify_digest(*field);
+        return;
+      }
+      finish_upload();
+      return;
+    }
+    pool().run(ex->executor(), [self] { return self->store().sync_offset(*self->u, self->written); },
+               [self](StoreResult r) {
+                 if (!r) {
+                   send_store_error(self->ex, r.error());
+                 } else {
+                   self->respond_incomplete();
+                 }
+                 self->handler->release(self->u);
+               });
+  }
+
+  // RFC 9530: the completing request's Repr-Digest must match the bytes stored. A mismatch
+  // keeps the bytes (the upload stays incomplete at its offset) and answers 400, so nothing
+  // wrong is ever published under /files/. Digests of unknown algorithms are ignored.
+  void verify_digest(const std::string& field) {
+    auto self = shared_from_this();
+    const auto members = parse_sf_bytes_dictionary(field);
+    std::string algorithm, expected;
+    if (members) {
+      for (const char* alg : {"sha-512", "sha-256"}) {
+        if (const auto it = members->find(alg); it != members->end()) {
+          algorithm = alg;
+          expected = it->second;
+          break;
+        }
+      }
+    }
+    if (!members || algorithm.empty()) {
+      if (!members) {
+        sync_then_problem(400, "invalid-digest", "Repr-Digest is not a dictionary of byte sequences.");
+        return;
+      }
+      finish_upload();
+      return;
+    }
+    pool().run(
+        ex->executor(),
+        [self, algorithm] { return file_digest_base64(self->u->fd, algorithm).value_or(""); },
+        [self, algorithm, expected](std::string actual) {
+          if (actual != expected) {
+            self->sync_then_problem(
+                400, "digest-mismatch",
+                fmt::format("Repr-Digest {} does not match the {} bytes received", algorithm, self->written));
+            return;
+          }
+          self->finish_upload();
+        });
+  }
+
+  void sync_then_problem(int status, std::string code, std::string title) {
+    auto self = shared_from_this();
+    pool().run(ex->executor(), [self] { return self->store().sync_offset(*self->u, self->written); },
+               [self, status, code, title](StoreResult) {
+                 Headers h{{"upload-offset", std::to_string(self->written)}, self->dialect.complete_header(false)};
+                 send_problem(self->ex, status, code, title, std::move(h));
+                 self->handler->release(self->u);
+               });
+  }
+
+  void finish_upload() {
+    auto self = shared_from_this();
+    {
       pool().run(
           ex->executor(), [self] { return self->store().finish(*self->u, self->written); },
           [self](StoreResult r) {
@@ -273,17 +343,7 @@ struct BodyJob : std::enable_shared_from_this<BodyJob> {
             }
             self->handler->release(self->u);
           });
-      return;
     }
-    pool().run(ex->executor(), [self] { return self->store().sync_offset(*self->u, self->written); },
-               [self](StoreResult r) {
-                 if (!r) {
-                   send_store_error(self->ex, r.error());
-                 } else {
-                   self->respond_incomplete();
-                 }
-                 self->handler->release(self->u);
-               });
   }
 
   void respond_complete() {
@@ -565,11 +625,11 @@ void UploadHandler::retrieve(const std::shared_ptr<Exchange>& ex, const std::sha
       return;
     }
   }
-  Headers h{{"upload-offset", std::to_string(rec.offset)},
-            dialect.complete_header(rec.complete),
-            {"cache-control", "no-store"}};
+  Headers h{{"upload-offset", std::to_string(rec.offset)}, {"cache-control", "no-store"}};
+  if (dialect.retrieval_has_state_fields() || rec.complete) h.push_back(dialect.complete_header(rec.complete));
   if (dialect.has_limits()) h.push_back({"upload-limit", dialect.limit_value(rec.limits, rec.expires, now_s())});
-  if (dialect.has_length() && rec.length) h.push_back({"upload-length", std::to_string(*rec.length)});
+  if (dialect.retrieval_has_state_fields() && dialect.has_length() && rec.length)
+    h.push_back({"upload-length", std::to_string(*rec.length)});
   if (rec.complete) h.push_back({"content-location", file_url(rec.dest)});
   respond(ex, 204, std::move(h));
 }

@@ -86,12 +86,7 @@ class DownloadTask::Sink final : public protocols::ExchangeSink {
 
 DownloadTask::DownloadTask(TaskHost& host, store::TransferRecord record,
                            std::vector<store::SegmentRecord> segments)
-    : host_(host),
-      record_(std::move(record)),
-      origin_(origin_of(record_.url)),
-      part_path_(files::part_path(record_.local_path)),
-      rate_timer_(host.io()) {
-  state_name_ = record_.state;
+    : TaskCore(host, std::move(record)), part_path_(files::part_path(record_.local_path)) {
   std::sort(segments.begin(), segments.end(),
             [](const auto& a, const auto& b) { return a.index < b.index; });
   for (const auto& s : segments) {
@@ -105,36 +100,12 @@ DownloadTask::DownloadTask(TaskHost& host, store::TransferRecord record,
   }
 }
 
-DownloadTask::~DownloadTask() {
-  detach_all();
-  rate_timer_.cancel();
-}
+DownloadTask::~DownloadTask() { release_exchanges(); }
 
 // ---- lifecycle -------------------------------------------------------------------------------
 
-void DownloadTask::start() {
-  phase_ = Phase::Running;
-  record_.attempt_count += 1;
-  record_.next_attempt_at = 0;
-  set_state(TransferState::Active, fmt::format("attempt {}", record_.attempt_count), std::nullopt);
-  last_checkpoint_ = host_.clock().now();
-  attempt_started_ = last_checkpoint_;
+void DownloadTask::launch() {
   restarts_this_attempt_ = 0;
-  if (auto secrets = host_.credentials_for(record_); !secrets) {
-    // Not a failure of the transfer: it keeps everything and continues once they are given.
-    stop(TransferState::Paused, secrets.error().describe(), secrets.error());
-    return;
-  } else {
-    credentials_ = std::move(*secrets);
-  }
-  if (auto opened = open_part(); !opened) {
-    fail_attempt(opened.error(), std::nullopt);
-    return;
-  }
-  bytes_at_checkpoint_ = bytes_done();
-  bytes_at_progress_ = bytes_at_checkpoint_;
-  bytes_at_attempt_start_ = bytes_at_checkpoint_;
-  last_progress_ = last_checkpoint_;
   bool all_done = true;
   for (auto& seg : segments_) {
     if (seg->done) continue;
@@ -142,10 +113,10 @@ void DownloadTask::start() {
     start_segment(*seg);
     if (phase_ != Phase::Running) return;
   }
-  if (all_done) finalize();
+  if (all_done) complete(fmt::format("{} bytes", bytes_done()));
 }
 
-Result<void> DownloadTask::open_part() {
+Result<void> DownloadTask::prepare() {
   auto& fs = host_.file_system();
   // Again at every start: the path may have changed since the transfer was queued.
   if (auto r = files::check_destination(fs, record_.local_path); !r) return r;
@@ -174,8 +145,8 @@ Result<void> DownloadTask::open_part() {
   }
   if (!trusted) {
     if (!segments_.empty() && bytes_done() > 0)
-      host_.emit(make_event(EventKind::Restarted, record_.id, 0, TransferState::Active, 0, size_,
-                       "the .part file is shorter than the journal says; starting from zero"));
+      emit(EventKind::Restarted,
+           "the .part file is shorter than the journal says; starting from zero");
     segments_.clear();
     auto seg = std::make_unique<Segment>();
     segments_.push_back(std::move(seg));
@@ -192,7 +163,7 @@ Result<void> DownloadTask::open_part() {
     if (!fresh) {
       PersistJob reset;
       reset.sync_data = false;
-      reset.reset_segments = true;
+      reset.reset_progress = true;
       persist(std::move(reset));
     }
   } else if (segments_.size() == 1 && !segments_[0]->end && *on_disk != segments_[0]->durable) {
@@ -213,98 +184,23 @@ void DownloadTask::start_segment(Segment& seg) {
   seg.expect_end.reset();
   const auto range = protocols::build_range_request(seg.ask);
   if (!range.validated) {
-    restart_from_zero("no strong validator to resume with", nullptr);
+    restart_from_zero("no strong validator to resume with");
     return;
   }
-  protocols::HttpRequest request;
-  request.url = with_userinfo(record_.url, credentials_.url_userinfo);
-  request.headers = record_.request_headers;
-  request.headers.insert(request.headers.end(), credentials_.headers.begin(),
-                         credentials_.headers.end());
+  protocols::HttpRequest request = request_to("GET", record_.url);
   if (range.range) request.headers.emplace_back("Range", *range.range);
   if (range.if_range) request.headers.emplace_back("If-Range", *range.if_range);
   if (host_.config().want_digest) request.headers.emplace_back("Want-Repr-Digest", "sha-256=5");
-  request.version =
-      record_.protocol == HttpVersion::Any ? host_.config().protocol : record_.protocol;
-  request.connect_timeout_ms = host_.config().connect_timeout_ms;
-  request.forward_headers_across_origins = host_.config().forward_headers_across_origins;
-  request.low_speed_bytes_per_sec = host_.config().low_speed_bytes_per_sec;
-  request.low_speed_seconds = host_.config().low_speed_seconds;
 
   spdlog::debug("transfer {}: segment {} GET {} {}", record_.id, seg.index,
                 range.range.value_or("(whole)"), range.if_range.value_or(""));
-  seg.sink = std::make_shared<Sink>(weak_from_this(), &seg);
+  seg.sink = std::make_shared<Sink>(weak_self(), &seg);
   auto stream = host_.transport().start(request, *seg.sink);
   if (!stream) {
     fail_attempt(stream.error(), std::nullopt);
     return;
   }
   seg.stream = std::move(*stream);
-}
-
-void DownloadTask::stop(TransferState target, std::string reason, std::optional<Error> error) {
-  if (phase_ == Phase::Stopping || phase_ == Phase::Done) return;
-  const bool was_running = phase_ == Phase::Running;
-  phase_ = Phase::Stopping;
-  detach_all();
-  if (target == TransferState::Cancelled) {
-    finish(TransferState::Cancelled, reason.empty() ? "cancelled" : reason, true, true);
-    return;
-  }
-  // A failure's stop records it; a pause by request says nothing failed.
-  if (error) {
-    record_.last_error = error;
-  } else if (target == TransferState::Paused) {
-    record_.last_error.reset();
-  }
-  set_state(target, reason, error);
-  PersistJob job;
-  job.sync_data = was_running && file_ != nullptr;
-  job.then = [this, target](Result<void>) {
-    phase_ = Phase::Done;
-    host_.task_stopped(record_.id, target, false);
-  };
-  persist(std::move(job));
-}
-
-void DownloadTask::finish(TransferState state, std::string message, bool remove_part,
-                          bool with_event, std::optional<Error> error) {
-  phase_ = Phase::Stopping;
-  detach_all();
-  if (state == TransferState::Failed) record_.last_error = error;
-  set_state(state, message, error);
-  PersistJob job;
-  job.sync_data = !remove_part && file_ != nullptr;
-  job.remove_part = remove_part;
-  if (with_event) {
-    store::OutboxEvent event;
-    event.transfer_id = record_.id;
-    event.kind = state == TransferState::Completed ? EventKind::Completed
-                 : state == TransferState::Cancelled ? EventKind::Cancelled
-                                                     : EventKind::Failed;
-    event.message = message;
-    event.error = std::move(error);
-    event.created_at = unix_now();
-    job.event = std::move(event);
-  }
-  job.then = [this, state, with_event](Result<void> r) {
-    if (!r) spdlog::error("transfer {}: journaling {} failed: {}", record_.id, to_string(state),
-                          r.error().describe());
-    phase_ = Phase::Done;
-    host_.task_stopped(record_.id, state, with_event && r.has_value());
-  };
-  persist(std::move(job));
-}
-
-void DownloadTask::set_state(TransferState state, const std::string& why,
-                             const std::optional<Error>& error) {
-  const auto old = state_name_;
-  state_name_ = state;
-  record_.state = state;
-  spdlog::debug("transfer {}: {} -> {} ({})", record_.id, to_string(old), to_string(state), why);
-  Event event = make_event(EventKind::StateChanged, record_.id, 0, state, bytes_done(), size_, why);
-  event.error = error;
-  host_.emit(std::move(event));
 }
 
 // ---- response handling -----------------------------------------------------------------------
@@ -344,7 +240,7 @@ void DownloadTask::on_head(Segment& seg, const protocols::ResponseHeaders& head)
         if (phase_ != Phase::Running) return;
         break;
       }
-      restart_from_zero(decision.detail, &seg);
+      restart_from_zero(decision.detail);
       return;
     case RangeOutcome::Continue:
       break;
@@ -461,7 +357,7 @@ void DownloadTask::maybe_split() {
 }
 
 void DownloadTask::restart_in_place(const std::string& reason) {
-  ++generation_;
+  bump_generation();
   Segment& seg = *segments_[0];
   if (auto r = file_->truncate(0); !r) {
     fail_attempt(r.error(), std::nullopt);
@@ -476,33 +372,30 @@ void DownloadTask::restart_in_place(const std::string& reason) {
   record_.etag.clear();
   record_.last_modified.clear();
   record_.size.reset();
-  bytes_at_checkpoint_ = 0;
-  host_.emit(make_event(EventKind::Restarted, record_.id, 0, TransferState::Active, 0, std::nullopt,
-                   "restarting from zero: " + reason));
-  {
-      PersistJob reset;
-      reset.sync_data = false;
-      reset.reset_segments = true;
-      persist(std::move(reset));
-    }
+  rebase_progress();
+  emit(EventKind::Restarted, "restarting from zero: " + reason);
+  PersistJob reset;
+  reset.sync_data = false;
+  reset.reset_progress = true;
+  persist(std::move(reset));
   seg.ask.offset = 0;
 }
 
-void DownloadTask::restart_from_zero(const std::string& reason, Segment*) {
+void DownloadTask::restart_from_zero(const std::string& reason) {
   if (++restarts_this_attempt_ > kMaxRestartsPerAttempt) {
     fail_attempt(Error(ErrorCategory::Protocol,
                        "the representation keeps changing (" + reason + ")", true),
                  std::nullopt);
     return;
   }
-  detach_all();
+  release_exchanges();
   segments_.clear();
   segments_.push_back(std::make_unique<Segment>());
   split_done_ = false;
   restart_in_place(reason);
   if (phase_ != Phase::Running) return;
   // A fresh, unranged request (posted: we may be inside a sink callback of a detached stream).
-  boost::asio::post(host_.io(), [weak = weak_from_this()] {
+  boost::asio::post(host_.io(), [weak = weak_self()] {
     auto self = weak.lock();
     if (!self || self->phase_ != Phase::Running || self->segments_.empty()) return;
     if (!self->segments_[0]->stream) self->start_segment(*self->segments_[0]);
@@ -540,10 +433,8 @@ BodyAction DownloadTask::on_body(Segment& seg, std::span<const std::uint8_t> dat
     return BodyAction::Pause;
   }
   maybe_checkpoint(false);
-  const auto wait = host_.charge_rate(origin_, record_.id, take);
-  if (wait.count() > 0) {
+  if (pace(take)) {
     seg.rate_paused = true;
-    arm_rate_timer(wait);
     return BodyAction::Pause;
   }
   return BodyAction::Continue;
@@ -578,7 +469,7 @@ void DownloadTask::segment_done(Segment& seg) {
   detach(seg);
   for (const auto& s : segments_)
     if (!s->done) return;
-  finalize();
+  complete(fmt::format("{} bytes", size_.value_or(bytes_done())));
 }
 
 void DownloadTask::detach(Segment& seg) {
@@ -594,119 +485,31 @@ void DownloadTask::detach(Segment& seg) {
   seg.rate_paused = false;
 }
 
-void DownloadTask::detach_all() {
+void DownloadTask::release_exchanges() {
   for (auto& seg : segments_) detach(*seg);
 }
 
-void DownloadTask::fail_attempt(const Error& error,
-                                std::optional<std::chrono::milliseconds> retry_after) {
-  if (phase_ != Phase::Running) return;
-  phase_ = Phase::Stopping;
-  detach_all();
-  const bool remote = error.category() == ErrorCategory::Network ||
-                      error.category() == ErrorCategory::Tls ||
-                      (error.category() == ErrorCategory::HttpStatus && error.retryable());
-  // An attempt that moved bytes proves the origin alive and the transfer progressing: it does
-  // not trip the breaker and starts the attempt budget over (a long download over a flaky
-  // link keeps going while it progresses; a stuck one still runs out of attempts).
-  const bool progressed = bytes_done() > bytes_at_attempt_start_;
-  if (remote) host_.attempt_outcome(origin_, progressed, protocol_);
-  if (progressed) record_.attempt_count = 1;
-  record_.last_error = error;
-  spdlog::debug("transfer {}: attempt {} failed: {}", record_.id, record_.attempt_count,
-                error.describe());
-
-  if (error.category() == ErrorCategory::LocalIo || error.category() == ErrorCategory::DiskFull) {
-    phase_ = Phase::Running;  // let stop() run its normal path
-    stop(TransferState::Paused, error.describe(), error);
-    return;
+void DownloadTask::resume_paused() {
+  for (auto& seg : segments_) {
+    if (seg->rate_paused && seg->stream) {
+      seg->rate_paused = false;
+      seg->stream->resume_receive();
+    }
   }
-  FailedAttempt attempt;
-  attempt.error = &error;
-  attempt.attempts_made = record_.attempt_count;
-  attempt.elapsed = std::chrono::milliseconds(std::max<std::int64_t>(0, unix_now() - record_.created_at));
-  attempt.retry_after = retry_after;
-  const auto decision = host_.retry_policy().decide(attempt, host_.rng());
-  if (decision.retry) {
-    record_.next_attempt_at = unix_now() + decision.delay.count();
-    phase_ = Phase::Running;
-    stop(TransferState::Waiting,
-         fmt::format("{}; retrying in {} (attempt {} of {})", error.describe(),
-                     human_duration(decision.delay), record_.attempt_count + 1,
-                     host_.retry_policy().config().max_attempts),
-         error);
-    return;
-  }
-  // Keep the .part only when a later resume() can continue it: the bytes are of a known
-  // representation and the failure was not about the bytes themselves.
-  const bool resumable = is_retryable(error) && bytes_done() > 0 &&
-                         protocols::choose_if_range(validators_).has_value();
-  // The final error keeps the cause's category and retryable flag ("trying later may help")
-  // and says why no further attempt was made.
-  const Error final_error(error.category(),
-                          decision.reason.empty()
-                              ? error.message()
-                              : fmt::format("{} ({})", error.message(), decision.reason),
-                          error.retryable(), error.http_status());
-  finish(TransferState::Failed, final_error.describe(), !resumable, true, final_error);
 }
 
-void DownloadTask::arm_rate_timer(std::chrono::nanoseconds wait) {
-  if (rate_timer_armed_) return;
-  rate_timer_armed_ = true;
-  rate_timer_.expires_after(wait);
-  rate_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-    auto self = weak.lock();
-    if (!self || ec) return;
-    self->rate_timer_armed_ = false;
-    if (self->phase_ != Phase::Running) return;
-    const auto more = self->host_.charge_rate(self->origin_, self->record_.id, 0);
-    if (more.count() > 0) {
-      self->arm_rate_timer(more);
-      return;
-    }
-    for (auto& seg : self->segments_) {
-      if (seg->rate_paused && seg->stream) {
-        seg->rate_paused = false;
-        seg->stream->resume_receive();
-      }
-    }
-  });
+bool DownloadTask::worth_keeping_after(const Error& error) const {
+  // Keep the .part only when a later resume() can continue it: the bytes are of a known
+  // representation and the failure was not about the bytes themselves.
+  return is_retryable(error) && bytes_done() > 0 &&
+         protocols::choose_if_range(validators_).has_value();
 }
 
 // ---- durability ------------------------------------------------------------------------------
 
-void DownloadTask::maybe_checkpoint(bool force) {
-  if (phase_ != Phase::Running || persist_in_flight_ || !persists_.empty()) return;
-  const auto done = bytes_done();
-  if (done == bytes_at_checkpoint_) return;
-  const auto now = host_.clock().now();
-  const auto& cfg = host_.config();
-  const auto moved = done > bytes_at_checkpoint_ ? done - bytes_at_checkpoint_ : 0;
-  if (!force && moved < cfg.checkpoint_bytes && now - last_checkpoint_ < cfg.checkpoint_interval)
-    return;
-  bytes_at_checkpoint_ = done;
-  last_checkpoint_ = now;
-  PersistJob job;
-  job.hash_ahead = true;
-  persist(std::move(job));
-}
-
-void DownloadTask::persist(PersistJob job) {
-  persists_.push_back(std::move(job));
-  run_next_persist();
-}
-
-void DownloadTask::run_next_persist() {
-  if (persist_in_flight_ || persists_.empty()) return;
-  PersistJob job = std::move(persists_.front());
-  persists_.pop_front();
-  persist_in_flight_ = true;
-
+DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
   // The snapshot is taken now, so every byte below these offsets was written before the sync
   // that the pool job is about to run.
-  store::TransferRecord record = record_;
-  record.updated_at = unix_now();
   std::vector<store::SegmentRecord> segs;
   for (const auto& s : segments_)
     segs.push_back(store::SegmentRecord{record_.id, s->index, s->start, s->end, s->cursor});
@@ -716,11 +519,11 @@ void DownloadTask::run_next_persist() {
   checks.digests.user_checksum = user_digest_;
   const std::uint64_t prefix = written_prefix();
 
-  auto work = [file = file_, &fs = host_.file_system(), &journal = host_.journal(),
-               digest = digest_, prefix, part = part_path_, dest = record_.local_path, record,
-               segs, checks, hash_ahead = job.hash_ahead,
-               sync_data = job.sync_data, finalize = job.finalize, remove_part = job.remove_part,
-               reset = job.reset_segments, event = job.event]() -> Result<void> {
+  PersistWork work;
+  work.before_commit = [file = file_, &fs = host_.file_system(), digest = digest_,
+                        part = part_path_, dest = record_.local_path, segs, checks,
+                        sync_data = job.sync_data, finalize = job.finalize,
+                        discard = job.discard_local](store::Batch& batch) -> Result<void> {
     if (finalize) {
       if (!file) return fail(ErrorCategory::Internal, "finalize without a part file");
       if (auto r = files::finalize_part(fs, *file, part, dest, checks, *digest); !r) return r;
@@ -728,88 +531,28 @@ void DownloadTask::run_next_persist() {
       if (auto r = file->sync_data(); !r) return r;
       crash_point("checkpoint-synced");
     }
-    if (remove_part) {
+    if (discard) {
       if (auto r = fs.remove(part); !r) return r;
+      return {};
     }
-    store::Batch batch;
-    if (reset || remove_part) batch.erase_transfer(record.id);
-    batch.put_transfer(record);
-    if (!remove_part)
-      for (const auto& s : segs) batch.put_segment(s);
-    if (event) batch.add_event(*event);
-    if (auto r = journal.commit(std::move(batch), store::Durability::Synced); !r) return r;
-    crash_point(finalize ? "completed-journaled" : "checkpoint-journaled");
-    // After the commit, so hashing never delays the durable offset: hash what arrived since
-    // the last checkpoint while it is still in the page cache, so the finalize does not read
-    // the whole file again. Only a head start: if it fails (a restart truncated the file under
-    // a stale job, a read error) the finalize hashes from byte 0 and meets any real error.
-    if (hash_ahead && file) {
-      if (auto r = digest->advance(*file, prefix, checks.digests); !r) digest->discard();
-    }
+    for (const auto& s : segs) batch.put_segment(s);
     return {};
   };
-  auto done = [weak = weak_from_this(), gen = generation_, segs,
-               then = std::move(job.then)](Result<void> result) {
-    auto self = weak.lock();
-    if (!self) return;
-    self->persist_in_flight_ = false;
-    if (result && gen == self->generation_) {
-      for (const auto& s : segs)
-        for (auto& seg : self->segments_)
-          if (seg->index == s.index && seg->start == s.start) seg->durable = s.offset;
-    }
-    if (!result && !then)  // a periodic checkpoint failed: treat like a local I/O error
-      self->fail_attempt(result.error(), std::nullopt);
-    if (then) then(result);
-    self->run_next_persist();
+  // After the commit, so hashing never delays the durable offset: hash what arrived since the
+  // last checkpoint while it is still in the page cache, so the finalize does not read the
+  // whole file again. Only a head start: if it fails (a restart truncated the file under a
+  // stale job, a read error) the finalize hashes from byte 0 and meets any real error.
+  if (job.checkpoint && file_) {
+    work.after_commit = [file = file_, digest = digest_, prefix, checks] {
+      if (auto r = digest->advance(*file, prefix, checks.digests); !r) digest->discard();
+    };
+  }
+  work.applied = [this, segs] {
+    for (const auto& s : segs)
+      for (auto& seg : segments_)
+        if (seg->index == s.index && seg->start == s.start) seg->durable = s.offset;
   };
-  host_.pool().run(std::move(work), std::move(done));
-}
-
-void DownloadTask::finalize() {
-  phase_ = Phase::Stopping;
-  detach_all();
-  rate_timer_.cancel();
-  if (!size_) size_ = bytes_done();
-  spdlog::debug("transfer {}: all {} bytes received, finalizing", record_.id, *size_);
-  const auto previous = record_.state;
-  record_.state = TransferState::Completed;
-  record_.size = size_;
-  record_.next_attempt_at = 0;
-  record_.last_error.reset();
-  store::OutboxEvent event;
-  event.transfer_id = record_.id;
-  event.kind = EventKind::Completed;
-  event.message = fmt::format("{} bytes", *size_);
-  event.created_at = unix_now();
-  PersistJob job;
-  job.finalize = true;
-  job.event = std::move(event);
-  job.then = [this, previous](Result<void> r) {
-        if (r) {
-          host_.attempt_outcome(origin_, true, protocol_);
-          set_state(TransferState::Completed, "verified and in place", std::nullopt);
-          phase_ = Phase::Done;
-          host_.task_stopped(record_.id, TransferState::Completed, true);
-          return;
-        }
-        record_.state = previous;
-        const Error& e = r.error();
-        spdlog::debug("transfer {}: finalize failed: {}", record_.id, e.describe());
-        if (e.category() == ErrorCategory::LocalIo || e.category() == ErrorCategory::DiskFull) {
-          phase_ = Phase::Running;
-          stop(TransferState::Paused, e.describe(), e);
-          return;
-        }
-        if (e.category() == ErrorCategory::Protocol && e.retryable()) {
-          phase_ = Phase::Running;
-          fail_attempt(e, std::nullopt);
-          return;
-        }
-        // Wrong bytes (digest mismatch) are never kept: nothing reaches the destination.
-        finish(TransferState::Failed, e.describe(), true, true, e);
-  };
-  persist(std::move(job));
+  return work;
 }
 
 // ---- reporting -------------------------------------------------------------------------------
@@ -833,41 +576,14 @@ std::uint64_t DownloadTask::bytes_done() const {
   return total;
 }
 
-void DownloadTask::tick() {
-  if (phase_ != Phase::Running) return;
-  maybe_checkpoint(false);
-  maybe_split();
-  const auto now = host_.clock().now();
-  if (now - last_progress_ < host_.config().progress_interval) return;
-  const auto done = bytes_done();
-  const double secs = std::chrono::duration<double>(now - last_progress_).count();
-  speed_ = secs > 0 && done >= bytes_at_progress_ ? (done - bytes_at_progress_) / secs : 0;
-  last_progress_ = now;
-  if (done == bytes_at_progress_) return;
-  bytes_at_progress_ = done;
-  host_.emit(make_event(EventKind::Progress, record_.id, 0, TransferState::Active, done, size_, ""));
+std::uint64_t DownloadTask::durable_bytes() const {
+  std::uint64_t total = 0;
+  for (const auto& s : segments_) total += s->durable - s->start;
+  return total;
 }
 
-TransferStatus DownloadTask::status() const {
-  TransferStatus st;
-  st.id = record_.id;
-  st.direction = record_.direction;
-  st.url = record_.url;
-  st.destination = record_.local_path;
-  st.state = record_.state;
-  st.bytes = bytes_done();
-  for (const auto& s : segments_) st.durable_bytes += s->durable - s->start;
-  st.total = size_;
-  st.attempts = record_.attempt_count;
-  if (record_.next_attempt_at > 0)
-    st.next_attempt_at = std::chrono::system_clock::time_point(
-        std::chrono::milliseconds(record_.next_attempt_at));
-  st.last_error = record_.last_error;
-  st.bytes_per_second = phase_ == Phase::Running ? speed_ : 0;
-  st.protocol = protocol_;
+void DownloadTask::fill_status(TransferStatus& st) const {
   st.segments = static_cast<std::uint32_t>(segments_.size());
-  st.withheld_secrets = record_.withheld_secrets;
-  return st;
 }
 
 }  // namespace xfer::engine

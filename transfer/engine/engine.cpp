@@ -13,6 +13,7 @@
 #include "transfer/engine/default_transport.h"
 #include "transfer/engine/engine_thread.h"
 #include "transfer/engine/secrets.h"
+#include "transfer/engine/upload_checks.h"
 #include "transfer/files/destination_check.h"
 
 namespace xfer {
@@ -40,8 +41,8 @@ Result<void> not_running() {
 }
 }  // namespace
 
-Result<TransferId> Engine::enqueue(DownloadSpec spec) {
-  std::vector<DownloadSpec> one;
+Result<TransferId> Engine::enqueue(TransferSpec spec) {
+  std::vector<TransferSpec> one;
   one.push_back(std::move(spec));
   auto ids = enqueue(std::move(one));
   if (!ids) return std::unexpected(ids.error());
@@ -49,20 +50,31 @@ Result<TransferId> Engine::enqueue(DownloadSpec spec) {
 }
 
 Result<std::vector<TransferId>> Engine::enqueue(std::vector<DownloadSpec> specs) {
+  std::vector<TransferSpec> all;
+  all.reserve(specs.size());
+  for (auto& s : specs) all.emplace_back(std::move(s));
+  return enqueue(std::move(all));
+}
+
+Result<std::vector<TransferId>> Engine::enqueue(std::vector<TransferSpec> specs) {
   if (thread_->stopped()) return std::unexpected(not_running().error());
   auto& journal = thread_->journal();
+  auto& fs = thread_->core().file_system();
   store::Batch batch;
   std::vector<TransferId> ids;
   std::vector<std::pair<std::int32_t, std::string>> admits;
   std::vector<std::pair<TransferId, Credentials>> secrets;
   const auto now = thread_->clock().unix_millis();
-  // Checked before anything is journaled, so one bad destination queues nothing.
+  // Checked before anything is journaled, so one bad spec queues nothing.
   std::map<std::string, const DownloadSpec*> destinations;
   std::set<std::string> checked_parents;
-  for (const auto& spec : specs) {
-    if (auto r = files::check_destination(thread_->core().file_system(), spec.destination,
-                                          &checked_parents);
-        !r)
+  for (const auto& any : specs) {
+    if (const auto* up = std::get_if<UploadSpec>(&any)) {
+      if (auto r = engine::check_upload_spec(fs, *up); !r) return std::unexpected(r.error());
+      continue;
+    }
+    const auto& spec = std::get<DownloadSpec>(any);
+    if (auto r = files::check_destination(fs, spec.destination, &checked_parents); !r)
       return std::unexpected(r.error());
     const auto [it, fresh] = destinations.emplace(spec.destination, &spec);
     if (!fresh)
@@ -70,38 +82,52 @@ Result<std::vector<TransferId>> Engine::enqueue(std::vector<DownloadSpec> specs)
                   fmt::format("{} and {} would both be saved as {}", it->second->url, spec.url,
                               spec.destination));
   }
-  for (auto& spec : specs) {
+  for (auto& any : specs) {
+    const std::string& spec_url = std::visit([](const auto& s) -> const std::string& { return s.url; }, any);
     // The one URL parser decides, and says what is wrong with a URL it refuses.
-    auto url = protocols::Url::parse_http(spec.url);
+    auto url = protocols::Url::parse_http(spec_url);
     if (!url) return std::unexpected(url.error());
     std::string origin = url->origin();
-    if (spec.destination.empty())
-      return fail(ErrorCategory::InvalidArgument, "no destination path");
-    if (!spec.checksum.empty()) {
-      if (auto c = protocols::parse_user_checksum(spec.checksum); !c)
-        return std::unexpected(c.error());
-    }
     auto id = journal.next_transfer_id();
     if (!id) return std::unexpected(id.error());
-    // Secrets stay in memory (design.md invariant 7's sibling: nothing secret on disk).
-    auto split = engine::split_secrets(spec.url, spec.headers);
     store::TransferRecord record;
     record.id = *id;
-    record.direction = Direction::Download;
+    record.state = TransferState::Queued;
+    record.created_at = record.updated_at = now;
+    HeaderList headers;
+    if (auto* down = std::get_if<DownloadSpec>(&any)) {
+      if (down->destination.empty())
+        return fail(ErrorCategory::InvalidArgument, "no destination path");
+      if (!down->checksum.empty()) {
+        if (auto c = protocols::parse_user_checksum(down->checksum); !c)
+          return std::unexpected(c.error());
+      }
+      record.direction = Direction::Download;
+      record.local_path = std::move(down->destination);
+      record.protocol = down->protocol;
+      record.checksum = std::move(down->checksum);
+      record.segment_count = std::max<std::uint32_t>(down->segments, 1);
+      record.priority = down->priority;
+      headers = std::move(down->headers);
+    } else {
+      auto& up = std::get<UploadSpec>(any);
+      record.direction = Direction::Upload;
+      record.local_path = std::move(up.source);
+      record.protocol = up.protocol_version;
+      record.checksum = std::move(up.checksum);
+      record.priority = up.priority;
+      headers = std::move(up.headers);
+      batch.put_upload(engine::initial_upload_record(*id, up));
+    }
+    // Secrets stay in memory (design.md invariant 7's sibling: nothing secret on disk).
+    auto split = engine::split_secrets(spec_url, headers);
     record.url = std::move(split.url);
-    record.local_path = std::move(spec.destination);
     record.request_headers = std::move(split.headers);
     record.withheld_secrets = std::move(split.withheld);
     if (!record.withheld_secrets.empty()) secrets.emplace_back(*id, std::move(split.secrets));
-    record.protocol = spec.protocol;
-    record.state = TransferState::Queued;
-    record.checksum = std::move(spec.checksum);
-    record.segment_count = std::max<std::uint32_t>(spec.segments, 1);
-    record.priority = spec.priority;
-    record.created_at = record.updated_at = now;
     batch.put_transfer(record);
     ids.push_back(*id);
-    admits.emplace_back(spec.priority, std::move(origin));
+    admits.emplace_back(record.priority, std::move(origin));
   }
   if (ids.empty()) return ids;
   if (auto r = journal.commit(std::move(batch), store::Durability::Synced); !r)
@@ -158,6 +184,8 @@ Result<std::vector<JournaledPath>> Engine::journaled_paths() {
   std::vector<JournaledPath> out;
   if (thread_->stopped()) return std::unexpected(not_running().error());
   auto scanned = thread_->journal().scan_all([&](const store::TransferRecord& r) {
+    // An upload's path is its source: it owns no .part.
+    if (r.direction == Direction::Upload) return true;
     // A failed transfer may keep its .part for a later resume(); only finished ones own none.
     out.push_back({r.id, r.local_path,
                    r.state != TransferState::Completed &&

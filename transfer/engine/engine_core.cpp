@@ -6,6 +6,7 @@
 
 #include "transfer/engine/origin.h"
 #include "transfer/engine/secrets.h"
+#include "transfer/engine/task_factory.h"
 
 namespace xfer::engine {
 namespace {
@@ -42,7 +43,8 @@ RateLimits::Config rate_config(const EngineConfig& c) {
 }
 
 TransferStatus status_from_record(const store::TransferRecord& r,
-                                  const std::vector<store::SegmentRecord>& segments) {
+                                  const std::vector<store::SegmentRecord>& segments,
+                                  const std::optional<store::UploadRecord>& upload) {
   TransferStatus st;
   st.id = r.id;
   st.direction = r.direction;
@@ -60,6 +62,11 @@ TransferStatus status_from_record(const store::TransferRecord& r,
   st.last_error = r.last_error;
   st.segments = segments.empty() ? 1 : static_cast<std::uint32_t>(segments.size());
   st.withheld_secrets = r.withheld_secrets;
+  if (upload) {
+    st.upload_url = upload->resource_url;
+    st.bytes = st.durable_bytes =
+        st.state == TransferState::Completed && r.size ? *r.size : upload->acked_offset;
+  }
   return st;
 }
 }  // namespace
@@ -118,7 +125,6 @@ void EngineCore::refill_window() {
   const auto now_ms = clock_.unix_millis();
   auto scanned = journal_.scan_unfinished([&](const store::TransferRecord& r) {
     if (known(r.id) || r.state == TransferState::Paused) return true;
-    if (r.direction != Direction::Download) return true;
     Candidate c{r.id, r.priority, origin_of(r.url), r.id};
     if (r.state == TransferState::Waiting && r.next_attempt_at > now_ms) {
       waiting_index_[r.id] = waiting_.emplace(r.next_attempt_at, c);
@@ -181,18 +187,19 @@ void EngineCore::start_task(const Candidate& c) {
     return;
   }
   // Two transfers to one destination would share a .part: the later one waits its turn.
-  if (active_destinations_.contains((*record)->local_path)) {
+  const auto exclusive = exclusive_path(**record);
+  if (exclusive && active_destinations_.contains(*exclusive)) {
     waiting_index_[c.id] = waiting_.emplace(clock_.unix_millis() + 200, c);
     return;
   }
-  auto segments = journal_.segments(c.id);
-  if (!segments) {
-    spdlog::error("transfer {}: {}", c.id, segments.error().describe());
+  auto made = make_task(*this, journal_, std::move(**record));
+  if (!made) {
+    spdlog::error("transfer {}: {}", c.id, made.error().describe());
     return;
   }
-  auto task = std::make_shared<DownloadTask>(*this, std::move(**record), std::move(*segments));
+  auto task = std::move(*made);
   tasks_[c.id] = task;
-  active_destinations_.insert(task->record().local_path);
+  if (exclusive) active_destinations_.insert(*exclusive);
   scheduler_.started(c.origin);
   task->start();
 }
@@ -202,9 +209,9 @@ void EngineCore::task_stopped(TransferId id, TransferState state, bool outbox_ch
   boost::asio::post(io_, [this, id, state, outbox_changed] {
     const auto it = tasks_.find(id);
     if (it == tasks_.end()) return;
-    std::shared_ptr<DownloadTask> task = std::move(it->second);
+    std::shared_ptr<TaskCore> task = std::move(it->second);
     tasks_.erase(it);
-    active_destinations_.erase(task->record().local_path);
+    if (const auto exclusive = exclusive_path(task->record())) active_destinations_.erase(*exclusive);
     scheduler_.finished(task->origin());
     rate_limits_.forget_transfer(id);
     if (is_terminal(state)) forget_credentials(id);
@@ -354,6 +361,9 @@ void EngineCore::deliver_outbox() {
     if (auto r = journal_.get_transfer(e.transfer_id); r && *r) {
       event.direction = (*r)->direction;
       event.destination = (*r)->local_path;
+      if (event.direction == Direction::Upload) {
+        if (auto u = journal_.get_upload(e.transfer_id); u && *u) event.upload_url = (*u)->resource_url;
+      }
       event.total = (*r)->size;
       if (event.kind == EventKind::Completed && (*r)->size) event.bytes = *(*r)->size;
     }
@@ -394,9 +404,8 @@ Result<void> EngineCore::pause(TransferId id) {
   if ((*record)->state == TransferState::Paused) return {};
   scheduler_.remove(id);
   drop_waiting(id);
-  // Paused by request: nothing failed, so no last error is left to mislead a reader.
   store::TransferRecord paused = **record;
-  paused.last_error.reset();
+  record_stop_reason(paused, TransferState::Paused, std::nullopt);
   return set_journal_state(std::move(paused), TransferState::Paused, "paused");
 }
 
@@ -411,8 +420,7 @@ Result<void> EngineCore::resume(TransferId id) {
   const auto state = (*record)->state;
   if (state == TransferState::Completed || state == TransferState::Cancelled)
     return fail(ErrorCategory::InvalidArgument, fmt::format("transfer {} has finished", id));
-  if (state == TransferState::Failed &&
-      !fs_.exists(part_path_for((*record)->local_path)))
+  if (state == TransferState::Failed && !kept_for_resume(fs_, journal_, **record))
     return fail(ErrorCategory::InvalidArgument,
                 fmt::format("transfer {} failed and kept nothing to resume", id));
   if (state != TransferState::Queued) {
@@ -438,7 +446,7 @@ Result<void> EngineCore::cancel(TransferId id) {
     return fail(ErrorCategory::InvalidArgument, fmt::format("transfer {} has finished", id));
   scheduler_.remove(id);
   drop_waiting(id);
-  if (auto r = fs_.remove(part_path_for((*record)->local_path)); !r) return r;
+  if (auto r = discard_local(fs_, **record); !r) return r;
   store::TransferRecord rec = **record;
   rec.state = TransferState::Cancelled;
   rec.updated_at = clock_.unix_millis();
@@ -466,7 +474,13 @@ Result<TransferStatus> EngineCore::status(TransferId id) {
   if (!*record) return fail(ErrorCategory::NotFound, fmt::format("no transfer {}", id));
   auto segments = journal_.segments(id);
   if (!segments) return std::unexpected(segments.error());
-  return status_from_record(**record, *segments);
+  std::optional<store::UploadRecord> upload;
+  if ((*record)->direction == Direction::Upload) {
+    auto found = journal_.get_upload(id);
+    if (!found) return std::unexpected(found.error());
+    upload = std::move(*found);
+  }
+  return status_from_record(**record, *segments, upload);
 }
 
 std::vector<TransferStatus> EngineCore::in_memory() {
@@ -490,7 +504,7 @@ void EngineCore::shutdown(std::function<void()> done) {
     return;
   }
   // Snapshot: stop() may finish synchronously for idle tasks.
-  std::vector<std::shared_ptr<DownloadTask>> tasks;
+  std::vector<std::shared_ptr<TaskCore>> tasks;
   for (auto& [id, task] : tasks_) tasks.push_back(task);
   for (auto& task : tasks)
     if (task->running()) task->stop(TransferState::Queued, "engine shutting down");

@@ -1,5 +1,5 @@
 // EngineCore: everything the engine does, on its loop thread. It owns the transport, the
-// scheduler, the policies (retry, circuit breakers, rate limits) and the DownloadTasks of the
+// scheduler, the policies (retry, circuit breakers, rate limits) and the tasks (TaskCore) of the
 // active transfers; queued, waiting and paused transfers live in the journal and only a small
 // window of queued candidates is kept in memory (paged with Journal::scan_unfinished).
 // The public Engine (engine.cpp) marshals calls onto the loop thread and waits for them.
@@ -22,10 +22,10 @@
 #include <xfer/transfer_status.h>
 
 #include "transfer/engine/circuit_breaker.h"
-#include "transfer/engine/download_task.h"
 #include "transfer/engine/event_hub.h"
 #include "transfer/engine/rate_limiter.h"
 #include "transfer/engine/scheduler.h"
+#include "transfer/engine/task_core.h"
 #include "transfer/engine/task_host.h"
 
 namespace xfer::engine {
@@ -102,7 +102,7 @@ class EngineCore final : public TaskHost {
   RateLimits rate_limits_;
   Scheduler scheduler_;
 
-  std::unordered_map<TransferId, std::shared_ptr<DownloadTask>> tasks_;
+  std::unordered_map<TransferId, std::shared_ptr<TaskCore>> tasks_;
   std::multimap<std::int64_t, Candidate> waiting_;  // next_attempt_at (unix ms) → candidate
   std::unordered_map<TransferId, std::multimap<std::int64_t, Candidate>::iterator> waiting_index_;
   std::unordered_map<TransferId, TransferState> after_stop_;  // user requests while stopping

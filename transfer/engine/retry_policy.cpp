@@ -20,7 +20,9 @@ bool is_retryable(const Error& error) {
     case ErrorCategory::Network:
       return true;
     case ErrorCategory::HttpStatus:
-      return is_retryable_status(error.http_status());
+      // The status's rule, or whoever built the error knew more (a 409 while the server is
+      // still busy with an earlier request passes).
+      return error.retryable() || is_retryable_status(error.http_status());
     case ErrorCategory::Tls:
     case ErrorCategory::Protocol:
       return error.retryable();

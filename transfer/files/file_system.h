@@ -40,6 +40,8 @@ struct PathInfo {
   FileIdentity identity;
   std::uint32_t owner = 0;  // uid
   std::uint64_t links = 1;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;  // modification time, nanoseconds since the epoch
 };
 
 std::string_view to_string(FileKind kind);
@@ -68,6 +70,10 @@ class FileSystem {
   // owned by this user with one link (never through a symlink); an absent one is created
   // exclusively (mode 0644 before umask). Anything else is a LocalIo error naming the reason.
   virtual Result<std::unique_ptr<File>> open_part(const std::string& path) = 0;
+  // Opens an upload's source for reading (symlinks followed: the user named the file). Only a
+  // regular file: a FIFO or device has no stable bytes to resume from (LocalIo otherwise).
+  // `info` receives what fstat says of the opened file, so the identity checked is the one read.
+  virtual Result<std::unique_ptr<File>> open_source(const std::string& path, PathInfo& info) = 0;
   // lstat: nullopt when nothing is there.
   virtual Result<std::optional<PathInfo>> inspect(const std::string& path) = 0;
   // stat: like inspect, but follows symlinks (a dangling one reads as absent).

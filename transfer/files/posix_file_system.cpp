@@ -104,6 +104,8 @@ PathInfo info_of(const struct stat& st) {
   info.identity = {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
   info.owner = st.st_uid;
   info.links = st.st_nlink;
+  info.size = static_cast<std::uint64_t>(st.st_size);
+  info.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   return info;
 }
 
@@ -144,6 +146,26 @@ class PosixFileSystem final : public FileSystem {
       return std::unexpected(refused_part(path, fmt::format("it has {} hard links", st.st_nlink)));
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags >= 0) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    return file;
+  }
+
+  Result<std::unique_ptr<File>> open_source(const std::string& path, PathInfo& info) override {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return std::unexpected(error_from_errno(errno, fmt::format("opening {}", path)));
+    auto file = std::make_unique<PosixFile>(fd, path);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+      return std::unexpected(error_from_errno(errno, fmt::format("stat {}", path)));
+    if (!S_ISREG(st.st_mode))
+      return std::unexpected(Error(ErrorCategory::InvalidArgument,
+                                   fmt::format("cannot upload {}: it is a {}, not a regular file",
+                                               path, to_string(kind_of(st.st_mode)))));
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    // Read once front to back: let the kernel read ahead generously.
+    (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    info = info_of(st);
     return file;
   }
 

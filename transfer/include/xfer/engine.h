@@ -1,5 +1,5 @@
-// Engine: the embeddable download engine. Open it on a journal directory, enqueue downloads,
-// watch events, ack terminal events, shut it down.
+// Engine: the embeddable transfer engine. Open it on a journal directory, enqueue downloads and
+// uploads, watch events, ack terminal events, shut it down.
 //
 // Promises (design.md invariants):
 // - A destination file appears only complete and verified (size, Repr-Digest/Content-Digest
@@ -8,6 +8,8 @@
 //   on the same journal truncates each ".part" to its journaled offset and continues every
 //   unfinished transfer with Range + If-Range, restarting from zero if the representation
 //   changed.
+// - An upload journals only offsets the server acknowledged; after a crash it asks the server
+//   where it stands (offset retrieval) and continues there, never onto a changed source.
 // - Terminal events (Completed / Failed / Cancelled) are delivered until acked, across restarts,
 //   and never after the ack.
 // - Memory grows with the number of active transfers, not with the number queued.
@@ -23,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include <xfer/download_spec.h>
+#include <xfer/transfer_spec.h>
 #include <xfer/engine_config.h>
 #include <xfer/error.h>
 #include <xfer/events.h>
@@ -57,9 +59,13 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Journals the spec and queues it. The id is stable across restarts.
-  Result<TransferId> enqueue(DownloadSpec spec);
-  // Many at once, journaled in one synced batch (all or none): the way to queue thousands.
+  // Journals the spec and queues it. The id is stable across restarts. Everything that can be
+  // checked before a byte moves is (the URL, the destination's directory, an upload's source
+  // being a readable regular file, the checksum's form): a refused spec queues nothing.
+  Result<TransferId> enqueue(TransferSpec spec);
+  // Many at once, both directions mixed, journaled in one synced batch (all or none): the way
+  // to queue thousands.
+  Result<std::vector<TransferId>> enqueue(std::vector<TransferSpec> specs);
   Result<std::vector<TransferId>> enqueue(std::vector<DownloadSpec> specs);
 
   // pause: stop moving bytes, checkpoint, keep everything (Paused). resume: queue it again

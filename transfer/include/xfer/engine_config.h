@@ -9,6 +9,7 @@
 
 #include <xfer/credentials.h>
 #include <xfer/events.h>
+#include <xfer/http_version.h>
 #include <xfer/transport_settings.h>
 #include <optional>
 

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include <xfer/download_spec.h>
+#include <xfer/ids.h>
 #include <xfer/error.h>
 #include <xfer/event_kind.h>
 #include <xfer/transfer_state.h>
@@ -33,7 +33,11 @@ struct Event {
   // code comes from here); `message` is the text for people.
   std::optional<Error> error;
   Direction direction = Direction::Download;
-  std::string destination;  // set on terminal events
+  // Set on terminal events: a download's destination, an upload's source file.
+  std::string destination;
+  // Uploads: the upload resource once the server named it (a 104 or 201 Location); the URL a
+  // later resume continues at.
+  std::string upload_url;
 
   bool terminal() const { return is_terminal(kind); }
 };

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include <xfer/download_spec.h>
+#include <xfer/ids.h>
 #include <xfer/error.h>
 #include <xfer/transfer_state.h>
 
@@ -17,10 +17,12 @@ struct TransferStatus {
   TransferId id = 0;
   Direction direction = Direction::Download;
   std::string url;
-  std::string destination;
+  std::string destination;  // a download's destination, an upload's source
+  std::string upload_url;   // uploads: the upload resource once known
   TransferState state = TransferState::Queued;
-  std::uint64_t bytes = 0;           // bytes written so far (durable or not)
-  std::uint64_t durable_bytes = 0;   // bytes synced and journaled
+  std::uint64_t bytes = 0;           // bytes written (download) or sent (upload) so far
+  // Downloads: bytes synced and journaled. Uploads: bytes the server acknowledged, journaled.
+  std::uint64_t durable_bytes = 0;
   std::optional<std::uint64_t> total;
   std::uint32_t attempts = 0;
   // When a Waiting transfer tries again (journaled; survives a restart).

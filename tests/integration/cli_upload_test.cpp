@@ -1,0 +1,261 @@
+// `xfer put` against the real xfer-testserver: every interop version 3..10, both creation
+// modes, HTTP/1.1, h2c and h2 over TLS; the server's faults; SIGKILL of xfer put followed by
+// `xfer resume`; the server SIGKILLed and restarted mid-upload; and the errors a user meets
+// (a missing source, a changed source, a wrong checksum, a wrong flag). Every upload is read
+// back with `xfer get` and compared by SHA-256.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include "store/journal.h"
+#include "tests/integration/engine_harness.h"
+#include "tests/support/files.h"
+
+using namespace xfer;
+using namespace xfer::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct UploadFixture {
+  TempDir dir{"xfer-put"};
+  std::unique_ptr<TestServerProcess> server;
+  fs::path source;
+  std::string source_sha;
+
+  explicit UploadFixture(std::uint64_t size, std::vector<std::string> server_args = {}) {
+    fs::create_directories(dir / "root");
+    source = dir / "src.bin";
+    write_pattern_file(source, size, 23);
+    source_sha = sha256_file(source);
+    server = start_server(dir, std::move(server_args));
+  }
+  std::string journal(const std::string& name = "j") const { return (dir / name).string(); }
+
+  // The uploads the server completed, by file name under /files/uploads/.
+  std::set<std::string> completed() const {
+    std::set<std::string> out;
+    const auto uploads = dir / "root" / "uploads";
+    if (!fs::exists(uploads)) return out;
+    for (const auto& e : fs::directory_iterator(uploads)) out.insert(e.path().filename().string());
+    return out;
+  }
+
+  // Reads an upload back over HTTP with `xfer get` and returns its SHA-256.
+  std::string read_back(const std::string& name) {
+    const auto out = dir / "readback" / name;
+    auto r = run_cli({"get", server->http_origin() + "/files/uploads/" + name, "-o", out.string(),
+                      "--journal", journal("readback-journal")});
+    INFO(r.stderr_text);
+    REQUIRE(r.exit_code == 0);
+    return sha256_file(out);
+  }
+
+  // Exactly one upload completed since `before`, and it holds the source's bytes.
+  void check_one_new_upload(const std::set<std::string>& before) {
+    std::set<std::string> fresh;
+    for (const auto& name : completed())
+      if (!before.contains(name)) fresh.insert(name);
+    REQUIRE(fresh.size() == 1);
+    CHECK(read_back(*fresh.begin()) == source_sha);
+  }
+};
+
+std::vector<std::string> put_args(const UploadFixture& f, const std::string& url,
+                                  std::vector<std::string> extra) {
+  std::vector<std::string> args{"put", f.source.string(), url, "--journal", f.journal()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+}  // namespace
+
+TEST_CASE("xfer put uploads at every interop version, both creation modes, read back by GET",
+          "[cli][upload]") {
+  UploadFixture f(3'000'000);
+  for (int version = 3; version <= 10; ++version) {
+    for (const std::string creation : {"careful", "optimistic"}) {
+      CAPTURE(version, creation);
+      const auto before = f.completed();
+      std::vector<std::string> extra{"--interop-version", std::to_string(version), "--creation",
+                                     creation};
+      // Some with several appends, some over h2c.
+      if (version % 2 == 0) extra.insert(extra.end(), {"--chunk-size", "700K"});
+      if (version >= 9) extra.push_back("--http2");
+      auto r = run_cli(put_args(f, f.server->http_origin() + "/uploads", extra));
+      INFO(r.stderr_text);
+      REQUIRE(r.exit_code == 0);
+      CHECK(r.stderr_text.empty());
+      f.check_one_new_upload(before);
+    }
+  }
+  // h2 over TLS, trusting the server's certificate.
+  const auto before = f.completed();
+  auto tls = run_cli(put_args(f, f.server->https_origin() + "/uploads",
+                              {"--cacert", f.server->cert().string(), "--http2"}));
+  INFO(tls.stderr_text);
+  REQUIRE(tls.exit_code == 0);
+  f.check_one_new_upload(before);
+  // Without trust: refused before any byte is sent.
+  auto untrusted = run_cli(put_args(f, f.server->https_origin() + "/uploads", {"--retry", "0"}));
+  CHECK(untrusted.exit_code == 4);
+}
+
+TEST_CASE("xfer put survives the server's faults on uploads", "[cli][upload][faults]") {
+  UploadFixture f(4'000'000);
+  struct Case {
+    std::string fault;
+    std::vector<std::string> extra;
+  };
+  const std::vector<Case> cases = {
+      {"reset-after=1000000,times=1", {"--creation", "optimistic"}},
+      {"close-after=1500000,times=1", {"--creation", "optimistic"}},
+      {"reset-after=1000000,times=1", {"--creation", "optimistic", "--http2"}},
+      // The careful creation takes the first arming; the first append is cut.
+      {"reset-after=700000,times=2", {"--creation", "careful", "--chunk-size", "1M"}},
+      {"status=503,retry-after=1,times=2", {}},
+      {"stall=500000:1500", {"--creation", "optimistic"}},
+      {"no-104", {"--creation", "optimistic"}},
+      {"no-104,reset-after=1000000,times=1", {"--creation", "optimistic"}},
+      {"lag-offset=300000,times=1,reset-after=2000000,times=1", {"--creation", "optimistic"}},
+      {"throttle=8000000", {"--chunk-size", "1M"}},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.fault);
+    const auto before = f.completed();
+    auto extra = c.extra;
+    extra.insert(extra.end(), {"-H", "Xfer-Fault: " + c.fault});
+    auto r = run_cli(put_args(f, f.server->http_origin() + "/uploads", extra));
+    INFO(r.stderr_text);
+    if (c.fault == "no-104,reset-after=1000000,times=1") {
+      // Without a 104 the cut creation named no resource: nothing to resume, so it starts over.
+      CHECK(r.exit_code == 0);
+    } else {
+      REQUIRE(r.exit_code == 0);
+    }
+    if (r.exit_code == 0) f.check_one_new_upload(before);
+  }
+}
+
+TEST_CASE("a test server SIGKILLed and restarted mid-upload: xfer resume finishes it",
+          "[cli][upload][crash]") {
+  UploadFixture f(6'000'000);
+  const auto before = f.completed();
+  // The server kills itself 2 MB into the body; xfer retries against the dead port until it is
+  // killed too. Then the server comes back on the same port and `xfer resume` finishes.
+  auto first = run_cli(put_args(f, f.server->http_origin() + "/uploads",
+                                {"--creation", "optimistic", "-H",
+                                 "Xfer-Fault: crash-after=2000000,times=1"}),
+                       std::chrono::milliseconds(2500));
+  CHECK(first.exit_code == -9);
+  CHECK_FALSE(f.server->running());
+  f.server->restart();
+  auto second = run_cli({"resume", "--journal", f.journal()});
+  INFO(first.stderr_text << second.stderr_text);
+  REQUIRE(second.exit_code == 0);
+  f.check_one_new_upload(before);
+}
+
+namespace {
+void kill_put_and_resume(int iterations) {
+  UploadFixture f(4 << 20);
+  std::mt19937_64 rng(Catch::rngSeed());
+  int resumed = 0;
+  for (int i = 0; i < iterations; ++i) {
+    const auto journal = f.journal("journal-" + std::to_string(i));
+    const auto kill_ms = std::uniform_int_distribution<int>(5, 900)(rng);
+    CAPTURE(i, kill_ms);
+    const auto before = f.completed();
+    const std::string creation = i % 2 ? "careful" : "optimistic";
+    auto first = run_cli({"put", f.source.string(), f.server->http_origin() + "/uploads",
+                          "--journal", journal, "--creation", creation, "--chunk-size", "1M",
+                          "-H", "Xfer-Fault: throttle=6000000"},
+                         std::chrono::milliseconds(kill_ms));
+    const bool was_complete = f.completed().size() > before.size();
+    auto second = run_cli({"resume", "--journal", journal});
+    INFO(second.stderr_text);
+    REQUIRE(second.exit_code == 0);
+    const auto after = f.completed();
+    // Killed before the enqueue was journaled: nothing to resume, nothing uploaded.
+    if (after.size() == before.size()) continue;
+    f.check_one_new_upload(before);
+    if (!was_complete) ++resumed;
+    fs::remove_all(journal);
+  }
+  CHECK(resumed >= iterations / 2);
+}
+}  // namespace
+
+TEST_CASE("SIGKILL of xfer put at random moments, then xfer resume", "[cli][upload][crash]") {
+  kill_put_and_resume(30);
+}
+
+TEST_CASE("SIGKILL of xfer put, 500 iterations", "[cli][upload][crash][torture]") {
+  kill_put_and_resume(500);
+}
+
+TEST_CASE("xfer put refuses what cannot work before a byte moves", "[cli][upload]") {
+  UploadFixture f(100'000);
+  const auto url = f.server->http_origin() + "/uploads";
+  auto missing = run_cli({"put", (f.dir / "nope.bin").string(), url, "--journal", f.journal()});
+  CHECK(missing.exit_code == 8);
+  CHECK(missing.stderr_text.find("nope.bin") != std::string::npos);
+  auto directory = run_cli({"put", f.dir.path().string(), url, "--journal", f.journal()});
+  CHECK(directory.exit_code == 2);
+  CHECK(directory.stderr_text.find("not a regular file") != std::string::npos);
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--interop-version", "11"}, {"--interop-version", "2"},
+        {"--protocol", "ftp"}, {"--creation", "eager"}, {"--chunk-size", "0"},
+        {"--checksum", "md5:00"}}) {
+    CAPTURE(bad[0], bad[1]);
+    auto r = run_cli(put_args(f, url, bad));
+    CHECK(r.exit_code == 2);
+  }
+  auto no_url = run_cli({"put", f.source.string(), "--journal", f.journal()});
+  CHECK(no_url.exit_code == 2);
+  auto bad_url = run_cli({"put", f.source.string(), "ftp://x/y", "--journal", f.journal()});
+  CHECK(bad_url.exit_code == 2);
+  CHECK(f.completed().empty());
+}
+
+TEST_CASE("a source changed since its upload began is never resumed onto the old upload",
+          "[cli][upload]") {
+  UploadFixture f(4 << 20);
+  const auto url = f.server->http_origin() + "/uploads";
+  auto first = run_cli(put_args(f, url, {"--creation", "careful", "--chunk-size", "1M", "-H",
+                                         "Xfer-Fault: throttle=2000000"}),
+                       std::chrono::milliseconds(1200));
+  CHECK(first.exit_code == -9);
+  // Rewrite the source (same size, new bytes): the server's prefix is no longer this file's.
+  write_pattern_file(f.source, 4 << 20, 99);
+  f.source_sha = sha256_file(f.source);
+  auto refused = run_cli({"resume", "--journal", f.journal()});
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.stderr_text.find("changed since its upload began") != std::string::npos);
+  CHECK(f.completed().empty());
+
+  // Asked to, it starts a new upload with the new bytes.
+  const auto before = f.completed();
+  auto fresh = run_cli(put_args(f, url, {"--restart-if-changed", "--chunk-size", "1M", "-H",
+                                         "Xfer-Fault: reset-after=1500000,times=1"}));
+  INFO(fresh.stderr_text);
+  REQUIRE(fresh.exit_code == 0);
+  f.check_one_new_upload(before);
+}
+
+TEST_CASE("put --checksum is sent as Repr-Digest and the server refuses a mismatch", "[cli][upload]") {
+  UploadFixture f(1'000'000);
+  const auto url = f.server->http_origin() + "/uploads";
+  const auto before = f.completed();
+  auto good = run_cli(put_args(f, url, {"--checksum", "sha256:" + f.source_sha}));
+  INFO(good.stderr_text);
+  REQUIRE(good.exit_code == 0);
+  f.check_one_new_upload(before);
+  const auto before_bad = f.completed();
+  auto bad = run_cli(put_args(f, url, {"--checksum", "sha256:" + std::string(64, 'a'), "--retry",
+                                       "0"}));
+  CHECK(bad.exit_code != 0);
+  CHECK(f.completed() == before_bad);
+}

@@ -1,0 +1,273 @@
+// Uploads through the Engine API: the 104's Location is journaled while the body keeps
+// streaming (over HTTP/1.1 and h2c), events carry the upload resource, cancel sends DELETE;
+// and servers written here that lie about offsets, limits and locations, each of which must
+// end in a clear error without losing or inventing a byte.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "store/journal.h"
+#include "tests/integration/engine_harness.h"
+#include "tests/integration/raw_http_server.h"
+#include "tests/support/files.h"
+
+using namespace xfer;
+using namespace xfer::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+UploadSpec upload_of(const fs::path& source, const std::string& url) {
+  UploadSpec spec;
+  spec.source = source.string();
+  spec.url = url;
+  return spec;
+}
+
+std::string uploaded_file(const TempDir& dir) {
+  for (const auto& e : fs::directory_iterator(dir / "root" / "uploads")) return e.path().string();
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("the 104's Location is journaled while the body keeps streaming",
+          "[engine][upload]") {
+  for (const HttpVersion version : {HttpVersion::Http1_1, HttpVersion::Http2}) {
+    CAPTURE(to_string(version));
+    TempDir dir("xfer-up-104");
+    auto server = start_server(dir);
+    const auto source = dir / "src.bin";
+    // Large enough that socket buffers cannot swallow the body before the 104 arrives.
+    write_pattern_file(source, 24'000'000, 5);
+    auto engine = Engine::open((dir / "journal").string(), test_engine_config());
+    REQUIRE(engine);
+    auto spec = upload_of(source, server->http_origin() + "/uploads");
+    spec.creation = UploadCreation::Optimistic;
+    spec.protocol_version = version;
+    spec.headers = {{"Xfer-Fault", "throttle=12000000"}};  // about two seconds of body
+    auto id = (*engine)->enqueue(spec);
+    REQUIRE(id);
+    auto result = run_until_terminal(**engine, *id);
+    REQUIRE(result.terminal);
+    INFO(result.terminal->message);
+    REQUIRE(result.terminal->kind == EventKind::Completed);
+    CHECK(result.terminal->direction == Direction::Upload);
+    CHECK(result.terminal->upload_url.find("/uploads/") != std::string::npos);
+    // The resource was announced mid-body, and bytes kept moving after it: the 104 did not
+    // hold the body back (no Expect wait, no stall until the final response).
+    std::size_t announced = result.events.size();
+    std::uint64_t bytes_then = 0;
+    for (std::size_t i = 0; i < result.events.size(); ++i) {
+      const auto& e = result.events[i];
+      if (e.kind == EventKind::StateChanged && e.message.rfind("upload resource ", 0) == 0) {
+        announced = i;
+        bytes_then = e.bytes;
+        CHECK(e.upload_url == result.terminal->upload_url);
+        break;
+      }
+    }
+    REQUIRE(announced < result.events.size());
+    CHECK(bytes_then < 24'000'000);
+    bool progressed_after = false;
+    for (std::size_t i = announced + 1; i < result.events.size(); ++i)
+      if (result.events[i].kind == EventKind::Progress && result.events[i].bytes > bytes_then)
+        progressed_after = true;
+    CHECK(progressed_after);
+    CHECK(sha256_file(uploaded_file(dir)) == sha256_file(source));
+    auto st = (*engine)->status(*id);
+    REQUIRE(st);
+    CHECK(st->direction == Direction::Upload);
+    CHECK(st->durable_bytes == 24'000'000);
+    CHECK(st->upload_url == result.terminal->upload_url);
+  }
+}
+
+TEST_CASE("cancelling an upload deletes its resource on the server", "[engine][upload]") {
+  TempDir dir("xfer-up-cancel");
+  auto server = start_server(dir);
+  const auto source = dir / "src.bin";
+  write_pattern_file(source, 4'000'000, 6);
+  auto engine = Engine::open((dir / "journal").string(), test_engine_config());
+  REQUIRE(engine);
+  auto spec = upload_of(source, server->http_origin() + "/uploads");
+  spec.creation = UploadCreation::Careful;
+  spec.headers = {{"Xfer-Fault", "throttle=1000000"}};
+  auto id = (*engine)->enqueue(spec);
+  REQUIRE(id);
+  std::string resource;
+  for (int i = 0; i < 200 && resource.empty(); ++i) {
+    auto e = (*engine)->next_event(std::chrono::milliseconds(50));
+    if (e && !e->upload_url.empty()) resource = e->upload_url;
+  }
+  REQUIRE_FALSE(resource.empty());
+  REQUIRE((*engine)->cancel(*id));
+  auto result = run_until_terminal(**engine, *id);
+  REQUIRE(result.terminal);
+  CHECK(result.terminal->kind == EventKind::Cancelled);
+  // The server forgot it: offset retrieval answers 404.
+  const auto head = run_cli({"get", resource, "-o", (dir / "probe").string(), "--journal",
+                             (dir / "probe-journal").string(), "--retry", "0"});
+  CHECK(head.exit_code == 5);
+  CHECK(head.stderr_text.find("404") != std::string::npos);
+}
+
+namespace {
+
+struct RawOutcome {
+  Event terminal;
+  int requests = 0;
+};
+
+// Uploads a 100,000-byte file to a raw server; `careful` sends an empty creation first.
+RawOutcome upload_to(RawHttpServer& server, const TempDir& dir, UploadCreation creation,
+                     std::uint32_t interop = 10) {
+  const auto source = dir / "src.bin";
+  write_pattern_file(source, 100'000, 8);
+  auto config = test_engine_config();
+  config.max_attempts = 3;
+  auto engine = Engine::open((dir / "journal").string(), config);
+  REQUIRE(engine);
+  auto spec = upload_of(source, server.origin() + "/uploads");
+  spec.creation = creation;
+  spec.interop_version = interop;
+  auto id = (*engine)->enqueue(spec);
+  REQUIRE(id);
+  auto result = run_until_terminal(**engine, *id, std::chrono::seconds(30));
+  REQUIRE(result.terminal);
+  return {*result.terminal, server.requests()};
+}
+
+std::string created(const std::string& extra) {
+  return "HTTP/1.1 201 Created\r\nLocation: /uploads/r1\r\nUpload-Complete: ?0\r\n" + extra +
+         "Content-Length: 0\r\nConnection: close\r\n\r\n";
+}
+
+void check_failed(const RawOutcome& o, const std::string& needle) {
+  INFO(o.terminal.message);
+  CHECK(o.terminal.kind == EventKind::Failed);
+  CHECK(o.terminal.message.find(needle) != std::string::npos);
+  REQUIRE(o.terminal.error);
+  CHECK(o.terminal.error->category() == ErrorCategory::Protocol);
+}
+
+}  // namespace
+
+TEST_CASE("misbehaving upload servers end in clear errors", "[engine][upload][misbehaving]") {
+  TempDir dir("xfer-up-raw");
+  SECTION("garbage Upload-Offset in the creation response") {
+    RawHttpServer server([](const std::string&, int) { return created("Upload-Offset: banana\r\n"); });
+    check_failed(upload_to(server, dir, UploadCreation::Careful), "not an offset");
+  }
+  SECTION("negative Upload-Offset") {
+    RawHttpServer server([](const std::string&, int) { return created("Upload-Offset: -5\r\n"); });
+    check_failed(upload_to(server, dir, UploadCreation::Careful), "not an offset");
+  }
+  SECTION("an offset beyond what was sent") {
+    RawHttpServer server([](const std::string&, int) { return created("Upload-Offset: 5000\r\n"); });
+    check_failed(upload_to(server, dir, UploadCreation::Careful), "beyond");
+  }
+  SECTION("an offset retrieval beyond the file") {
+    RawHttpServer server([](const std::string&, int n) -> std::string {
+      if (n == 0) return created("");
+      if (n == 1) return "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      return "HTTP/1.1 204 No Content\r\nUpload-Offset: 999999999\r\nUpload-Limit: max-size=1000000000\r\n"
+             "Connection: close\r\n\r\n";
+    });
+    check_failed(upload_to(server, dir, UploadCreation::Careful), "claims 999999999 bytes");
+  }
+  SECTION("an append answered with a lower offset than it started at") {
+    RawHttpServer server([](const std::string&, int n) -> std::string {
+      if (n == 0) return created("");
+      if (n == 1) return "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      if (n == 2)
+        return "HTTP/1.1 204 No Content\r\nUpload-Offset: 40000\r\nUpload-Limit: max-size=1000000000\r\n"
+               "Connection: close\r\n\r\n";
+      return "HTTP/1.1 204 No Content\r\nUpload-Offset: 10\r\nUpload-Complete: ?0\r\n"
+             "Content-Length: 0\r\nConnection: close\r\n\r\n";
+    });
+    check_failed(upload_to(server, dir, UploadCreation::Careful), "lower offset");
+  }
+  SECTION("a creation Location on another origin") {
+    RawHttpServer server([](const std::string&, int) {
+      return std::string("HTTP/1.1 201 Created\r\nLocation: http://127.0.0.2:9/uploads/x\r\n"
+                         "Upload-Complete: ?0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    });
+    check_failed(upload_to(server, dir, UploadCreation::Careful), "another origin");
+  }
+  SECTION("an incomplete creation answered without a Location") {
+    RawHttpServer server([](const std::string&, int) {
+      return std::string("HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    });
+    check_failed(upload_to(server, dir, UploadCreation::Careful), "no Location");
+  }
+  SECTION("a 104 without Location, for our version, during an optimistic creation") {
+    RawHttpServer server([](const std::string&, int) {
+      return std::string("HTTP/1.1 104 Upload Resumption Supported\r\nUpload-Draft-Interop-Version: 10\r\n\r\n"
+                         "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    });
+    const auto o = upload_to(server, dir, UploadCreation::Optimistic);
+    INFO(o.terminal.message);
+    // Without a resource nothing can be resumed: the retries start over and end in the 500.
+    CHECK(o.terminal.kind == EventKind::Failed);
+  }
+  SECTION("a 104 with a Location on another origin") {
+    RawHttpServer server([](const std::string&, int) {
+      return std::string("HTTP/1.1 104 Upload Resumption Supported\r\nUpload-Draft-Interop-Version: 10\r\n"
+                         "Location: http://127.0.0.2:9/u/1\r\n\r\n"
+                         "HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    });
+    check_failed(upload_to(server, dir, UploadCreation::Optimistic), "origin");
+  }
+  SECTION("a garbage Upload-Limit is ignored, the upload completes") {
+    RawHttpServer server([](const std::string&, int n) -> std::string {
+      if (n == 0) return created("Upload-Limit: max-size=banana\r\n");
+      return "HTTP/1.1 204 No Content\r\nUpload-Complete: ?1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    });
+    const auto o = upload_to(server, dir, UploadCreation::Careful);
+    INFO(o.terminal.message);
+    CHECK(o.terminal.kind == EventKind::Completed);
+  }
+  SECTION("413 without limits: appends get smaller until one fits") {
+    RawHttpServer server([](const std::string& head, int n) -> std::string {
+      if (n == 0) return created("");
+      if (head.rfind("HEAD", 0) == 0)
+        return "HTTP/1.1 204 No Content\r\nUpload-Offset: 0\r\nUpload-Limit: max-size=1000000000\r\n"
+               "Connection: close\r\n\r\n";
+      // Appends above 64 KiB are too large.
+      const auto at = head.find("Content-Length: ");
+      const auto length = std::stoull(head.substr(at + 16));
+      if (length > 65536) return "HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      const auto offset_at = head.find("Upload-Offset: ");
+      const auto offset = std::stoull(head.substr(offset_at + 15));
+      return "HTTP/1.1 204 No Content\r\nUpload-Offset: " + std::to_string(offset + length) +
+             "\r\nUpload-Complete: " + (offset + length == 100000 ? "?1" : "?0") +
+             "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    });
+    const auto o = upload_to(server, dir, UploadCreation::Careful);
+    INFO(o.terminal.message);
+    CHECK(o.terminal.kind == EventKind::Completed);
+  }
+  SECTION("a file above the cached max-size is refused before any byte is sent") {
+    // First upload teaches the origin's limits; the second is refused before sending.
+    RawHttpServer server([](const std::string&, int n) -> std::string {
+      if (n == 0) return created("Upload-Limit: max-size=200000\r\n");
+      return "HTTP/1.1 204 No Content\r\nUpload-Complete: ?1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    });
+    const auto first = upload_to(server, dir, UploadCreation::Careful);
+    REQUIRE(first.terminal.kind == EventKind::Completed);
+    const auto big = dir / "big.bin";
+    write_pattern_file(big, 300'000, 9);
+    auto engine = Engine::open((dir / "journal").string(), test_engine_config());
+    REQUIRE(engine);
+    auto id = (*engine)->enqueue(upload_of(big, server.origin() + "/uploads"));
+    REQUIRE(id);
+    const int before = server.requests();
+    auto result = run_until_terminal(**engine, *id, std::chrono::seconds(30));
+    REQUIRE(result.terminal);
+    CHECK(result.terminal->kind == EventKind::Failed);
+    CHECK(result.terminal->message.find("max-size") != std::string::npos);
+    CHECK(server.requests() == before);
+  }
+}

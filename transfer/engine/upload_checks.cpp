@@ -1,0 +1,48 @@
+#include "transfer/engine/upload_checks.h"
+
+#include <fmt/format.h>
+
+#include "protocols/http/digest_fields.h"
+#include "protocols/upload/upload_dialect.h"
+
+namespace xfer::engine {
+
+std::uint32_t interop_version_for(std::uint32_t asked) {
+  return asked == 0 ? static_cast<std::uint32_t>(protocols::kMaxInteropVersion) : asked;
+}
+
+Result<void> check_upload_spec(files::FileSystem& fs, const UploadSpec& spec) {
+  if (spec.source.empty()) return fail(ErrorCategory::InvalidArgument, "no source file to upload");
+  if (spec.protocol != UploadProtocol::Ietf)
+    return fail(ErrorCategory::InvalidArgument,
+                fmt::format("upload protocol '{}' is not supported yet (only 'ietf')",
+                            to_string(spec.protocol)));
+  const auto version = interop_version_for(spec.interop_version);
+  if (!protocols::dialect_for(static_cast<int>(version)))
+    return fail(ErrorCategory::InvalidArgument,
+                fmt::format("interop version {} is not one xfer speaks ({} to {})", version,
+                            protocols::kMinInteropVersion, protocols::kMaxInteropVersion));
+  if (!spec.checksum.empty()) {
+    if (auto c = protocols::parse_user_checksum(spec.checksum); !c)
+      return std::unexpected(c.error());
+  }
+  files::PathInfo info;
+  auto source = fs.open_source(spec.source, info);
+  if (!source) return std::unexpected(source.error());
+  return {};
+}
+
+store::UploadRecord initial_upload_record(TransferId id, const UploadSpec& spec) {
+  store::UploadRecord u;
+  u.transfer_id = id;
+  u.protocol = spec.protocol;
+  u.interop_version = interop_version_for(spec.interop_version);
+  u.creation = spec.creation;
+  u.chunk_size = spec.chunk_size;
+  u.restart_if_source_changed = spec.restart_if_source_changed;
+  u.method = spec.method.empty() ? "PUT" : spec.method;
+  u.replay_non_idempotent = spec.replay_non_idempotent;
+  return u;
+}
+
+}  // namespace xfer::engine

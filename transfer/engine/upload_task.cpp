@@ -1,0 +1,712 @@
+#include "transfer/engine/upload_task.h"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "base/crash_point.h"
+#include "protocols/http/retry_after.h"
+#include "protocols/upload/interim_response.h"
+#include "protocols/upload/upload_fields.h"
+#include "transfer/engine/origin.h"
+#include "transfer/engine/secrets.h"
+#include "transfer/engine/upload_checks.h"
+
+namespace xfer::engine {
+
+using protocols::BodyRead;
+using protocols::HttpRequest;
+using protocols::ResponseHeaders;
+
+namespace {
+// Auto creation is careful from this size on: an optimistic creation that meets a server
+// without resumable support would have to send it all again.
+constexpr std::uint64_t kCarefulFrom = 16ull << 20;
+constexpr int kMaxConflicts = 2;
+constexpr int kMaxShrinks = 8;
+constexpr int kMaxRestarts = 3;
+constexpr int kMaxShortAcks = 16;
+constexpr std::uint64_t kSmallestAppend = 64 << 10;
+constexpr std::chrono::seconds kDeleteWait{5};
+constexpr std::chrono::milliseconds kLongestRetryAfterSeen = std::chrono::hours(24 * 365 * 1000);
+
+bool ok_status(int status) { return status >= 200 && status < 300; }
+
+}  // namespace
+
+// One exchange with the server and the slice of the source its body carries.
+struct UploadTask::Exchange {
+  Step step = Step::Create;
+  std::string url;
+  std::uint64_t body_from = 0;
+  std::uint64_t body_to = 0;
+  std::uint64_t cursor = 0;  // next source byte to hand to the transport
+  std::optional<ResponseHeaders> head;
+  std::optional<Error> local_error;  // a read failed: the exchange is abandoned with this
+  std::shared_ptr<Sink> sink;
+  std::unique_ptr<protocols::HttpStream> stream;
+};
+
+class UploadTask::Sink final : public protocols::ExchangeSink {
+ public:
+  Sink(std::weak_ptr<UploadTask> task, Exchange* ex) : task_(std::move(task)), ex_(ex) {}
+  bool detached = false;
+
+  void on_interim(const ResponseHeaders& interim) override {
+    if (auto t = live()) t->on_interim(*ex_, interim);
+  }
+  void on_response_head(const ResponseHeaders& head) override {
+    if (auto t = live()) t->on_head(*ex_, head);
+  }
+  protocols::BodyAction on_body(std::span<const std::uint8_t>) override {
+    return protocols::BodyAction::Continue;  // problem details and the like: not needed
+  }
+  BodyRead read_body(std::span<std::uint8_t> buffer) override {
+    if (auto t = live()) return t->read_body(*ex_, buffer);
+    return BodyRead{0, true};
+  }
+  void on_complete(Result<void> outcome) override {
+    if (auto t = live()) t->on_complete(*ex_, std::move(outcome));
+  }
+  bool can_replay_body() const override { return true; }  // the source can be read again
+  bool rewind_body() override {
+    if (detached) return false;
+    ex_->cursor = ex_->body_from;
+    return true;
+  }
+
+ private:
+  std::shared_ptr<UploadTask> live() { return detached ? nullptr : task_.lock(); }
+  std::weak_ptr<UploadTask> task_;
+  Exchange* ex_;
+};
+
+UploadTask::UploadTask(TaskHost& host, store::TransferRecord record, store::UploadRecord upload,
+                       std::optional<store::OriginRecord> origin)
+    : TaskCore(host, std::move(record)),
+      upload_(std::move(upload)),
+      origin_record_(std::move(origin)),
+      delete_timer_(host.io()) {
+  acked_ = durable_acked_ = upload_.acked_offset;
+}
+
+UploadTask::~UploadTask() {
+  release_exchanges();
+  delete_timer_.cancel();
+}
+
+// ---- attempts --------------------------------------------------------------------------------
+
+Result<void> UploadTask::prepare() {
+  conflicts_ = shrinks_ = restarts_ = short_acks_ = 0;
+  append_cap_ = 0;
+  const auto dialect = protocols::dialect_for(static_cast<int>(upload_.interop_version));
+  if (!dialect)
+    return fail(ErrorCategory::InvalidArgument,
+                fmt::format("interop version {} is not one xfer speaks", upload_.interop_version));
+  dialect_ = *dialect;
+  auto target = protocols::Url::parse_http(record_.url);
+  if (!target) return std::unexpected(target.error());
+  target_ = std::move(*target);
+  if (!record_.checksum.empty()) {
+    auto digest = protocols::parse_user_checksum(record_.checksum);
+    if (!digest) return std::unexpected(digest.error());
+    checksum_ = *digest;
+  }
+
+  files::PathInfo info;
+  auto source = host_.file_system().open_source(record_.local_path, info);
+  if (!source) return std::unexpected(source.error());
+  source_ = std::shared_ptr<files::File>(std::move(*source));
+  const bool identified = upload_.source_mtime_ns != 0 || upload_.source_inode != 0;
+  const bool same = upload_.source_size == info.size && upload_.source_mtime_ns == info.mtime_ns &&
+                    upload_.source_inode == info.identity.inode &&
+                    upload_.source_device == info.identity.device;
+  if (identified && !same) {
+    if (!upload_.restart_if_source_changed)
+      return fail(ErrorCategory::InvalidArgument,
+                  fmt::format("{} changed since its upload began (size {} → {}, or its modification "
+                              "time or inode): its bytes on the server are not this file's; start "
+                              "a new upload (or allow restarts when the source changes)",
+                              record_.local_path, upload_.source_size, info.size));
+    emit(EventKind::Restarted, "the source changed; starting a new upload from zero");
+    upload_.resource_url.clear();
+    acked_ = durable_acked_ = 0;
+  }
+  if (!identified || !same) {
+    upload_.source_size = info.size;
+    upload_.source_mtime_ns = info.mtime_ns;
+    upload_.source_inode = info.identity.inode;
+    upload_.source_device = info.identity.device;
+  }
+  size_ = upload_.source_size;
+  record_.size = size_;
+  if (acked_ > *size_) acked_ = durable_acked_ = 0;  // a journal that says otherwise is wrong
+
+  if (origin_record_ && origin_record_->upload_interop_version != 0)
+    limits_ = origin_record_->upload_limits;
+  // Refused before any byte is sent: the server said it takes nothing this large.
+  if (auto r = protocols::check_total_size(limits_, *size_); !r) return r;
+  return {};
+}
+
+void UploadTask::launch() {
+  if (upload_.resource_url.empty())
+    create();
+  else
+    retrieve_offset();
+}
+
+bool UploadTask::careful_creation() const {
+  switch (upload_.creation) {
+    case UploadCreation::Optimistic: return false;
+    case UploadCreation::Careful: return true;
+    case UploadCreation::Auto: break;
+  }
+  const bool known_resumable = origin_record_ && origin_record_->upload_interop_version != 0;
+  return known_resumable || size_.value_or(0) >= kCarefulFrom;
+}
+
+HttpRequest UploadTask::base_request(const std::string& method, const std::string& url) const {
+  HttpRequest request = request_to(method, url);
+  request.headers.push_back(protocols::interop_version_header(dialect_));
+  return request;
+}
+
+void UploadTask::create() {
+  const std::uint64_t size = *size_;
+  HttpRequest request = base_request("POST", record_.url);
+  std::uint64_t body_to = 0;
+  if (!careful_creation()) {
+    // Optimistic: the first append's worth of bytes rides on the creation request.
+    auto n = protocols::next_append_size(limits_, size, upload_.chunk_size ? upload_.chunk_size : size);
+    if (!n) {
+      fail_attempt(n.error(), std::nullopt);
+      return;
+    }
+    body_to = *n;
+  }
+  const bool completes = body_to == size;
+  request.headers.push_back(protocols::completion_header(dialect_, completes));
+  if (dialect_.has_upload_length) {
+    if (auto length = protocols::format_upload_integer(size))
+      request.headers.emplace_back("Upload-Length", *length);
+  }
+  if (completes && checksum_)
+    request.headers.emplace_back(
+        "Repr-Digest", protocols::format_digest_field(*checksum_));
+  request.body_length = body_to;
+  spdlog::debug("transfer {}: creating the upload ({}, {} of {} bytes)", record_.id,
+                body_to == 0 ? "careful" : "optimistic", body_to, size);
+  start_exchange(Step::Create, std::move(request), 0, body_to);
+}
+
+void UploadTask::retrieve_offset() {
+  HttpRequest request = base_request("HEAD", upload_.resource_url);
+  spdlog::debug("transfer {}: asking {} for its offset", record_.id, upload_.resource_url);
+  start_exchange(Step::Retrieve, std::move(request), 0, 0);
+}
+
+void UploadTask::append(std::uint64_t from) {
+  const std::uint64_t size = *size_;
+  std::uint64_t preferred = upload_.chunk_size ? upload_.chunk_size : size - from;
+  if (append_cap_) preferred = std::min(preferred, append_cap_);
+  auto n = protocols::next_append_size(limits_, size - from, preferred);
+  if (!n) {
+    fail_attempt(n.error(), std::nullopt);
+    return;
+  }
+  const std::uint64_t to = from + *n;
+  const bool completes = to == size;
+  HttpRequest request = base_request("PATCH", upload_.resource_url);
+  auto offset = protocols::format_upload_integer(from);
+  if (!offset) {
+    fail_protocol(fmt::format("offset {} cannot be sent as Upload-Offset", from));
+    return;
+  }
+  request.headers.emplace_back("Upload-Offset", *offset);
+  request.headers.push_back(protocols::completion_header(dialect_, completes));
+  if (dialect_.patch_requires_media_type)
+    request.headers.emplace_back("Content-Type", std::string(protocols::kPartialUploadMediaType));
+  if (dialect_.has_upload_length) {
+    if (auto length = protocols::format_upload_integer(size))
+      request.headers.emplace_back("Upload-Length", *length);
+  }
+  if (completes && checksum_)
+    request.headers.emplace_back(
+        "Repr-Digest", protocols::format_digest_field(*checksum_));
+  request.body_length = *n;
+  spdlog::debug("transfer {}: appending bytes {}..{} of {}", record_.id, from, to, size);
+  start_exchange(Step::Append, std::move(request), from, to);
+}
+
+void UploadTask::start_exchange(Step step, HttpRequest request, std::uint64_t body_from,
+                                std::uint64_t body_to) {
+  release_exchanges();
+  exchange_ = std::make_unique<Exchange>();
+  exchange_->step = step;
+  exchange_->url = request.url;
+  exchange_->body_from = exchange_->cursor = body_from;
+  exchange_->body_to = body_to;
+  exchange_->sink = std::make_shared<Sink>(self(), exchange_.get());
+  send_paused_ = false;
+  auto stream = host_.transport().start(request, *exchange_->sink);
+  if (!stream) {
+    fail_attempt(stream.error(), std::nullopt);
+    return;
+  }
+  exchange_->stream = std::move(*stream);
+}
+
+void UploadTask::release_exchanges() {
+  if (!exchange_) return;
+  if (exchange_->sink) exchange_->sink->detached = true;
+  // Streams are destroyed at the loop boundary, never inside one of their own callbacks; the
+  // Exchange goes with them because the sink points into it.
+  std::shared_ptr<Exchange> ex(std::move(exchange_));
+  boost::asio::post(host_.io(), [ex]() mutable {
+    ex->stream.reset();
+    ex->sink.reset();
+    ex.reset();
+  });
+}
+
+void UploadTask::resume_paused() {
+  if (!send_paused_ || !exchange_ || !exchange_->stream) return;
+  send_paused_ = false;
+  exchange_->stream->resume_send();
+}
+
+// ---- exchange callbacks ----------------------------------------------------------------------
+
+BodyRead UploadTask::read_body(Exchange& ex, std::span<std::uint8_t> buffer) {
+  if (phase_ != Phase::Running || ex.local_error) return BodyRead{0, true};
+  if (send_paused_) return BodyRead{0, true};
+  if (ex.cursor >= ex.body_to) return BodyRead{0, false};
+  const std::uint64_t want = std::min<std::uint64_t>(buffer.size(), ex.body_to - ex.cursor);
+  auto got = source_->read_at(ex.cursor, buffer.first(static_cast<std::size_t>(want)));
+  if (!got || *got == 0) {
+    // Abandon the exchange outside the transport's callback.
+    ex.local_error = got ? Error(ErrorCategory::InvalidArgument,
+                                 fmt::format("{} became shorter while being uploaded (no byte at "
+                                             "{}): it is being changed",
+                                             record_.local_path, ex.cursor))
+                         : got.error();
+    boost::asio::post(host_.io(), [weak = std::weak_ptr<UploadTask>(self()), e = *ex.local_error] {
+      if (auto t = weak.lock()) t->fail_attempt(e, std::nullopt);
+    });
+    return BodyRead{0, true};
+  }
+  ex.cursor += *got;
+  if (pace(*got)) send_paused_ = true;  // these bytes go; the next read waits
+  return BodyRead{*got, false};
+}
+
+void UploadTask::on_interim(Exchange& ex, const ResponseHeaders& interim) {
+  if (phase_ != Phase::Running || ex.step == Step::Retrieve || ex.step == Step::Delete) return;
+  const auto request_url = protocols::Url::parse_http(ex.url);
+  if (!request_url) return;
+  const std::optional<std::string> known =
+      upload_.resource_url.empty() ? std::nullopt : std::optional<std::string>(upload_.resource_url);
+  const auto d = protocols::judge_interim(interim, dialect_, *request_url, known, acked_);
+  switch (d.verdict) {
+    case protocols::InterimVerdict::Ignore: return;
+    case protocols::InterimVerdict::Violation: fail_protocol(d.reason); return;
+    case protocols::InterimVerdict::Accept: break;
+  }
+  if (d.limits) {
+    limits_ = *d.limits;
+    origin_dirty_ = true;
+  }
+  if (d.offset) {
+    if (auto r = acknowledge(*d.offset, ex.cursor, "a 104"); !r) {
+      fail_protocol(r.error().message());
+      return;
+    }
+    maybe_checkpoint(false);
+  }
+  if (d.upload_url && upload_.resource_url.empty()) {
+    // The body keeps streaming while the URL is made durable.
+    learn_resource(*d.upload_url, nullptr);
+  }
+}
+
+void UploadTask::on_head(Exchange& ex, const ResponseHeaders& head) {
+  if (phase_ != Phase::Running) return;
+  if (ex.stream && protocol_.empty()) {
+    protocol_ = ex.stream->negotiated_protocol();
+    if (!protocol_.empty()) host_.protocol_learned(origin_, protocol_);
+  }
+  ex.head = head;
+}
+
+void UploadTask::on_complete(Exchange& ex, Result<void> outcome) {
+  if (ex.step == Step::Delete) {
+    if (!outcome || !ex.head || !ok_status(ex.head->status))
+      spdlog::debug("transfer {}: DELETE of {} did not succeed", record_.id, ex.url);
+    delete_timer_.cancel();
+    release_exchanges();
+    if (auto then = std::move(after_delete_)) then();
+    return;
+  }
+  if (phase_ != Phase::Running) return;
+  if (ex.local_error) return;  // already failing
+  if (!outcome) {
+    release_exchanges();
+    fail_attempt(outcome.error(), std::nullopt);
+    return;
+  }
+  if (!ex.head) {
+    release_exchanges();
+    fail_protocol("the exchange ended without a response");
+    return;
+  }
+  switch (ex.step) {
+    case Step::Create: after_create(ex); break;
+    case Step::Retrieve: after_retrieve(ex); break;
+    case Step::Append: after_append(ex); break;
+    case Step::Delete: break;
+  }
+}
+
+void UploadTask::after_create(Exchange& ex) {
+  const ResponseHeaders head = *ex.head;
+  const std::uint64_t sent_end = ex.body_to;
+  const bool completed_request = sent_end == *size_;
+  const std::string request_url = ex.url;
+  release_exchanges();
+  if (!ok_status(head.status)) {
+    // An optimistic creation whose 104 named a resource continues there after the retry.
+    fail_status(head, "the creation request");
+    return;
+  }
+  learn_limits(head);
+  std::optional<std::string> location;
+  if (const auto* loc = head.find("location")) {
+    const auto base = protocols::Url::parse_http(request_url);
+    auto resolved = base ? base->resolve(*loc) : std::unexpected(base.error());
+    if (!resolved) {
+      fail_protocol(fmt::format("the creation response's Location '{}' is not a URL", *loc));
+      return;
+    }
+    if (resolved->origin() != target_->origin()) {
+      fail_protocol(fmt::format("the creation response names an upload resource on another origin "
+                                "({}); xfer does not send the upload there",
+                                resolved->origin()));
+      return;
+    }
+    location = resolved->to_string();
+  }
+  const std::optional<bool> complete = completion_in(head);
+  if (completed_request && complete.value_or(true)) {
+    // Every byte went with the creation and the server took it (resumable or not).
+    acked_ = sent_end;
+    if (location && upload_.resource_url.empty()) upload_.resource_url = *location;
+    TaskCore::complete(fmt::format("{} bytes", *size_));
+    return;
+  }
+  if (upload_.resource_url.empty()) {
+    if (!location) {
+      fail_protocol(fmt::format("the server answered {} to an incomplete creation without naming "
+                                "an upload resource (no Location): it does not support resumable "
+                                "uploads at interop version {}",
+                                head.status, dialect_.interop_version));
+      return;
+    }
+  }
+  const auto reported = offset_in(head, sent_end);
+  if (!reported) return;
+  const std::uint64_t offset = *reported;
+  if (auto r = acknowledge(offset, sent_end, "the creation response"); !r) {
+    fail_protocol(r.error().message());
+    return;
+  }
+  learn_resource(upload_.resource_url.empty() ? *location : upload_.resource_url,
+                 [this] { append(acked_); });
+}
+
+void UploadTask::after_retrieve(Exchange& ex) {
+  const ResponseHeaders head = *ex.head;
+  release_exchanges();
+  if (!resource_answered(head, "the offset retrieval")) return;
+  learn_limits(head);
+  const auto* value = head.find("upload-offset");
+  const auto offset = value ? protocols::parse_upload_offset(*value) : std::nullopt;
+  if (!offset) {
+    fail_protocol(value ? fmt::format("Upload-Offset '{}' is not an offset", *value)
+                        : "the offset retrieval answered without Upload-Offset");
+    return;
+  }
+  const std::optional<bool> complete = completion_in(head);
+  if (*offset > *size_) {
+    fail_protocol(fmt::format("the server claims {} bytes of a {}-byte file", *offset, *size_));
+    return;
+  }
+  if (*offset < acked_) {
+    // It lost bytes it had acknowledged (a crash on its side): they are sent again, and said so.
+    if (++restarts_ > kMaxRestarts) {
+      fail_protocol("the server keeps losing bytes it acknowledged");
+      return;
+    }
+    emit(EventKind::Restarted,
+         fmt::format("the server went back from offset {} to {}; resending from there", acked_,
+                     *offset));
+    acked_ = *offset;
+    PersistJob job;
+    job.sync_data = false;
+    persist(std::move(job));
+  } else {
+    acked_ = *offset;
+  }
+  if (complete.value_or(false)) {
+    if (*offset != *size_) {
+      fail_protocol(fmt::format("the server says the upload is complete at {} of {} bytes",
+                                *offset, *size_));
+      return;
+    }
+    TaskCore::complete(fmt::format("{} bytes", *size_));
+    return;
+  }
+  maybe_checkpoint(true);
+  append(acked_);
+}
+
+void UploadTask::after_append(Exchange& ex) {
+  const ResponseHeaders head = *ex.head;
+  const std::uint64_t from = ex.body_from;
+  const std::uint64_t sent_end = ex.body_to;
+  release_exchanges();
+  if (head.status == 409) {
+    // The server holds another offset: it is a hint, confirmed by asking again. A 409 at the
+    // very offset the server just reported means it is still busy with an earlier request
+    // (one cut off by a crash of ours, say): that passes, so try again later.
+    if (++conflicts_ > kMaxConflicts) {
+      fail_attempt(Error(ErrorCategory::HttpStatus,
+                         fmt::format("the server answered 409 to {} appends at the offset it "
+                                     "reported ({}); it may still be busy with an earlier request",
+                                     conflicts_ - 1, from),
+                         true, 409),
+                   std::nullopt);
+      return;
+    }
+    spdlog::debug("transfer {}: 409 at offset {}; asking again", record_.id, from);
+    retrieve_offset();
+    return;
+  }
+  if (head.status == 413) {
+    const std::uint64_t was = sent_end - from;
+    learn_limits(head);
+    if (++shrinks_ > kMaxShrinks || was <= kSmallestAppend) {
+      fail_status(head, "the append");
+      return;
+    }
+    append_cap_ = std::max(kSmallestAppend, was / 2);
+    if (limits_.max_append_size) append_cap_ = std::min(append_cap_, *limits_.max_append_size);
+    // The server may have kept some of the refused bytes: ask before sending again.
+    retrieve_offset();
+    return;
+  }
+  if (!resource_answered(head, "the append")) return;
+  learn_limits(head);
+  const auto reported = offset_in(head, sent_end);
+  if (!reported) return;
+  const std::uint64_t offset = *reported;
+  if (offset < from) {
+    fail_protocol(fmt::format("the append at {} was answered with the lower offset {}", from, offset));
+    return;
+  }
+  if (auto r = acknowledge(offset, sent_end, "the append response"); !r) {
+    fail_protocol(r.error().message());
+    return;
+  }
+  if (offset == *size_) {
+    TaskCore::complete(fmt::format("{} bytes", *size_));
+    return;
+  }
+  if (offset < sent_end && ++short_acks_ > kMaxShortAcks) {
+    fail_protocol("the server keeps acknowledging only part of each append");
+    return;
+  }
+  maybe_checkpoint(false);
+  append(offset);
+}
+
+// ---- what the server told us -----------------------------------------------------------------
+
+std::optional<bool> UploadTask::completion_in(const ResponseHeaders& head) const {
+  const auto* value =
+      head.find(dialect_.completion_inverted ? "upload-incomplete" : "upload-complete");
+  return value ? protocols::parse_completion(dialect_, *value) : std::nullopt;
+}
+
+Result<void> UploadTask::acknowledge(std::uint64_t offset, std::uint64_t sent_end, const char* where) {
+  if (offset > sent_end || offset > *size_)
+    return fail(ErrorCategory::Protocol,
+                fmt::format("{} acknowledged offset {}, beyond the {} bytes sent", where, offset,
+                            std::min(sent_end, *size_)));
+  if (offset > acked_) acked_ = offset;
+  return {};
+}
+
+void UploadTask::learn_limits(const ResponseHeaders& head) {
+  const auto* value = head.find("upload-limit");
+  if (!value || !dialect_.has_upload_limit) return;
+  auto parsed = protocols::parse_upload_limit(*value, dialect_);
+  if (!parsed) {
+    // The draft lets a client ignore an invalid Upload-Limit; we keep what we knew.
+    spdlog::debug("transfer {}: ignoring Upload-Limit '{}': {}", record_.id, *value,
+                  parsed.error().message());
+    return;
+  }
+  limits_ = *parsed;
+  if (limits_.max_age)
+    upload_.expires_at = unix_now() + std::chrono::milliseconds(*limits_.max_age).count();
+  origin_dirty_ = true;
+}
+
+void UploadTask::learn_resource(const std::string& url, std::function<void()> next) {
+  // A 104 may have named it already: then this only waits until that is journaled.
+  if (!announced_resource_ || upload_.resource_url != url) {
+    announced_resource_ = true;
+    upload_.resource_url = url;
+    origin_dirty_ = true;
+    spdlog::debug("transfer {}: upload resource {}", record_.id, url);
+    emit(EventKind::StateChanged, "upload resource " + url);
+  }
+  PersistJob job;
+  job.sync_data = false;
+  job.then = [weak = std::weak_ptr<UploadTask>(self()), next = std::move(next)](Result<void> r) {
+    auto t = weak.lock();
+    if (!t || t->phase_ != Phase::Running) return;
+    if (!r) {
+      t->fail_attempt(r.error(), std::nullopt);
+      return;
+    }
+    crash_point("upload-url-journaled");
+    if (next) next();
+  };
+  persist(std::move(job));
+}
+
+void UploadTask::restart_upload(const std::string& reason) {
+  if (++restarts_ > kMaxRestarts) {
+    fail_protocol(reason + ", again");
+    return;
+  }
+  bump_generation();
+  emit(EventKind::Restarted, reason + "; starting a new upload from zero");
+  upload_.resource_url.clear();
+  acked_ = durable_acked_ = 0;
+  rebase_progress();
+  PersistJob job;
+  job.sync_data = false;
+  persist(std::move(job));
+  create();
+}
+
+std::optional<std::uint64_t> UploadTask::offset_in(const ResponseHeaders& head,
+                                                   std::uint64_t absent) {
+  const auto* value = head.find("upload-offset");
+  if (!value) return absent;
+  const auto parsed = protocols::parse_upload_offset(*value);
+  if (!parsed) fail_protocol(fmt::format("Upload-Offset '{}' is not an offset", *value));
+  return parsed;
+}
+
+bool UploadTask::resource_answered(const ResponseHeaders& head, const std::string& what) {
+  if (head.status == 404 || head.status == 410) {
+    restart_upload(fmt::format("the server no longer has the upload ({})", head.status));
+    return false;
+  }
+  if (!ok_status(head.status)) {
+    fail_status(head, what);
+    return false;
+  }
+  return true;
+}
+
+void UploadTask::fail_status(const ResponseHeaders& head, const std::string& what) {
+  std::optional<std::chrono::milliseconds> retry_after;
+  if (const auto* value = head.find("retry-after"))
+    retry_after = protocols::parse_retry_after(*value, unix_now(), kLongestRetryAfterSeen);
+  fail_attempt(Error(ErrorCategory::HttpStatus,
+                     fmt::format("server answered {} to {}", head.status, what),
+                     is_retryable_status(head.status), head.status),
+               retry_after);
+}
+
+void UploadTask::fail_protocol(const std::string& why) {
+  release_exchanges();
+  fail_attempt(Error(ErrorCategory::Protocol, why), std::nullopt);
+}
+
+bool UploadTask::worth_keeping_after(const Error& error) const {
+  // The resource on the server is what a later resume() continues.
+  return is_retryable(error) && !upload_.resource_url.empty();
+}
+
+// ---- durability ------------------------------------------------------------------------------
+
+UploadTask::PersistWork UploadTask::prepare_persist(const PersistJob& job) {
+  store::UploadRecord snapshot = upload_;
+  snapshot.acked_offset = acked_;
+  std::optional<store::OriginRecord> origin;
+  if (origin_dirty_ && !upload_.resource_url.empty()) {
+    origin = origin_record_.value_or(store::OriginRecord{});
+    origin->origin = origin_;
+    origin->upload_interop_version = upload_.interop_version;
+    origin->upload_limits = limits_;
+    origin->updated_at = unix_now();
+    origin_record_ = origin;
+    origin_dirty_ = false;
+  }
+  PersistWork work;
+  work.before_commit = [snapshot, origin, keep = !job.discard_local](store::Batch& batch) -> Result<void> {
+    if (keep) batch.put_upload(snapshot);
+    if (origin) batch.put_origin(*origin);
+    return {};
+  };
+  work.applied = [this, acked = snapshot.acked_offset] { durable_acked_ = acked; };
+  return work;
+}
+
+std::uint64_t UploadTask::bytes_done() const {
+  if (exchange_ && exchange_->step != Step::Delete && exchange_->cursor > acked_)
+    return exchange_->cursor;
+  return acked_;
+}
+
+// ---- cancel ----------------------------------------------------------------------------------
+
+void UploadTask::cancel_remote(std::function<void()> then) {
+  if (upload_.resource_url.empty()) {
+    then();
+    return;
+  }
+  after_delete_ = std::move(then);
+  HttpRequest request = base_request("DELETE", upload_.resource_url);
+  release_exchanges();
+  exchange_ = std::make_unique<Exchange>();
+  exchange_->step = Step::Delete;
+  exchange_->url = request.url;
+  exchange_->sink = std::make_shared<Sink>(self(), exchange_.get());
+  auto stream = host_.transport().start(request, *exchange_->sink);
+  if (!stream) {
+    release_exchanges();
+    if (auto next = std::move(after_delete_)) next();
+    return;
+  }
+  exchange_->stream = std::move(*stream);
+  delete_timer_.expires_after(kDeleteWait);
+  delete_timer_.async_wait([weak = std::weak_ptr<UploadTask>(self())](const boost::system::error_code& ec) {
+    auto t = weak.lock();
+    if (!t || ec) return;
+    spdlog::debug("transfer {}: DELETE unanswered after {} s", t->record_.id, kDeleteWait.count());
+    t->release_exchanges();
+    if (auto next = std::move(t->after_delete_)) next();
+  });
+}
+
+}  // namespace xfer::engine

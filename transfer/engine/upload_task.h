@@ -1,0 +1,126 @@
+// UploadTask: one resumable upload (IETF draft Resumable Uploads for HTTP, interop 3 to 10)
+// while it is Active — its creation, offset retrieval and append exchanges, and the upload
+// record its checkpoints journal. The lifecycle, retries and persist chain are TaskCore's.
+//
+// Promises (design.md invariant 4 and the draft):
+// - Only server-acknowledged offsets are journaled: a 104's Upload-Offset, an append response's
+//   offset (or, where the version drops it, the end of an append the server answered 2xx), an
+//   offset retrieval. Bytes merely sent are never claimed.
+// - The upload resource URL is journaled, synced, the moment it arrives (a 104 mid-body or the
+//   201 of a careful creation), before any byte is appended to it.
+// - Every attempt after the first one of a resource starts with offset retrieval (HEAD), so a
+//   crash, a 409 or a lost response continues exactly where the server stands; an offset
+//   beyond what was sent, or beyond the file, is a protocol error, never silently used. An
+//   offset that went backwards resends from there, announced by a Restarted event; a vanished
+//   resource (404/410) starts a new upload, announced the same way.
+// - A source whose size, mtime or inode changed is never resumed onto the old resource.
+// - Cancel sends DELETE to the resource (bounded wait) before the Cancelled event.
+//
+// The body is read from the source file in read_body, on the loop thread, straight into the
+// transport's buffer; a rate limit pauses the send (flow control), nothing is buffered.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "base/upload_limits.h"
+#include "protocols/http/digest_fields.h"
+#include "protocols/http/url.h"
+#include "protocols/transport.h"
+#include "protocols/upload/upload_dialect.h"
+#include "store/records.h"
+#include "transfer/engine/task_core.h"
+#include "transfer/files/file_system.h"
+
+namespace xfer::engine {
+
+class UploadTask final : public TaskCore {
+ public:
+  UploadTask(TaskHost& host, store::TransferRecord record, store::UploadRecord upload,
+             std::optional<store::OriginRecord> origin);
+  ~UploadTask() override;
+
+ private:
+  enum class Step { Create, Retrieve, Append, Delete };
+  struct Exchange;
+  class Sink;
+
+  // TaskCore.
+  Result<void> prepare() override;
+  void launch() override;
+  void release_exchanges() override;
+  void resume_paused() override;
+  PersistWork prepare_persist(const PersistJob& job) override;
+  std::uint64_t bytes_done() const override;
+  std::uint64_t durable_bytes() const override { return durable_acked_; }
+  std::uint64_t checkpointable_bytes() const override { return acked_; }
+  bool worth_keeping_after(const Error& error) const override;
+  std::string resource_url() const override { return upload_.resource_url; }
+  void cancel_remote(std::function<void()> then) override;
+
+  std::shared_ptr<UploadTask> self() {
+    return std::static_pointer_cast<UploadTask>(shared_from_this());
+  }
+
+  // The steps of the protocol.
+  void create();
+  void retrieve_offset();
+  void append(std::uint64_t from);
+  void start_exchange(Step step, protocols::HttpRequest request, std::uint64_t body_from,
+                      std::uint64_t body_to);
+  protocols::HttpRequest base_request(const std::string& method, const std::string& url) const;
+
+  // Exchange callbacks.
+  void on_interim(Exchange& ex, const protocols::ResponseHeaders& interim);
+  void on_head(Exchange& ex, const protocols::ResponseHeaders& head);
+  protocols::BodyRead read_body(Exchange& ex, std::span<std::uint8_t> buffer);
+  void on_complete(Exchange& ex, Result<void> outcome);
+  void after_create(Exchange& ex);
+  void after_retrieve(Exchange& ex);
+  void after_append(Exchange& ex);
+
+  // What the server told us.
+  // A resource URL from a 104 or a creation response: journaled at once, then `next` runs.
+  void learn_resource(const std::string& url, std::function<void()> next);
+  void learn_limits(const protocols::ResponseHeaders& head);
+  // The dialect's completion field in a response, read as "the upload is complete".
+  std::optional<bool> completion_in(const protocols::ResponseHeaders& head) const;
+  // Records an acknowledged offset (journaled with the next checkpoint).
+  Result<void> acknowledge(std::uint64_t offset, std::uint64_t sent_end, const char* where);
+  void restart_upload(const std::string& reason);
+  // The response's Upload-Offset, or `absent` without one; a malformed one fails the attempt
+  // (nullopt).
+  std::optional<std::uint64_t> offset_in(const protocols::ResponseHeaders& head, std::uint64_t absent);
+  // A 2xx from the upload resource: true. Gone (404/410): a new upload. Else the attempt fails.
+  bool resource_answered(const protocols::ResponseHeaders& head, const std::string& what);
+  void fail_status(const protocols::ResponseHeaders& head, const std::string& what);
+  void fail_protocol(const std::string& why);
+  bool careful_creation() const;
+
+  store::UploadRecord upload_;
+  std::optional<store::OriginRecord> origin_record_;
+  protocols::UploadDialect dialect_;
+  UploadLimits limits_;
+  std::optional<protocols::Url> target_;  // the creation URL, parsed
+  std::shared_ptr<files::File> source_;
+  std::optional<protocols::Digest> checksum_;
+  std::unique_ptr<Exchange> exchange_;
+  std::uint64_t acked_ = 0;          // the server's latest word
+  std::uint64_t durable_acked_ = 0;  // journaled
+  std::uint64_t append_cap_ = 0;     // shrunk by 413s; 0 = no cap of our own
+  bool send_paused_ = false;
+  bool origin_dirty_ = false;
+  bool announced_resource_ = false;  // this task announced (and journals) the resource URL  // learned something the capability cache should keep
+  int conflicts_ = 0;          // 409s this attempt
+  int shrinks_ = 0;            // 413s this attempt
+  int restarts_ = 0;           // resends from a lower offset or new uploads, this attempt
+  int short_acks_ = 0;         // appends acknowledged only in part, this attempt
+  boost::asio::steady_timer delete_timer_;
+  std::function<void()> after_delete_;
+};
+
+}  // namespace xfer::engine
