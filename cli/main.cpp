@@ -214,6 +214,8 @@ struct PutOptions {
   bool http11 = false;
   bool http2 = false;
   bool restart_if_changed = false;
+  std::string method = "PUT";
+  bool allow_replay = false;
 };
 
 int run_put(const PutOptions& o) {
@@ -267,6 +269,8 @@ int run_put(const PutOptions& o) {
     spec.checksum = o.checksum;
     spec.chunk_size = chunk;
     spec.restart_if_source_changed = o.restart_if_changed;
+    spec.method = o.method;
+    spec.replay_non_idempotent = o.allow_replay;
     spec.protocol_version = o.http11 ? HttpVersion::Http1_1
                             : o.http2 ? HttpVersion::Http2
                                       : HttpVersion::Any;
@@ -377,7 +381,13 @@ int main(int argc, char** argv) {
                       "each file goes to URL/NAME)")
       ->required()
       ->expected(2, -1);
-  put_cmd->add_option("--protocol", put.protocol, "ietf (default); tus and put are not built yet");
+  put_cmd->add_option("--protocol", put.protocol,
+                      "ietf (default: resumable), put (plain PUT/POST, sent again from zero after "
+                      "an interruption); tus is not built yet");
+  put_cmd->add_option("--method", put.method, "--protocol put: PUT (default) or POST")
+      ->check(CLI::IsMember({"PUT", "POST"}));
+  put_cmd->add_flag("--allow-replay", put.allow_replay,
+                    "--protocol put with POST: send it again from zero after an interruption");
   put_cmd->add_option("--interop-version", put.interop_version,
                       "IETF draft interop version, 3 to 10 (default 10)")
       ->check(CLI::Range(3, 10));

@@ -158,6 +158,10 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
       // One line per retry, terminal or not: a silent wait looks like a hang.
       if (event.kind == EventKind::StateChanged && event.state == TransferState::Waiting)
         progress.note(fmt::format("{}: {}", display_name(engine, event.id), event.message));
+      // Bytes sent or written again are said, never hidden (a plain PUT replayed, an upload the
+      // server lost, a representation that changed).
+      if (event.kind == EventKind::Restarted)
+        progress.note(fmt::format("{}: {}", display_name(engine, event.id), event.message));
       if (event.kind == EventKind::StateChanged && event.state == TransferState::Paused) {
         ids.erase(event.id);
         record_event_failure(event);

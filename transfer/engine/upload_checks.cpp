@@ -13,10 +13,12 @@ std::uint32_t interop_version_for(std::uint32_t asked) {
 
 Result<void> check_upload_spec(files::FileSystem& fs, const UploadSpec& spec) {
   if (spec.source.empty()) return fail(ErrorCategory::InvalidArgument, "no source file to upload");
-  if (spec.protocol != UploadProtocol::Ietf)
+  if (spec.protocol == UploadProtocol::Tus)
     return fail(ErrorCategory::InvalidArgument,
-                fmt::format("upload protocol '{}' is not supported yet (only 'ietf')",
-                            to_string(spec.protocol)));
+                "upload protocol 'tus' is not supported yet (use 'ietf' or 'put')");
+  if (spec.protocol == UploadProtocol::Plain && spec.method != "PUT" && spec.method != "POST")
+    return fail(ErrorCategory::InvalidArgument,
+                fmt::format("a plain upload is a PUT or a POST, not '{}'", spec.method));
   const auto version = interop_version_for(spec.interop_version);
   if (!protocols::dialect_for(static_cast<int>(version)))
     return fail(ErrorCategory::InvalidArgument,

@@ -101,6 +101,7 @@ UploadTask::~UploadTask() {
 
 Result<void> UploadTask::prepare() {
   conflicts_ = shrinks_ = restarts_ = short_acks_ = 0;
+  resynced_after_refusal_ = false;
   append_cap_ = 0;
   const auto dialect = protocols::dialect_for(static_cast<int>(upload_.interop_version));
   if (!dialect)
@@ -153,10 +154,50 @@ Result<void> UploadTask::prepare() {
 }
 
 void UploadTask::launch() {
-  if (upload_.resource_url.empty())
+  if (upload_.protocol == UploadProtocol::Plain)
+    send_plain();
+  else if (upload_.resource_url.empty())
     create();
   else
     retrieve_offset();
+}
+
+void UploadTask::send_plain() {
+  // A plain upload cannot resume: any attempt after the first sends every byte again, which is
+  // safe for an idempotent method only, unless the spec allows it.
+  if (record_.attempt_count > 1) {
+    if (upload_.method != "PUT" && !upload_.replay_non_idempotent) {
+      finish(TransferState::Failed,
+             fmt::format("the {} was interrupted and is not sent again: {} is not idempotent "
+                         "(allow replays to send it again from zero)",
+                         upload_.method, upload_.method),
+             false, true,
+             Error(ErrorCategory::InvalidArgument,
+                   fmt::format("an interrupted {} is not replayed", upload_.method)));
+      return;
+    }
+    emit(EventKind::Restarted,
+         fmt::format("plain {}: the server cannot resume, sending all {} bytes again", upload_.method,
+                     *size_));
+  }
+  acked_ = 0;
+  HttpRequest request = request_to(upload_.method, record_.url);
+  if (checksum_) request.headers.emplace_back("Repr-Digest", protocols::format_digest_field(*checksum_));
+  request.body_length = *size_;
+  spdlog::debug("transfer {}: plain {} of {} bytes", record_.id, upload_.method, *size_);
+  start_exchange(Step::Plain, std::move(request), 0, *size_);
+}
+
+void UploadTask::after_plain(Exchange& ex) {
+  const ResponseHeaders head = *ex.head;
+  const std::uint64_t sent = ex.body_to;
+  release_exchanges();
+  if (!ok_status(head.status)) {
+    fail_status(head, "the " + upload_.method);
+    return;
+  }
+  acked_ = sent;
+  TaskCore::complete(fmt::format("{} bytes", *size_));
 }
 
 bool UploadTask::careful_creation() const {
@@ -305,7 +346,9 @@ BodyRead UploadTask::read_body(Exchange& ex, std::span<std::uint8_t> buffer) {
 }
 
 void UploadTask::on_interim(Exchange& ex, const ResponseHeaders& interim) {
-  if (phase_ != Phase::Running || ex.step == Step::Retrieve || ex.step == Step::Delete) return;
+  if (phase_ != Phase::Running || ex.step == Step::Retrieve || ex.step == Step::Delete ||
+      ex.step == Step::Plain)
+    return;
   const auto request_url = protocols::Url::parse_http(ex.url);
   if (!request_url) return;
   const std::optional<std::string> known =
@@ -367,6 +410,7 @@ void UploadTask::on_complete(Exchange& ex, Result<void> outcome) {
     case Step::Create: after_create(ex); break;
     case Step::Retrieve: after_retrieve(ex); break;
     case Step::Append: after_append(ex); break;
+    case Step::Plain: after_plain(ex); break;
     case Step::Delete: break;
   }
 }
@@ -411,7 +455,8 @@ void UploadTask::after_create(Exchange& ex) {
     if (!location) {
       fail_protocol(fmt::format("the server answered {} to an incomplete creation without naming "
                                 "an upload resource (no Location): it does not support resumable "
-                                "uploads at interop version {}",
+                                "uploads at interop version {} (try another interop version, an "
+                                "optimistic creation, or a plain PUT)",
                                 head.status, dialect_.interop_version));
       return;
     }
@@ -505,6 +550,17 @@ void UploadTask::after_append(Exchange& ex) {
     append_cap_ = std::max(kSmallestAppend, was / 2);
     if (limits_.max_append_size) append_cap_ = std::min(append_cap_, *limits_.max_append_size);
     // The server may have kept some of the refused bytes: ask before sending again.
+    retrieve_offset();
+    return;
+  }
+  if (head.status >= 400 && head.status < 500 && head.status != 404 && head.status != 410 &&
+      !resynced_after_refusal_) {
+    // A refusal may only mean the server moved on meanwhile: an earlier request (one a crash
+    // of ours cut off) completed the upload, or appended what we are sending. Ask once where it
+    // stands before calling it a failure.
+    resynced_after_refusal_ = true;
+    spdlog::debug("transfer {}: append refused with {}; asking for the offset", record_.id,
+                  head.status);
     retrieve_offset();
     return;
   }
@@ -643,7 +699,9 @@ void UploadTask::fail_protocol(const std::string& why) {
 }
 
 bool UploadTask::worth_keeping_after(const Error& error) const {
-  // The resource on the server is what a later resume() continues.
+  // The resource on the server is what a later resume() continues; a plain upload can always
+  // be sent again (resume() is the user's say-so).
+  if (upload_.protocol == UploadProtocol::Plain) return is_retryable(error);
   return is_retryable(error) && !upload_.resource_url.empty();
 }
 
@@ -681,7 +739,7 @@ std::uint64_t UploadTask::bytes_done() const {
 // ---- cancel ----------------------------------------------------------------------------------
 
 void UploadTask::cancel_remote(std::function<void()> then) {
-  if (upload_.resource_url.empty()) {
+  if (upload_.resource_url.empty() || upload_.protocol == UploadProtocol::Plain) {
     then();
     return;
   }

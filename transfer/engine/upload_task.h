@@ -1,4 +1,5 @@
-// UploadTask: one resumable upload (IETF draft Resumable Uploads for HTTP, interop 3 to 10)
+// UploadTask: one upload — resumable (IETF draft Resumable Uploads for HTTP, interop 3 to 10)
+// or plain (one PUT/POST of the whole file, sent again from zero only when that is safe)
 // while it is Active — its creation, offset retrieval and append exchanges, and the upload
 // record its checkpoints journal. The lifecycle, retries and persist chain are TaskCore's.
 //
@@ -45,7 +46,7 @@ class UploadTask final : public TaskCore {
   ~UploadTask() override;
 
  private:
-  enum class Step { Create, Retrieve, Append, Delete };
+  enum class Step { Create, Retrieve, Append, Delete, Plain };
   struct Exchange;
   class Sink;
 
@@ -70,6 +71,9 @@ class UploadTask final : public TaskCore {
   void create();
   void retrieve_offset();
   void append(std::uint64_t from);
+  // A plain PUT/POST of the whole file (servers without resumable uploads).
+  void send_plain();
+  void after_plain(Exchange& ex);
   void start_exchange(Step step, protocols::HttpRequest request, std::uint64_t body_from,
                       std::uint64_t body_to);
   protocols::HttpRequest base_request(const std::string& method, const std::string& url) const;
@@ -119,6 +123,7 @@ class UploadTask final : public TaskCore {
   int shrinks_ = 0;            // 413s this attempt
   int restarts_ = 0;           // resends from a lower offset or new uploads, this attempt
   int short_acks_ = 0;         // appends acknowledged only in part, this attempt
+  bool resynced_after_refusal_ = false;  // a 4xx to an append was followed by a HEAD
   boost::asio::steady_timer delete_timer_;
   std::function<void()> after_delete_;
 };
