@@ -18,6 +18,31 @@ bool same_resource(const Url& a, const Url& b) {
 
 }  // namespace
 
+Result<std::string> resolve_resource_location(std::string_view location, const Url& request_url,
+                                              const std::optional<std::string>& known_upload_url) {
+  // Against the request URL without its userinfo: a relative Location inherits the base's
+  // authority, and only userinfo the server wrote itself is the violation.
+  Url base = request_url;
+  base.userinfo.reset();
+  auto resolved = base.resolve(trim(location));
+  if (!resolved)
+    return fail(ErrorCategory::Protocol, fmt::format("Location: {}", resolved.error().message()));
+  if (!resolved->is_http())
+    return fail(ErrorCategory::Protocol, fmt::format("Location is not http(s): {}", resolved->scheme));
+  if (resolved->userinfo) return fail(ErrorCategory::Protocol, "Location carries userinfo");
+  if (resolved->origin() != request_url.origin())
+    return fail(ErrorCategory::Protocol, fmt::format("Location {} leaves origin {}",
+                                                     resolved->origin(), request_url.origin()));
+  std::string url = resolved->without_fragment();
+  if (known_upload_url) {
+    const auto known = Url::parse_http(*known_upload_url);
+    if (!known || !same_resource(*known, *resolved))
+      return fail(ErrorCategory::Protocol,
+                  fmt::format("Location changed from {} to {}", *known_upload_url, url));
+  }
+  return url;
+}
+
 InterimDecision judge_interim(const ResponseHeaders& interim, const UploadDialect& dialect,
                               const Url& request_url,
                               const std::optional<std::string>& known_upload_url,
@@ -41,27 +66,9 @@ InterimDecision judge_interim(const ResponseHeaders& interim, const UploadDialec
     return d;
   }
   if (const auto* location = interim.find("location")) {
-    // Against the request URL without its userinfo: a relative Location inherits the base's
-    // authority, and only userinfo the server wrote itself is the violation.
-    Url base = request_url;
-    base.userinfo.reset();
-    auto resolved = base.resolve(trim(*location));
-    if (!resolved) return violation(fmt::format("104 Location: {}", resolved.error().message()));
-    if (!resolved->is_http())
-      return violation(fmt::format("104 Location is not http(s): {}", resolved->scheme));
-    if (resolved->userinfo) return violation("104 Location carries userinfo");
-    if (resolved->origin() != request_url.origin()) {
-      return violation(fmt::format("104 Location {} leaves origin {}", resolved->origin(),
-                                   request_url.origin()));
-    }
-    const std::string url = resolved->without_fragment();
-    if (known_upload_url) {
-      const auto known = Url::parse_http(*known_upload_url);
-      if (!known || !same_resource(*known, *resolved)) {
-        return violation(fmt::format("104 Location changed from {} to {}", *known_upload_url, url));
-      }
-    }
-    d.upload_url = url;
+    auto url = resolve_resource_location(*location, request_url, known_upload_url);
+    if (!url) return violation("104 " + url.error().message());
+    d.upload_url = std::move(*url);
   }
   if (const auto* offset_text = interim.find("upload-offset")) {
     const auto offset = parse_upload_offset(*offset_text);

@@ -34,6 +34,13 @@ struct InterimDecision {
   std::optional<UploadLimits> limits;     // Upload-Limit (nullopt when absent or invalid)
 };
 
+// The upload resource a Location names (in a 104 or a creation response): resolved against the
+// request URL (its userinfo dropped), without fragment. A Protocol error when it is not http(s),
+// carries userinfo, leaves the request's origin, or names another resource than
+// `known_upload_url`.
+Result<std::string> resolve_resource_location(std::string_view location, const Url& request_url,
+                                              const std::optional<std::string>& known_upload_url);
+
 // `known_upload_url`: the upload URL already learned for this upload (from an earlier 104 or the
 // journal); `last_offset`: the highest offset the server has reported so far. A Location that
 // carries userinfo is a violation: credentials go in headers, never in a URL a server chose.

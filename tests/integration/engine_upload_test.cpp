@@ -194,7 +194,7 @@ TEST_CASE("misbehaving upload servers end in clear errors", "[engine][upload][mi
       return std::string("HTTP/1.1 201 Created\r\nLocation: http://127.0.0.2:9/uploads/x\r\n"
                          "Upload-Complete: ?0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     });
-    check_failed(upload_to(server, dir, UploadCreation::Careful), "another origin");
+    check_failed(upload_to(server, dir, UploadCreation::Careful), "leaves origin");
   }
   SECTION("an incomplete creation answered without a Location") {
     RawHttpServer server([](const std::string&, int) {

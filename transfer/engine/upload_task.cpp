@@ -90,6 +90,8 @@ UploadTask::UploadTask(TaskHost& host, store::TransferRecord record, store::Uplo
       origin_record_(std::move(origin)),
       delete_timer_(host.io()) {
   acked_ = durable_acked_ = upload_.acked_offset;
+  // Journaled Active: the process that ran it died mid-attempt.
+  interrupted_ = record_.state == TransferState::Active;
 }
 
 UploadTask::~UploadTask() {
@@ -144,7 +146,8 @@ Result<void> UploadTask::prepare() {
   }
   size_ = upload_.source_size;
   record_.size = size_;
-  if (acked_ > *size_) acked_ = durable_acked_ = 0;  // a journal that says otherwise is wrong
+  // A journal that says otherwise is wrong; without a resource nothing can be acknowledged.
+  if (acked_ > *size_ || upload_.resource_url.empty()) acked_ = durable_acked_ = 0;
 
   if (origin_record_ && origin_record_->upload_interop_version != 0)
     limits_ = origin_record_->upload_limits;
@@ -163,29 +166,48 @@ void UploadTask::launch() {
 }
 
 void UploadTask::send_plain() {
-  // A plain upload cannot resume: any attempt after the first sends every byte again, which is
-  // safe for an idempotent method only, unless the spec allows it.
-  if (record_.attempt_count > 1) {
-    if (upload_.method != "PUT" && !upload_.replay_non_idempotent) {
-      finish(TransferState::Failed,
-             fmt::format("the {} was interrupted and is not sent again: {} is not idempotent "
-                         "(allow replays to send it again from zero)",
-                         upload_.method, upload_.method),
-             false, true,
-             Error(ErrorCategory::InvalidArgument,
-                   fmt::format("an interrupted {} is not replayed", upload_.method)));
-      return;
-    }
+  // A plain upload cannot resume: an attempt after one that sent bytes sends every byte again,
+  // which is safe for an idempotent method only, unless the spec allows it.
+  const bool idempotent = upload_.method == "PUT" || upload_.replay_non_idempotent;
+  if (interrupted_ && !idempotent) {
+    refuse_replay("an earlier run was cut off while sending it");
+    return;
+  }
+  if (interrupted_ || record_.attempt_count > 1)
     emit(EventKind::Restarted,
          fmt::format("plain {}: the server cannot resume, sending all {} bytes again", upload_.method,
                      *size_));
-  }
   acked_ = 0;
   HttpRequest request = request_to(upload_.method, record_.url);
   if (checksum_) request.headers.emplace_back("Repr-Digest", protocols::format_digest_field(*checksum_));
   request.body_length = *size_;
   spdlog::debug("transfer {}: plain {} of {} bytes", record_.id, upload_.method, *size_);
-  start_exchange(Step::Plain, std::move(request), 0, *size_);
+  if (idempotent) {
+    start_exchange(Step::Plain, std::move(request), 0, *size_);
+    return;
+  }
+  // Journaled as Active before the first byte, so that after a crash the next run knows this
+  // POST may have reached the server.
+  PersistJob job;
+  job.sync_data = false;
+  job.then = [weak = std::weak_ptr<UploadTask>(self()), request = std::move(request)](Result<void> r) mutable {
+    auto t = weak.lock();
+    if (!t || t->phase_ != Phase::Running) return;
+    if (!r) {
+      t->fail_attempt(r.error(), std::nullopt);
+      return;
+    }
+    t->start_exchange(Step::Plain, std::move(request), 0, *t->size_);
+  };
+  persist(std::move(job));
+}
+
+void UploadTask::refuse_replay(const std::string& why) {
+  const std::string message = fmt::format(
+      "the {} is not sent again: {} (it is not idempotent; allow replays to send it again from "
+      "zero)", upload_.method, why);
+  finish(TransferState::Failed, message, false, true,
+         Error(ErrorCategory::InvalidArgument, message));
 }
 
 void UploadTask::after_plain(Exchange& ex) {
@@ -218,6 +240,7 @@ HttpRequest UploadTask::base_request(const std::string& method, const std::strin
 
 void UploadTask::create() {
   const std::uint64_t size = *size_;
+  acked_ = 0;  // a new resource: nothing of it is acknowledged
   HttpRequest request = base_request("POST", record_.url);
   std::uint64_t body_to = 0;
   if (!careful_creation()) {
@@ -298,6 +321,7 @@ void UploadTask::start_exchange(Step step, HttpRequest request, std::uint64_t bo
     fail_attempt(stream.error(), std::nullopt);
     return;
   }
+  if (!exchange_) return;  // a transport that completed inside start()
   exchange_->stream = std::move(*stream);
 }
 
@@ -363,20 +387,25 @@ void UploadTask::on_interim(Exchange& ex, const ResponseHeaders& interim) {
     limits_ = *d.limits;
     origin_dirty_ = true;
   }
-  if (d.offset) {
+  if (d.upload_url && upload_.resource_url.empty()) {
+    // The body keeps streaming while the URL is made durable.
+    learn_resource(*d.upload_url, nullptr);
+  }
+  // An offset means something only for a known resource (a lost first 104 leaves none).
+  if (d.offset && !upload_.resource_url.empty()) {
     if (auto r = acknowledge(*d.offset, ex.cursor, "a 104"); !r) {
       fail_protocol(r.error().message());
       return;
     }
     maybe_checkpoint(false);
   }
-  if (d.upload_url && upload_.resource_url.empty()) {
-    // The body keeps streaming while the URL is made durable.
-    learn_resource(*d.upload_url, nullptr);
-  }
 }
 
 void UploadTask::on_head(Exchange& ex, const ResponseHeaders& head) {
+  if (ex.step == Step::Delete) {
+    ex.head = head;
+    return;
+  }
   if (phase_ != Phase::Running) return;
   if (ex.stream && protocol_.empty()) {
     protocol_ = ex.stream->negotiated_protocol();
@@ -396,6 +425,13 @@ void UploadTask::on_complete(Exchange& ex, Result<void> outcome) {
   }
   if (phase_ != Phase::Running) return;
   if (ex.local_error) return;  // already failing
+  if (!outcome && ex.step == Step::Plain && ex.cursor > 0 && upload_.method != "PUT" &&
+      !upload_.replay_non_idempotent) {
+    release_exchanges();
+    refuse_replay(fmt::format("it was cut off after {} bytes ({})", ex.cursor,
+                              outcome.error().message()));
+    return;
+  }
   if (!outcome) {
     release_exchanges();
     fail_attempt(outcome.error(), std::nullopt);
@@ -418,9 +454,22 @@ void UploadTask::on_complete(Exchange& ex, Result<void> outcome) {
 void UploadTask::after_create(Exchange& ex) {
   const ResponseHeaders head = *ex.head;
   const std::uint64_t sent_end = ex.body_to;
+  // Only what the transport took from the file can have reached the server.
+  const std::uint64_t handed = std::min(ex.cursor, ex.body_to);
   const bool completed_request = sent_end == *size_;
   const std::string request_url = ex.url;
   release_exchanges();
+  if (head.status == 413 && ++shrinks_ <= kMaxShrinks) {
+    learn_limits(head);
+    if (!upload_.resource_url.empty()) {
+      retrieve_offset();  // a 104 named the resource: continue there within the limits
+      return;
+    }
+    // Too large to ride on the creation: create carefully, then append within the limits.
+    upload_.creation = UploadCreation::Careful;
+    create();
+    return;
+  }
   if (!ok_status(head.status)) {
     // An optimistic creation whose 104 named a resource continues there after the retry.
     fail_status(head, "the creation request");
@@ -430,18 +479,18 @@ void UploadTask::after_create(Exchange& ex) {
   std::optional<std::string> location;
   if (const auto* loc = head.find("location")) {
     const auto base = protocols::Url::parse_http(request_url);
-    auto resolved = base ? base->resolve(*loc) : std::unexpected(base.error());
-    if (!resolved) {
-      fail_protocol(fmt::format("the creation response's Location '{}' is not a URL", *loc));
+    if (!base) {
+      fail_protocol(base.error().message());
       return;
     }
-    if (resolved->origin() != target_->origin()) {
-      fail_protocol(fmt::format("the creation response names an upload resource on another origin "
-                                "({}); xfer does not send the upload there",
-                                resolved->origin()));
+    const std::optional<std::string> known =
+        upload_.resource_url.empty() ? std::nullopt : std::optional<std::string>(upload_.resource_url);
+    auto url = protocols::resolve_resource_location(*loc, *base, known);
+    if (!url) {
+      fail_protocol("the creation response's " + url.error().message());
       return;
     }
-    location = resolved->to_string();
+    location = std::move(*url);
   }
   const std::optional<bool> complete = completion_in(head);
   if (completed_request && complete.value_or(true)) {
@@ -451,20 +500,26 @@ void UploadTask::after_create(Exchange& ex) {
     TaskCore::complete(fmt::format("{} bytes", *size_));
     return;
   }
-  if (upload_.resource_url.empty()) {
-    if (!location) {
-      fail_protocol(fmt::format("the server answered {} to an incomplete creation without naming "
-                                "an upload resource (no Location): it does not support resumable "
-                                "uploads at interop version {} (try another interop version, an "
-                                "optimistic creation, or a plain PUT)",
-                                head.status, dialect_.interop_version));
-      return;
-    }
+  if (complete == true) {
+    fail_protocol(fmt::format("the server says the upload is complete after {} of {} bytes",
+                              handed, *size_));
+    return;
   }
-  const auto reported = offset_in(head, sent_end);
+  // Appending needs evidence that this is a resumable upload: a 104 that named the resource, or
+  // a creation response with a Location and the completion field (a plain REST server's 201
+  // and Location are not an upload resource).
+  if (upload_.resource_url.empty() && (!location || !complete.has_value())) {
+    fail_protocol(fmt::format("the server answered {} to an incomplete creation without naming "
+                              "an upload resource ({}): it does not support resumable uploads at "
+                              "interop version {} (try another interop version, an optimistic "
+                              "creation, or a plain PUT)",
+                              head.status, location ? "no completion field" : "no Location",
+                              dialect_.interop_version));
+    return;
+  }
+  const auto reported = offset_in(head, handed);
   if (!reported) return;
-  const std::uint64_t offset = *reported;
-  if (auto r = acknowledge(offset, sent_end, "the creation response"); !r) {
+  if (auto r = acknowledge(*reported, handed, "the creation response"); !r) {
     fail_protocol(r.error().message());
     return;
   }
@@ -521,7 +576,9 @@ void UploadTask::after_retrieve(Exchange& ex) {
 void UploadTask::after_append(Exchange& ex) {
   const ResponseHeaders head = *ex.head;
   const std::uint64_t from = ex.body_from;
-  const std::uint64_t sent_end = ex.body_to;
+  // Only what the transport took from the file can have reached the server.
+  const std::uint64_t sent_end = std::min(ex.cursor, ex.body_to);
+  const bool all_handed = ex.cursor >= ex.body_to;
   release_exchanges();
   if (head.status == 409) {
     // The server holds another offset: it is a hint, confirmed by asking again. A 409 at the
@@ -541,9 +598,10 @@ void UploadTask::after_append(Exchange& ex) {
     return;
   }
   if (head.status == 413) {
-    const std::uint64_t was = sent_end - from;
+    const std::uint64_t was = ex.body_to - from;
     learn_limits(head);
-    if (++shrinks_ > kMaxShrinks || was <= kSmallestAppend) {
+    const bool limit_helps = limits_.max_append_size && *limits_.max_append_size < was;
+    if (++shrinks_ > kMaxShrinks || (was <= kSmallestAppend && !limit_helps)) {
       fail_status(head, "the append");
       return;
     }
@@ -566,6 +624,11 @@ void UploadTask::after_append(Exchange& ex) {
   }
   if (!resource_answered(head, "the append")) return;
   learn_limits(head);
+  if (!all_handed && !head.find("upload-offset")) {
+    // Answered before it had the whole append and without saying how much it kept: ask.
+    retrieve_offset();
+    return;
+  }
   const auto reported = offset_in(head, sent_end);
   if (!reported) return;
   const std::uint64_t offset = *reported;
@@ -578,6 +641,11 @@ void UploadTask::after_append(Exchange& ex) {
     return;
   }
   if (offset == *size_) {
+    if (completion_in(head) == false) {
+      // Every byte arrived but the server does not call it complete: ask where it stands.
+      retrieve_offset();
+      return;
+    }
     TaskCore::complete(fmt::format("{} bytes", *size_));
     return;
   }
@@ -702,7 +770,9 @@ bool UploadTask::worth_keeping_after(const Error& error) const {
   // The resource on the server is what a later resume() continues; a plain upload can always
   // be sent again (resume() is the user's say-so).
   if (upload_.protocol == UploadProtocol::Plain) return is_retryable(error);
-  return is_retryable(error) && !upload_.resource_url.empty();
+  // Even after a protocol error: a later resume() asks the server again (HEAD) instead of
+  // starting over. A changed source (InvalidArgument) is not worth it.
+  return !upload_.resource_url.empty() && error.category() != ErrorCategory::InvalidArgument;
 }
 
 // ---- durability ------------------------------------------------------------------------------
@@ -756,6 +826,7 @@ void UploadTask::cancel_remote(std::function<void()> then) {
     if (auto next = std::move(after_delete_)) next();
     return;
   }
+  if (!exchange_) return;
   exchange_->stream = std::move(*stream);
   delete_timer_.expires_after(kDeleteWait);
   delete_timer_.async_wait([weak = std::weak_ptr<UploadTask>(self())](const boost::system::error_code& ec) {

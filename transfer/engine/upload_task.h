@@ -74,6 +74,8 @@ class UploadTask final : public TaskCore {
   // A plain PUT/POST of the whole file (servers without resumable uploads).
   void send_plain();
   void after_plain(Exchange& ex);
+  // Fails a non-idempotent plain upload that cannot be sent again without the user's say-so.
+  void refuse_replay(const std::string& why);
   void start_exchange(Step step, protocols::HttpRequest request, std::uint64_t body_from,
                       std::uint64_t body_to);
   protocols::HttpRequest base_request(const std::string& method, const std::string& url) const;
@@ -123,7 +125,8 @@ class UploadTask final : public TaskCore {
   int shrinks_ = 0;            // 413s this attempt
   int restarts_ = 0;           // resends from a lower offset or new uploads, this attempt
   int short_acks_ = 0;         // appends acknowledged only in part, this attempt
-  bool resynced_after_refusal_ = false;  // a 4xx to an append was followed by a HEAD
+  bool resynced_after_refusal_ = false;
+  bool interrupted_ = false;  // the journal said Active: a crash cut the last attempt  // a 4xx to an append was followed by a HEAD
   boost::asio::steady_timer delete_timer_;
   std::function<void()> after_delete_;
 };
