@@ -252,19 +252,21 @@ void UploadTask::create() {
     }
     body_to = *n;
   }
-  const bool completes = body_to == size;
-  request.headers.push_back(protocols::completion_header(dialect_, completes));
-  if (dialect_.has_upload_length) {
-    if (auto length = protocols::format_upload_integer(size))
-      request.headers.emplace_back("Upload-Length", *length);
-  }
-  if (completes && checksum_)
-    request.headers.emplace_back(
-        "Repr-Digest", protocols::format_digest_field(*checksum_));
+  add_upload_fields(request, body_to == size);
   request.body_length = body_to;
   spdlog::debug("transfer {}: creating the upload ({}, {} of {} bytes)", record_.id,
                 body_to == 0 ? "careful" : "optimistic", body_to, size);
   start_exchange(Step::Create, std::move(request), 0, body_to);
+}
+
+void UploadTask::add_upload_fields(HttpRequest& request, bool completes) const {
+  request.headers.push_back(protocols::completion_header(dialect_, completes));
+  if (dialect_.has_upload_length) {
+    if (auto length = protocols::format_upload_integer(*size_))
+      request.headers.emplace_back("Upload-Length", *length);
+  }
+  if (completes && checksum_)
+    request.headers.emplace_back("Repr-Digest", protocols::format_digest_field(*checksum_));
 }
 
 void UploadTask::retrieve_offset() {
@@ -283,7 +285,6 @@ void UploadTask::append(std::uint64_t from) {
     return;
   }
   const std::uint64_t to = from + *n;
-  const bool completes = to == size;
   HttpRequest request = base_request("PATCH", upload_.resource_url);
   auto offset = protocols::format_upload_integer(from);
   if (!offset) {
@@ -291,16 +292,9 @@ void UploadTask::append(std::uint64_t from) {
     return;
   }
   request.headers.emplace_back("Upload-Offset", *offset);
-  request.headers.push_back(protocols::completion_header(dialect_, completes));
   if (dialect_.patch_requires_media_type)
     request.headers.emplace_back("Content-Type", std::string(protocols::kPartialUploadMediaType));
-  if (dialect_.has_upload_length) {
-    if (auto length = protocols::format_upload_integer(size))
-      request.headers.emplace_back("Upload-Length", *length);
-  }
-  if (completes && checksum_)
-    request.headers.emplace_back(
-        "Repr-Digest", protocols::format_digest_field(*checksum_));
+  add_upload_fields(request, to == size);
   request.body_length = *n;
   spdlog::debug("transfer {}: appending bytes {}..{} of {}", record_.id, from, to, size);
   start_exchange(Step::Append, std::move(request), from, to);

@@ -79,6 +79,9 @@ class UploadTask final : public TaskCore {
   void start_exchange(Step step, protocols::HttpRequest request, std::uint64_t body_from,
                       std::uint64_t body_to);
   protocols::HttpRequest base_request(const std::string& method, const std::string& url) const;
+  // The fields every request carrying upload bytes sends: completion, Upload-Length (where the
+  // version has it) and, on the request that completes the upload, Repr-Digest.
+  void add_upload_fields(protocols::HttpRequest& request, bool completes) const;
 
   // Exchange callbacks.
   void on_interim(Exchange& ex, const protocols::ResponseHeaders& interim);
