@@ -231,6 +231,8 @@ int run_put(const PutOptions& o) {
                        "uploading stdin (`-`) is not supported yet: give a file");
   const auto protocol = upload_protocol_named(o.protocol);
   if (!protocol) return fail_line(cli::kExitUsage, "--protocol is ietf, tus or put");
+  if (*protocol != UploadProtocol::Ietf && o.interop_version != 0)
+    return fail_line(cli::kExitUsage, "--interop-version is for --protocol ietf");
   UploadCreation creation = UploadCreation::Auto;
   if (o.creation == "optimistic")
     creation = UploadCreation::Optimistic;
@@ -255,8 +257,9 @@ int run_put(const PutOptions& o) {
   for (const auto& file : files) {
     UploadSpec spec;
     spec.source = std::filesystem::absolute(file).lexically_normal().string();
-    // Several files: URL is a collection, each file goes to URL + its name.
-    if (files.size() == 1) {
+    // Several files: URL is a collection, each file goes to URL + its name (tus: URL is the
+    // creation endpoint of every file; the name travels in Upload-Metadata).
+    if (files.size() == 1 || *protocol == UploadProtocol::Tus) {
       spec.url = url;
     } else {
       const std::string name = std::filesystem::path(file).filename().string();
@@ -375,15 +378,15 @@ int main(int argc, char** argv) {
 
   PutOptions put;
   auto* put_cmd = app.add_subcommand(
-      "put", "upload FILEs (resumable: IETF Resumable Uploads for HTTP; see `xfer resume`)");
+      "put", "upload FILEs (resumable: IETF Resumable Uploads for HTTP or tus 1.0; see `xfer resume`)");
   put_cmd->add_option("args", put.args,
                       "FILE... URL (one file: URL is the creation target; several: a collection, "
                       "each file goes to URL/NAME)")
       ->required()
       ->expected(2, -1);
   put_cmd->add_option("--protocol", put.protocol,
-                      "ietf (default: resumable), put (plain PUT/POST, sent again from zero after "
-                      "an interruption); tus is not built yet");
+                      "ietf (default: IETF Resumable Uploads), tus (tus 1.0: URL is the creation "
+                      "endpoint), put (plain PUT/POST, sent again from zero after an interruption)");
   put_cmd->add_option("--method", put.method, "--protocol put: PUT (default) or POST")
       ->check(CLI::IsMember({"PUT", "POST"}));
   put_cmd->add_flag("--allow-replay", put.allow_replay,

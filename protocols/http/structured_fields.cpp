@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "protocols/http/base64.h"
+
 namespace xfer::protocols::sf {
 namespace {
 
@@ -364,19 +366,7 @@ bool is_valid_key(std::string_view key) {
 std::string serialize_boolean(bool value) { return value ? "?1" : "?0"; }
 
 std::string serialize_byte_sequence(std::span<const std::uint8_t> bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out = ":";
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
-    std::uint32_t v = static_cast<std::uint32_t>(bytes[i]) << 16;
-    if (n > 1) v |= static_cast<std::uint32_t>(bytes[i + 1]) << 8;
-    if (n > 2) v |= bytes[i + 2];
-    for (std::size_t k = 0; k < 4; ++k)
-      out.push_back(k <= n ? kAlphabet[(v >> (18 - 6 * k)) & 63] : '=');
-  }
-  out.push_back(':');
-  return out;
+  return ":" + base64_encode(bytes) + ":";
 }
 
 std::optional<std::string> serialize_integer(std::int64_t value) {

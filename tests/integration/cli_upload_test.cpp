@@ -290,6 +290,9 @@ TEST_CASE("put --protocol put: a plain PUT, sent again from zero after a cut; PO
   INFO(replayed.stderr_text);
   REQUIRE(replayed.exit_code == 0);
   CHECK(sha256_file(f.dir / "root" / "post2.bin") == f.source_sha);
+  // Not a tus server: a clear error naming the reason, nothing stored.
   auto tus = run_cli(put_args(f, target("t.bin"), {"--protocol", "tus"}));
-  CHECK(tus.exit_code == 2);
+  CHECK(tus.exit_code == 5);
+  CHECK(tus.stderr_text.find("may not be a tus server") != std::string::npos);
+  CHECK_FALSE(fs::exists(f.dir / "root" / "t.bin"));
 }

@@ -191,6 +191,7 @@ bool H2Connection<Stream>::tls_takeover() {
 template <class Stream>
 void H2Connection<Stream>::do_read_tls() {
   if (reading_ || closed_) return;
+  if (lingering_) return drain_input();
   if (!nghttp2_session_want_read(session_)) return;
   reading_ = true;
   tcp_socket(stream_).async_read_some(asio::buffer(raw_buf_),
@@ -275,6 +276,7 @@ template <class Stream>
 void H2Connection<Stream>::do_read() {
   if (tls_direct_) return do_read_tls();
   if (reading_ || closed_) return;
+  if (lingering_) return drain_input();
   if (!nghttp2_session_want_read(session_)) return;
   reading_ = true;
   stream_.async_read_some(asio::buffer(read_buf_),
@@ -341,7 +343,7 @@ void H2Connection<Stream>::submit_pending_resets() {
 
 template <class Stream>
 void H2Connection<Stream>::do_write() {
-  if (writing_ || closed_) return;
+  if (writing_ || closed_ || lingering_) return;
   out_buf_.clear();
   in_session_call_ = true;
   while (out_buf_.size() < kWriteBatch) {
@@ -362,7 +364,7 @@ void H2Connection<Stream>::do_write() {
       submit_pending_resets();
       return do_write();
     }
-    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) close();
+    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) close_gracefully();
     return;
   }
   writing_ = true;
@@ -374,7 +376,7 @@ void H2Connection<Stream>::do_write() {
 
 template <class Stream>
 void H2Connection<Stream>::on_tick() {
-  if (closed_) return;
+  if (closed_ || lingering_) return;
   const auto now = Clock::now();
   const auto& limits = ctx_->limits;
   bool slow_headers = !got_settings_ && now - started_ > limits.header_timeout;
@@ -413,6 +415,38 @@ void H2Connection<Stream>::on_tick() {
     if (ec) return;
     if (auto self = weak.lock()) self->on_tick();
   });
+}
+
+// Once our GOAWAY is out the session wants nothing more, but the peer may still be sending
+// (WINDOW_UPDATE, SETTINGS ACK, its own GOAWAY). Closing with those bytes unread makes the kernel
+// answer with a RST, which can destroy the GOAWAY and the last DATA before the peer reads them
+// (curl then reports a reset instead of a clean end). So: FIN, then read and drop what still
+// arrives until the peer's EOF, bounded by a timer.
+template <class Stream>
+void H2Connection<Stream>::close_gracefully() {
+  if (closed_ || lingering_) return;
+  lingering_ = true;
+  error_code ec;
+  tcp_socket(stream_).shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  tick_timer_.cancel();
+  tick_timer_.expires_after(std::chrono::seconds(2));
+  tick_timer_.async_wait([weak = this->weak_from_this()](error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->close();
+  });
+  if (!reading_) drain_input();
+}
+
+template <class Stream>
+void H2Connection<Stream>::drain_input() {
+  if (reading_ || closed_) return;
+  reading_ = true;
+  tcp_socket(stream_).async_read_some(asio::buffer(read_buf_),
+                                      [self = this->shared_from_this()](error_code ec, std::size_t) {
+                                        self->reading_ = false;
+                                        if (ec || self->closed_) return self->close();
+                                        self->drain_input();
+                                      });
 }
 
 template <class Stream>

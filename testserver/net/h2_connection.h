@@ -85,6 +85,8 @@ class H2Connection final : public Connection,
   void do_write();
   void on_tick();
   void submit_pending_resets();
+  void close_gracefully();
+  void drain_input();
   void close();
   void dispatch(const std::shared_ptr<H2Stream>& stream);
   H2Stream* stream_of(std::int32_t id);
@@ -114,6 +116,7 @@ class H2Connection final : public Connection,
   bool write_posted_ = false;
   bool in_session_call_ = false;
   bool closed_ = false;
+  bool lingering_ = false;  // close_gracefully: FIN sent, draining the peer's last bytes
   // Direct TLS (tls_takeover succeeded): ciphertext is read into raw_buf_ and handed to
   // OpenSSL through a memory BIO; OpenSSL writes records to the socket itself.
   bool tls_direct_ = false;

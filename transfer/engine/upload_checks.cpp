@@ -13,9 +13,10 @@ std::uint32_t interop_version_for(std::uint32_t asked) {
 
 Result<void> check_upload_spec(files::FileSystem& fs, const UploadSpec& spec) {
   if (spec.source.empty()) return fail(ErrorCategory::InvalidArgument, "no source file to upload");
-  if (spec.protocol == UploadProtocol::Tus)
+  if (spec.protocol == UploadProtocol::Tus && !spec.checksum.empty())
     return fail(ErrorCategory::InvalidArgument,
-                "upload protocol 'tus' is not supported yet (use 'ietf' or 'put')");
+                "tus has no field for a digest of the whole file, so a checksum cannot be "
+                "checked by the server (use --protocol ietf, which sends Repr-Digest)");
   if (spec.protocol == UploadProtocol::Plain && spec.method != "PUT" && spec.method != "POST")
     return fail(ErrorCategory::InvalidArgument,
                 fmt::format("a plain upload is a PUT or a POST, not '{}'", spec.method));

@@ -1,13 +1,16 @@
 #include "transfer/engine/upload_task.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "base/crash_point.h"
 #include "protocols/http/retry_after.h"
+#include "protocols/upload/tus_fields.h"
 #include "protocols/upload/interim_response.h"
 #include "protocols/upload/upload_fields.h"
 #include "transfer/engine/origin.h"
@@ -159,10 +162,67 @@ Result<void> UploadTask::prepare() {
 void UploadTask::launch() {
   if (upload_.protocol == UploadProtocol::Plain)
     send_plain();
-  else if (upload_.resource_url.empty())
-    create();
-  else
+  else if (!upload_.resource_url.empty())
     retrieve_offset();
+  else if (tus() && !tus_caps_)
+    discover();
+  else
+    create();
+}
+
+void UploadTask::discover() {
+  // OPTIONS carries no Tus-Resumable (tus 1.0 core).
+  HttpRequest request = request_to("OPTIONS", record_.url);
+  spdlog::debug("transfer {}: asking {} which tus extensions it has", record_.id, record_.url);
+  start_exchange(Step::Discover, std::move(request), 0, 0);
+}
+
+void UploadTask::after_discover(Exchange& ex) {
+  const ResponseHeaders head = *ex.head;
+  release_exchanges();
+  if (head.status >= 500 || head.status == 429) {
+    fail_status(head, "the OPTIONS request");
+    return;
+  }
+  if (!ok_status(head.status) || !head.find("tus-version")) {
+    // Some deployments answer OPTIONS only for CORS: assume core and creation, nothing more,
+    // and let the creation itself tell.
+    spdlog::debug("transfer {}: OPTIONS answered {} without Tus-Version; assuming tus 1.0 core "
+                  "with creation", record_.id, head.status);
+    tus_caps_ = protocols::TusCapabilities{{std::string(protocols::kTusVersion)}, {"creation"}, {}, {}};
+    tus_guessed_ = true;
+  } else {
+    auto caps = protocols::parse_tus_capabilities(head);
+    if (!caps) {
+      fail_protocol(caps.error().message());
+      return;
+    }
+    tus_caps_ = std::move(*caps);
+  }
+  if (!tus_caps_->speaks_1_0()) {
+    fail_attempt(Error(ErrorCategory::Protocol,
+                       fmt::format("the server speaks tus {}, not {}", fmt::join(tus_caps_->versions, ", "),
+                                   protocols::kTusVersion)),
+                 std::nullopt);
+    return;
+  }
+  if (!tus_caps_->has("creation")) {
+    fail_attempt(Error(ErrorCategory::Protocol,
+                       "the tus server has no creation extension (Tus-Extension: " +
+                           fmt::format("{}", fmt::join(tus_caps_->extensions, ",")) +
+                           "): xfer cannot create an upload there"),
+                 std::nullopt);
+    return;
+  }
+  if (tus_caps_->max_size) {
+    // Refused before any byte is sent.
+    limits_.max_size = tus_caps_->max_size;
+    if (auto r = protocols::check_total_size(limits_, *size_); !r) {
+      finish(TransferState::Failed, r.error().message(), false, true, r.error());
+      return;
+    }
+  }
+  create();
 }
 
 void UploadTask::send_plain() {
@@ -223,18 +283,26 @@ void UploadTask::after_plain(Exchange& ex) {
 }
 
 bool UploadTask::careful_creation() const {
+  // tus: without creation-with-upload the body cannot ride on the creation at all.
+  if (tus() && !(tus_caps_ && tus_caps_->has("creation-with-upload"))) return true;
   switch (upload_.creation) {
     case UploadCreation::Optimistic: return false;
     case UploadCreation::Careful: return true;
     case UploadCreation::Auto: break;
   }
-  const bool known_resumable = origin_record_ && origin_record_->upload_interop_version != 0;
+  // tus names the resource only when a creation-with-upload ends (no 104): a large file cut
+  // off mid-creation would be sent again from zero.
+  const bool known_resumable = !tus() && origin_record_ && origin_record_->upload_interop_version != 0;
   return known_resumable || size_.value_or(0) >= kCarefulFrom;
 }
 
 HttpRequest UploadTask::base_request(const std::string& method, const std::string& url) const {
   HttpRequest request = request_to(method, url);
-  request.headers.push_back(protocols::interop_version_header(dialect_));
+  if (tus())
+    request.headers.emplace_back(std::string(protocols::kTusResumableHeader),
+                                 std::string(protocols::kTusVersion));
+  else
+    request.headers.push_back(protocols::interop_version_header(dialect_));
   return request;
 }
 
@@ -242,6 +310,14 @@ void UploadTask::create() {
   const std::uint64_t size = *size_;
   acked_ = 0;  // a new resource: nothing of it is acknowledged
   HttpRequest request = base_request("POST", record_.url);
+  if (tus()) {
+    // tus declares the length on the creation only; the file name travels as metadata.
+    if (auto length = protocols::format_upload_integer(size))
+      request.headers.emplace_back("Upload-Length", *length);
+    request.headers.emplace_back(
+        "Upload-Metadata",
+        protocols::format_tus_metadata({{"filename", std::filesystem::path(record_.local_path).filename().string()}}));
+  }
   std::uint64_t body_to = 0;
   if (!careful_creation()) {
     // Optimistic: the first append's worth of bytes rides on the creation request.
@@ -252,7 +328,12 @@ void UploadTask::create() {
     }
     body_to = *n;
   }
-  add_upload_fields(request, body_to == size);
+  if (tus()) {
+    if (body_to > 0)
+      request.headers.emplace_back("Content-Type", std::string(protocols::kTusBodyMediaType));
+  } else {
+    add_upload_fields(request, body_to == size);
+  }
   request.body_length = body_to;
   spdlog::debug("transfer {}: creating the upload ({}, {} of {} bytes)", record_.id,
                 body_to == 0 ? "careful" : "optimistic", body_to, size);
@@ -292,9 +373,14 @@ void UploadTask::append(std::uint64_t from) {
     return;
   }
   request.headers.emplace_back("Upload-Offset", *offset);
-  if (dialect_.patch_requires_media_type)
-    request.headers.emplace_back("Content-Type", std::string(protocols::kPartialUploadMediaType));
-  add_upload_fields(request, to == size);
+  if (tus()) {
+    // Completion is the offset reaching the Upload-Length of the creation: no field for it.
+    request.headers.emplace_back("Content-Type", std::string(protocols::kTusBodyMediaType));
+  } else {
+    if (dialect_.patch_requires_media_type)
+      request.headers.emplace_back("Content-Type", std::string(protocols::kPartialUploadMediaType));
+    add_upload_fields(request, to == size);
+  }
   request.body_length = *n;
   spdlog::debug("transfer {}: appending bytes {}..{} of {}", record_.id, from, to, size);
   start_exchange(Step::Append, std::move(request), from, to);
@@ -364,8 +450,9 @@ BodyRead UploadTask::read_body(Exchange& ex, std::span<std::uint8_t> buffer) {
 }
 
 void UploadTask::on_interim(Exchange& ex, const ResponseHeaders& interim) {
-  if (phase_ != Phase::Running || ex.step == Step::Retrieve || ex.step == Step::Delete ||
-      ex.step == Step::Plain)
+  // tus has no interim responses of its own.
+  if (phase_ != Phase::Running || tus() || ex.step == Step::Retrieve || ex.step == Step::Delete ||
+      ex.step == Step::Plain || ex.step == Step::Discover)
     return;
   const auto request_url = protocols::Url::parse_http(ex.url);
   if (!request_url) return;
@@ -437,7 +524,8 @@ void UploadTask::on_complete(Exchange& ex, Result<void> outcome) {
     return;
   }
   switch (ex.step) {
-    case Step::Create: after_create(ex); break;
+    case Step::Discover: after_discover(ex); break;
+    case Step::Create: tus() ? after_tus_create(ex) : after_create(ex); break;
     case Step::Retrieve: after_retrieve(ex); break;
     case Step::Append: after_append(ex); break;
     case Step::Plain: after_plain(ex); break;
@@ -521,19 +609,101 @@ void UploadTask::after_create(Exchange& ex) {
                  [this] { append(acked_); });
 }
 
+void UploadTask::after_tus_create(Exchange& ex) {
+  const ResponseHeaders head = *ex.head;
+  const std::uint64_t handed = std::min(ex.cursor, ex.body_to);
+  const bool sent_body = ex.body_to > 0;
+  const std::string request_url = ex.url;
+  release_exchanges();
+  if (head.status == 412) {
+    fail_tus_version(head);
+    return;
+  }
+  if (head.status == 413) {
+    // Too large for this server (it may not have said so in Tus-Max-Size): no retry helps.
+    const std::string message = fmt::format("the tus server refuses an upload of {} bytes (413)", *size_);
+    finish(TransferState::Failed, message, false, true, Error(ErrorCategory::HttpStatus, message, false, 413));
+    return;
+  }
+  if (!ok_status(head.status)) {
+    fail_status(head, tus_guessed_ ? "the tus creation request (its OPTIONS named no Tus-Version: "
+                                     "it may not be a tus server)"
+                                   : "the tus creation request");
+    return;
+  }
+  const auto* loc = head.find("location");
+  if (!loc) {
+    fail_protocol(fmt::format("the tus server answered {} to the creation without a Location", head.status));
+    return;
+  }
+  const auto base = protocols::Url::parse_http(request_url);
+  if (!base) {
+    fail_protocol(base.error().message());
+    return;
+  }
+  auto url = protocols::resolve_resource_location(*loc, *base, std::nullopt);
+  if (!url) {
+    fail_protocol("the creation response's " + url.error().message());
+    return;
+  }
+  learn_expiry(head);
+  bool ask = false;  // the server kept an unknown part of the body: ask before appending
+  if (sent_body) {
+    const auto* value = head.find("upload-offset");
+    const auto offset = value ? protocols::parse_tus_integer(*value) : std::nullopt;
+    if (value && !offset) {
+      fail_protocol(fmt::format("Upload-Offset '{}' is not an offset", *value));
+      return;
+    }
+    if (offset) {
+      if (auto r = acknowledge(*offset, handed, "the creation response"); !r) {
+        fail_protocol(r.error().message());
+        return;
+      }
+    } else {
+      ask = true;
+    }
+  }
+  learn_resource(*url, [this, ask] {
+    if (ask)
+      retrieve_offset();
+    else if (acked_ == *size_)
+      TaskCore::complete(fmt::format("{} bytes", *size_));
+    else
+      append(acked_);
+  });
+}
+
 void UploadTask::after_retrieve(Exchange& ex) {
   const ResponseHeaders head = *ex.head;
   release_exchanges();
+  if (tus() && head.status == 412) {
+    fail_tus_version(head);
+    return;
+  }
   if (!resource_answered(head, "the offset retrieval")) return;
   learn_limits(head);
+  learn_expiry(head);
   const auto* value = head.find("upload-offset");
-  const auto offset = value ? protocols::parse_upload_offset(*value) : std::nullopt;
+  const auto offset = !value ? std::nullopt
+                      : tus() ? protocols::parse_tus_integer(*value)
+                              : protocols::parse_upload_offset(*value);
   if (!offset) {
     fail_protocol(value ? fmt::format("Upload-Offset '{}' is not an offset", *value)
                         : "the offset retrieval answered without Upload-Offset");
     return;
   }
-  const std::optional<bool> complete = completion_in(head);
+  if (tus()) {
+    // The length the upload was created with; another one is another upload.
+    const auto* length = head.find("upload-length");
+    const auto declared = length ? protocols::parse_tus_integer(*length) : std::nullopt;
+    if (length && declared != *size_) {
+      fail_protocol(fmt::format("the upload on the server is declared {} bytes long (Upload-Length "
+                                "'{}'), the file has {}", declared.value_or(0), *length, *size_));
+      return;
+    }
+  }
+  const std::optional<bool> complete = tus() ? std::optional<bool>(*offset == *size_) : completion_in(head);
   if (*offset > *size_) {
     fail_protocol(fmt::format("the server claims {} bytes of a {}-byte file", *offset, *size_));
     return;
@@ -618,8 +788,9 @@ void UploadTask::after_append(Exchange& ex) {
   }
   if (!resource_answered(head, "the append")) return;
   learn_limits(head);
-  if (!all_handed && !head.find("upload-offset")) {
-    // Answered before it had the whole append and without saying how much it kept: ask.
+  learn_expiry(head);
+  if ((tus() || !all_handed) && !head.find("upload-offset")) {
+    // Answered before it had the whole append, or (tus) not saying how much it kept: ask.
     retrieve_offset();
     return;
   }
@@ -654,6 +825,7 @@ void UploadTask::after_append(Exchange& ex) {
 // ---- what the server told us -----------------------------------------------------------------
 
 std::optional<bool> UploadTask::completion_in(const ResponseHeaders& head) const {
+  if (tus()) return std::nullopt;  // tus: complete is the offset reaching Upload-Length
   const auto* value =
       head.find(dialect_.completion_inverted ? "upload-incomplete" : "upload-complete");
   return value ? protocols::parse_completion(dialect_, *value) : std::nullopt;
@@ -668,9 +840,27 @@ Result<void> UploadTask::acknowledge(std::uint64_t offset, std::uint64_t sent_en
   return {};
 }
 
+void UploadTask::learn_expiry(const ResponseHeaders& head) {
+  if (!tus()) return;
+  const auto* value = head.find("upload-expires");
+  if (!value) return;
+  if (const auto at = protocols::parse_http_date(*value))
+    upload_.expires_at = *at * 1000;
+  else
+    spdlog::debug("transfer {}: ignoring Upload-Expires '{}'", record_.id, *value);
+}
+
+void UploadTask::fail_tus_version(const ResponseHeaders& head) {
+  const auto* versions = head.find("tus-version");
+  fail_attempt(Error(ErrorCategory::Protocol,
+                     fmt::format("the server does not speak tus {} (412; it speaks {})",
+                                 protocols::kTusVersion, versions ? *versions : "no version it names")),
+               std::nullopt);
+}
+
 void UploadTask::learn_limits(const ResponseHeaders& head) {
   const auto* value = head.find("upload-limit");
-  if (!value || !dialect_.has_upload_limit) return;
+  if (tus() || !value || !dialect_.has_upload_limit) return;
   auto parsed = protocols::parse_upload_limit(*value, dialect_);
   if (!parsed) {
     // The draft lets a client ignore an invalid Upload-Limit; we keep what we knew.
@@ -728,7 +918,7 @@ std::optional<std::uint64_t> UploadTask::offset_in(const ResponseHeaders& head,
                                                    std::uint64_t absent) {
   const auto* value = head.find("upload-offset");
   if (!value) return absent;
-  const auto parsed = protocols::parse_upload_offset(*value);
+  const auto parsed = tus() ? protocols::parse_tus_integer(*value) : protocols::parse_upload_offset(*value);
   if (!parsed) fail_protocol(fmt::format("Upload-Offset '{}' is not an offset", *value));
   return parsed;
 }

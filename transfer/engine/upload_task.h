@@ -1,5 +1,5 @@
-// UploadTask: one upload — resumable (IETF draft Resumable Uploads for HTTP, interop 3 to 10)
-// or plain (one PUT/POST of the whole file, sent again from zero only when that is safe)
+// UploadTask: one upload — resumable (IETF draft Resumable Uploads for HTTP, interop 3 to 10,
+// or tus 1.0) or plain (one PUT/POST of the whole file, sent again from zero only when that is safe)
 // while it is Active — its creation, offset retrieval and append exchanges, and the upload
 // record its checkpoints journal. The lifecycle, retries and persist chain are TaskCore's.
 //
@@ -16,6 +16,12 @@
 //   resource (404/410) starts a new upload, announced the same way.
 // - A source whose size, mtime or inode changed is never resumed onto the old resource.
 // - Cancel sends DELETE to the resource (bounded wait) before the Cancelled event.
+// - tus shares the steps (creation, HEAD, PATCH at Upload-Offset, DELETE); it differs in the
+//   fields (Tus-Resumable, Upload-Metadata, application/offset+octet-stream), in an OPTIONS
+//   discovery before a creation (the server's versions, extensions and Tus-Max-Size), in
+//   completion (the offset reaching Upload-Length; tus has no completion field) and in having
+//   no 104: a creation-with-upload names its resource only when it ends, so only small files
+//   ride on the creation.
 //
 // The body is read from the source file in read_body, on the loop thread, straight into the
 // transport's buffer; a rate limit pauses the send (flow control), nothing is buffered.
@@ -32,6 +38,7 @@
 #include "protocols/http/digest_fields.h"
 #include "protocols/http/url.h"
 #include "protocols/transport.h"
+#include "protocols/upload/tus_fields.h"
 #include "protocols/upload/upload_dialect.h"
 #include "store/records.h"
 #include "transfer/engine/task_core.h"
@@ -46,7 +53,7 @@ class UploadTask final : public TaskCore {
   ~UploadTask() override;
 
  private:
-  enum class Step { Create, Retrieve, Append, Delete, Plain };
+  enum class Step { Discover, Create, Retrieve, Append, Delete, Plain };
   struct Exchange;
   class Sink;
 
@@ -67,7 +74,12 @@ class UploadTask final : public TaskCore {
     return std::static_pointer_cast<UploadTask>(shared_from_this());
   }
 
+  bool tus() const { return upload_.protocol == UploadProtocol::Tus; }
+
   // The steps of the protocol.
+  // tus: OPTIONS before a creation, for the server's versions, extensions and size limit.
+  void discover();
+  void after_discover(Exchange& ex);
   void create();
   void retrieve_offset();
   void append(std::uint64_t from);
@@ -89,6 +101,7 @@ class UploadTask final : public TaskCore {
   protocols::BodyRead read_body(Exchange& ex, std::span<std::uint8_t> buffer);
   void on_complete(Exchange& ex, Result<void> outcome);
   void after_create(Exchange& ex);
+  void after_tus_create(Exchange& ex);
   void after_retrieve(Exchange& ex);
   void after_append(Exchange& ex);
 
@@ -98,6 +111,10 @@ class UploadTask final : public TaskCore {
   void learn_limits(const protocols::ResponseHeaders& head);
   // The dialect's completion field in a response, read as "the upload is complete".
   std::optional<bool> completion_in(const protocols::ResponseHeaders& head) const;
+  // tus's Upload-Expires: when the server will drop the unfinished upload.
+  void learn_expiry(const protocols::ResponseHeaders& head);
+  // tus: a 412 names the versions the server speaks instead.
+  void fail_tus_version(const protocols::ResponseHeaders& head);
   // Records an acknowledged offset (journaled with the next checkpoint).
   Result<void> acknowledge(std::uint64_t offset, std::uint64_t sent_end, const char* where);
   void restart_upload(const std::string& reason);
@@ -113,6 +130,8 @@ class UploadTask final : public TaskCore {
   store::UploadRecord upload_;
   std::optional<store::OriginRecord> origin_record_;
   protocols::UploadDialect dialect_;
+  std::optional<protocols::TusCapabilities> tus_caps_;  // tus: learned by discover()
+  bool tus_guessed_ = false;  // the OPTIONS had no Tus-Version: tus_caps_ is an assumption
   UploadLimits limits_;
   std::optional<protocols::Url> target_;  // the creation URL, parsed
   std::shared_ptr<files::File> source_;
@@ -122,14 +141,14 @@ class UploadTask final : public TaskCore {
   std::uint64_t durable_acked_ = 0;  // journaled
   std::uint64_t append_cap_ = 0;     // shrunk by 413s; 0 = no cap of our own
   bool send_paused_ = false;
-  bool origin_dirty_ = false;
-  bool announced_resource_ = false;  // this task announced (and journals) the resource URL  // learned something the capability cache should keep
+  bool origin_dirty_ = false;        // learned something the capability cache should keep
+  bool announced_resource_ = false;  // this task announced (and journals) the resource URL
   int conflicts_ = 0;          // 409s this attempt
   int shrinks_ = 0;            // 413s this attempt
   int restarts_ = 0;           // resends from a lower offset or new uploads, this attempt
   int short_acks_ = 0;         // appends acknowledged only in part, this attempt
-  bool resynced_after_refusal_ = false;
-  bool interrupted_ = false;  // the journal said Active: a crash cut the last attempt  // a 4xx to an append was followed by a HEAD
+  bool resynced_after_refusal_ = false;  // a 4xx to an append was followed by a HEAD
+  bool interrupted_ = false;  // the journal said Active: a crash cut the last attempt
   boost::asio::steady_timer delete_timer_;
   std::function<void()> after_delete_;
 };
