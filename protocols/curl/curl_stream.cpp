@@ -1,7 +1,7 @@
 #include "protocols/curl/curl_stream.h"
 
 #include <algorithm>
-#include <cctype>
+#include "base/ascii.h"
 #include <cstdlib>
 #include <span>
 #include <utility>
@@ -14,17 +14,9 @@
 namespace xfer::protocols::curl {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool has_header(const HeaderList& headers, std::string_view name) {
   return std::any_of(headers.begin(), headers.end(),
-                     [&](const auto& h) { return iequals(h.first, name); });
+                     [&](const auto& h) { return ascii_iequals(h.first, name); });
 }
 
 std::string protocol_name(long version) {
@@ -120,8 +112,8 @@ CurlStream::~CurlStream() {
 Result<void> CurlStream::configure(const TransportSettings& config, const HttpRequest& request) {
   const std::string& method = request.method;
   const std::string_view url = request.url;
-  const bool https = url.size() >= 8 && iequals(url.substr(0, 8), "https://");
-  const bool http = url.size() >= 7 && iequals(url.substr(0, 7), "http://");
+  const bool https = url.size() >= 8 && ascii_iequals(url.substr(0, 8), "https://");
+  const bool http = url.size() >= 7 && ascii_iequals(url.substr(0, 7), "http://");
   if (!http && !https) {
     return fail(ErrorCategory::InvalidArgument,
                 fmt::format("unsupported URL (only http and https): {:.200}", request.url));

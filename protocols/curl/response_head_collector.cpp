@@ -1,6 +1,6 @@
 #include "protocols/curl/response_head_collector.h"
 
-#include <cctype>
+#include "base/ascii.h"
 #include <string>
 
 #include <fmt/format.h>
@@ -14,12 +14,6 @@ std::string_view trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 }  // namespace
@@ -78,7 +72,7 @@ Result<std::optional<HeaderBlock>> ResponseHeadCollector::feed(std::string_view 
     return fail(ErrorCategory::Protocol,
                 fmt::format("malformed header line: {:.80}", std::string(content)));
   }
-  current_.head.fields.emplace_back(lower(trim(content.substr(0, colon))),
+  current_.head.fields.emplace_back(ascii_lower(trim(content.substr(0, colon))),
                                     std::string(trim(content.substr(colon + 1))));
   return std::nullopt;
 }

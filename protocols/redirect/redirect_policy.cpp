@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
+#include "base/ascii.h"
 #include <string>
 
 #include <fmt/format.h>
@@ -10,15 +10,9 @@
 namespace xfer::protocols {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 template <std::size_t N>
 bool listed(const std::array<std::string_view, N>& names, std::string_view name) {
-  const std::string key = lower(name);
+  const std::string key = ascii_lower(name);
   return std::find(names.begin(), names.end(), key) != names.end();
 }
 

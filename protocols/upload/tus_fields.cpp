@@ -5,17 +5,11 @@
 
 #include <fmt/format.h>
 
+#include "base/ascii.h"
 #include "protocols/http/base64.h"
 
 namespace xfer::protocols {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool valid_metadata_key(std::string_view key) {
   if (key.empty()) return false;
@@ -73,7 +67,7 @@ Result<TusCapabilities> parse_tus_capabilities(const ResponseHeaders& head) {
     if (*n > 0) caps.max_size = *n;
   }
   if (const auto* algorithms = head.find("tus-checksum-algorithm")) {
-    for (const auto& a : split_tus_list(*algorithms)) caps.checksum_algorithms.push_back(lower(a));
+    for (const auto& a : split_tus_list(*algorithms)) caps.checksum_algorithms.push_back(ascii_lower(a));
   }
   return caps;
 }

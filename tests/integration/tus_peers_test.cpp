@@ -25,6 +25,15 @@ std::set<std::string> stored(const fs::path& store) {
   return out;
 }
 
+// `xfer put FILE ENDPOINT --protocol tus --journal JOURNAL` and the extra flags.
+std::vector<std::string> tus_put(const fs::path& source, const std::string& endpoint,
+                                 const fs::path& journal, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"put",      source.string(), endpoint, "--protocol", "tus",
+                                "--journal", journal.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 }  // namespace
 
 TEST_CASE("xfer put --protocol tus uploads to @tus/server: creation-with-upload and careful with chunks",
@@ -47,10 +56,7 @@ TEST_CASE("xfer put --protocol tus uploads to @tus/server: creation-with-upload 
       const auto source = dir / "src.bin";
       write_pattern_file(source, c.size, 31);
       const auto before = stored(store);
-      std::vector<std::string> args{"put", source.string(), server->endpoint(), "--protocol", "tus",
-                                    "--journal", (dir / "j").string()};
-      args.insert(args.end(), c.extra.begin(), c.extra.end());
-      const auto r = run_cli(args);
+      const auto r = run_cli(tus_put(source, server->endpoint(), dir / "j", c.extra));
       INFO(r.stderr_text);
       REQUIRE(r.exit_code == 0);
       std::set<std::string> fresh;
@@ -70,9 +76,9 @@ TEST_CASE("xfer put --protocol tus killed with SIGKILL is finished by xfer resum
   const auto source = dir / "big.bin";
   write_pattern_file(source, 24'000'007, 32);
   const std::string journal = (dir / "j").string();
-  const auto killed = run_cli({"put", source.string(), server->endpoint(), "--protocol", "tus",
-                               "--journal", journal, "--chunk-size", "2M", "--limit-rate", "16M"},
-                              std::chrono::milliseconds(700));
+  const auto killed = run_cli(
+      tus_put(source, server->endpoint(), journal, {"--chunk-size", "2M", "--limit-rate", "16M"}),
+      std::chrono::milliseconds(700));
   REQUIRE(killed.exit_code == -9);
   const auto r = run_cli({"resume", "--journal", journal});
   INFO(r.stderr_text);
@@ -90,8 +96,7 @@ TEST_CASE("xfer put --protocol tus refuses a file above Tus-Max-Size before send
   auto server = TusServerProcess::start(store, {"--max-size", "100000"});
   const auto source = dir / "src.bin";
   write_pattern_file(source, 100'001, 33);
-  const auto r = run_cli({"put", source.string(), server->endpoint(), "--protocol", "tus",
-                          "--journal", (dir / "j").string()});
+  const auto r = run_cli(tus_put(source, server->endpoint(), dir / "j"));
   INFO(r.stderr_text);
   CHECK(r.exit_code != 0);
   CHECK(r.stderr_text.find("100000") != std::string::npos);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,52 @@ inline ProcResult run_process(const std::vector<std::string>& argv,
   ::waitpid(pid, &status, 0);
   r.exit_code = (!killed && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// A child started with its stdout on a pipe the caller reads (its ready line), stdin from
+// /dev/null and stderr to `stderr_fd` (inherited when -1). Throws when it cannot be started.
+struct SpawnedChild {
+  pid_t pid = -1;
+  int stdout_fd = -1;
+};
+
+inline SpawnedChild spawn_with_stdout_pipe(const std::vector<std::string>& argv, int stderr_fd = -1) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    if (stderr_fd >= 0) ::dup2(stderr_fd, 2);
+    const int null_fd = ::open("/dev/null", O_RDWR);
+    if (null_fd >= 0) ::dup2(null_fd, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  return {pid, out[0]};
+}
+
+// Reads `fd` up to the first newline (kept out of `line`). Returns false when the deadline
+// passed or the writer closed first; `line` then holds what did arrive.
+inline bool read_first_line(int fd, std::chrono::steady_clock::time_point deadline, std::string& line) {
+  std::string got;
+  while (got.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 200))) <= 0) continue;
+    char buf[1024];
+    const auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  const auto newline = got.find('\n');
+  line = got.substr(0, newline);
+  return newline != std::string::npos;
 }
 
 }  // namespace xfer::test

@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/child_process.h"
+
 #ifndef XFER_TESTSERVER_PATH
 #error "XFER_TESTSERVER_PATH must name the xfer-testserver binary"
 #endif
@@ -57,49 +59,27 @@ void TestServerProcess::launch(std::optional<std::uint16_t> tls_port,
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   args.insert(args.begin(), options_.wrapper.begin(), options_.wrapper.end());
 
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   int log_fd = -1;
   if (!options_.log_file.empty()) {
     log_fd = ::open(options_.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log_fd < 0) throw std::runtime_error("cannot open " + options_.log_file.string());
   }
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    ::dup2(out[1], 1);
-    if (log_fd >= 0) ::dup2(log_fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
+  const auto child = spawn_with_stdout_pipe(args, log_fd);
   if (log_fd >= 0) ::close(log_fd);
-  pid_ = pid;
-  stdout_fd_ = out[0];
+  pid_ = child.pid;
+  stdout_fd_ = child.stdout_fd;
 
-  // Read up to the first newline, bounded by ready_timeout.
   std::string line;
   const auto deadline = std::chrono::steady_clock::now() + options_.ready_timeout;
-  while (line.find('\n') == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+  if (!read_first_line(stdout_fd_, deadline, line)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
       kill_hard();
       throw std::runtime_error("xfer-testserver: no ready line within the timeout");
     }
-    pollfd fd{stdout_fd_, POLLIN, 0};
-    if (::poll(&fd, 1, static_cast<int>(std::min<long>(left.count(), 200))) <= 0) continue;
-    char buf[1024];
-    const auto n = ::read(stdout_fd_, buf, sizeof buf);
-    if (n <= 0) {
-      const int status = reap(std::chrono::seconds(2));
-      throw std::runtime_error(fmt::format("xfer-testserver exited before it was ready (status {})", status));
-    }
-    line.append(buf, static_cast<std::size_t>(n));
+    const int status = reap(std::chrono::seconds(2));
+    throw std::runtime_error(fmt::format("xfer-testserver exited before it was ready (status {})", status));
   }
-  ready_line_ = line.substr(0, line.find('\n'));
+  ready_line_ = line;
   const auto ready = nlohmann::json::parse(ready_line_, nullptr, false);
   if (ready.is_discarded() || !ready.value("ready", false)) {
     kill_hard();

@@ -1,7 +1,5 @@
 #include "tests/support/tus_peers.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,39 +15,18 @@ std::filesystem::path test_peers_dir() { return XFER_TEST_PEERS_DIR; }
 std::unique_ptr<TusServerProcess> TusServerProcess::start(const std::filesystem::path& store,
                                                           std::vector<std::string> extra_args) {
   std::filesystem::create_directories(store);
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> argv{"node", (test_peers_dir() / "tus-server.mjs").string(), "--dir",
                                 store.string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    ::dup2(out[1], 1);
-    const int null_fd = ::open("/dev/null", O_RDWR);
-    ::dup2(null_fd, 0);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
+  const auto child = spawn_with_stdout_pipe(argv);
   std::unique_ptr<TusServerProcess> server(new TusServerProcess());
-  server->pid_ = pid;
-  // Wait (bounded) for "listening <port>\n".
+  server->pid_ = child.pid;
+  // "listening <port>", bounded.
   std::string line;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd fd{out[0], POLLIN, 0};
-    if (::poll(&fd, 1, 200) <= 0) continue;
-    char buf[256];
-    const auto n = ::read(out[0], buf, sizeof buf);
-    if (n <= 0) break;
-    line.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  if (line.rfind("listening ", 0) != 0 || line.find('\n') == std::string::npos)
+  const bool complete =
+      read_first_line(child.stdout_fd, std::chrono::steady_clock::now() + std::chrono::seconds(30), line);
+  ::close(child.stdout_fd);
+  if (!complete || line.rfind("listening ", 0) != 0)
     throw std::runtime_error("@tus/server did not start (is tests/peers installed? run scripts/setup): '" +
                              line + "'");
   server->port_ = static_cast<std::uint16_t>(std::stoi(line.substr(10)));

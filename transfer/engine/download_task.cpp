@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "base/ascii.h"
 #include "protocols/download/content_range.h"
 #include "protocols/http/retry_after.h"
 #include "base/crash_point.h"
@@ -36,7 +37,7 @@ bool identity_encoding(const std::optional<std::string>& coding) {
   if (!coding) return true;
   std::string v;
   for (char c : *coding)
-    if (c != ' ' && c != '\t') v.push_back(static_cast<char>(std::tolower(c)));
+    if (c != ' ' && c != '\t') v.push_back(ascii_lower(c));
   return v.empty() || v == "identity";
 }
 }  // namespace

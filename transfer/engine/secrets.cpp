@@ -1,23 +1,13 @@
 #include "transfer/engine/secrets.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "base/ascii.h"
 
 namespace xfer {
 
-namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
-}  // namespace
-
 bool is_secret_header(std::string_view name) {
-  const std::string n = lower(name);
+  const std::string n = ascii_lower(name);
   if (n == "authorization" || n == "proxy-authorization" || n == "cookie") return true;
   for (const char* word : {"token", "secret", "password", "passwd", "auth", "session", "api-key",
                            "apikey"})
@@ -54,7 +44,7 @@ SplitTransfer split_secrets(std::string_view url, const HeaderPairs& headers) {
     if (is_secret_header(h.first)) {
       out.secrets.headers.push_back(h);
       if (std::none_of(out.withheld.begin(), out.withheld.end(),
-                       [&](const std::string& n) { return iequals(n, h.first); }))
+                       [&](const std::string& n) { return ascii_iequals(n, h.first); }))
         out.withheld.push_back(h.first);
     } else {
       out.headers.push_back(h);
@@ -84,7 +74,7 @@ std::optional<Credentials> pick_credentials(const std::vector<std::string>& name
     }
     bool found = false;
     for (const auto& h : supplied.headers) {
-      if (!iequals(h.first, name)) continue;
+      if (!ascii_iequals(h.first, name)) continue;
       picked.headers.push_back(h);
       found = true;
     }
