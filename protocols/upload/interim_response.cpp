@@ -30,9 +30,12 @@ Result<std::string> resolve_resource_location(std::string_view location, const U
   if (!resolved->is_http())
     return fail(ErrorCategory::Protocol, fmt::format("Location is not http(s): {}", resolved->scheme));
   if (resolved->userinfo) return fail(ErrorCategory::Protocol, "Location carries userinfo");
-  if (resolved->origin() != request_url.origin())
-    return fail(ErrorCategory::Protocol, fmt::format("Location {} leaves origin {}",
-                                                     resolved->origin(), request_url.origin()));
+  // Another origin is allowed (uploads are often handed to a storage host); the request
+  // builder withholds credentials there. Leaving TLS is not: the file would travel in clear.
+  if (request_url.scheme == "https" && resolved->scheme != "https")
+    return fail(ErrorCategory::Protocol,
+                fmt::format("Location {} leaves https for {}", resolved->without_fragment(),
+                            resolved->scheme));
   std::string url = resolved->without_fragment();
   if (known_upload_url) {
     const auto known = Url::parse_http(*known_upload_url);

@@ -1,9 +1,10 @@
-// Validation of `104 (Upload Resumption Supported)` interim responses on the client. A 104 is only believed when it echoes our Upload-Draft-Interop-Version
-// (otherwise it is ignored, as the draft requires). Its Location is resolved against the request
-// URL by the one strict URL parser (protocols/http/url.h) and must stay on the request's origin: the upload resource receives the
-// same credentials as the creation request, and design.md invariant 7 forbids sending them
-// cross-origin. Location must not change between interims (nor from a URL already journaled),
-// and progress offsets must never go backwards (draft §104; reliability INV-4).
+// Validation of `104 (Upload Resumption Supported)` interim responses on the client. A 104 is
+// only believed when it echoes our Upload-Draft-Interop-Version (otherwise it is ignored, as the
+// draft requires). Its Location is resolved against the request URL by the one strict URL
+// parser (protocols/http/url.h). It may name another origin — the request builder then
+// withholds credentials (design.md invariant 7) — but never leave https. Location must not
+// change between interims (nor from a URL already journaled), and progress offsets must never
+// go backwards (draft §104; reliability INV-4).
 #pragma once
 
 #include <cstdint>
@@ -23,7 +24,7 @@ namespace xfer::protocols {
 enum class InterimVerdict {
   Ignore,     // not a 104, or not for our interop version: pretend it never arrived
   Accept,     // use `upload_url` / `offset` / `limits`
-  Violation,  // the server broke the protocol (or tried to send us cross-origin): abort
+  Violation,  // the server broke the protocol (or tried to take the body out of TLS): abort
 };
 
 struct InterimDecision {
@@ -36,8 +37,7 @@ struct InterimDecision {
 
 // The upload resource a Location names (in a 104 or a creation response): resolved against the
 // request URL (its userinfo dropped), without fragment. A Protocol error when it is not http(s),
-// carries userinfo, leaves the request's origin, or names another resource than
-// `known_upload_url`.
+// carries userinfo, turns https into http, or names another resource than `known_upload_url`.
 Result<std::string> resolve_resource_location(std::string_view location, const Url& request_url,
                                               const std::optional<std::string>& known_upload_url);
 

@@ -13,7 +13,8 @@
 
 namespace xfer::test {
 
-RawHttpServer::RawHttpServer(Handler handler) : handler_(std::move(handler)) {
+RawHttpServer::RawHttpServer(Handler handler, Options options)
+    : handler_(std::move(handler)), options_(options) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw std::runtime_error("socket failed");
   sockaddr_in addr{};
@@ -69,8 +70,10 @@ void RawHttpServer::run() {
       }
       head.resize(end + 4);
     }
-    const int index = requests_.fetch_add(1);
-    const std::string response = handler_(head, index);
+    const bool refused = options_ == Options::Refused && head.rfind("OPTIONS ", 0) == 0;
+    const std::string response =
+        refused ? "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                : handler_(head, requests_.fetch_add(1));
     std::size_t sent = 0;
     while (sent < response.size() && !stop_) {
       const ssize_t n = ::send(fd, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);

@@ -47,14 +47,27 @@ TEST_CASE("104 validation: interop echo, origin, stable Location, monotonic offs
     auto d = judge_interim(interim(9, "abc"), v9, request, std::nullopt, std::nullopt);
     CHECK(d.upload_url == "https://up.example:8443/files/abc");
   }
-  SECTION("cross-origin Location is a violation (credentials must not follow)") {
-    for (const char* loc : {"https://evil.example/u/1", "http://up.example:8443/u/1", "https://up.example/u/1",
-                            "//evil.example/u"}) {
+  SECTION("another https origin is accepted (the request builder withholds credentials there)") {
+    for (const char* loc : {"https://evil.example/u/1", "https://up.example/u/1", "//store.example/u"}) {
+      INFO(loc);
+      const auto d = judge_interim(interim(9, std::string(loc)), v9, request, std::nullopt, std::nullopt);
+      CHECK(d.verdict == InterimVerdict::Accept);
+      REQUIRE(d.upload_url.has_value());
+      CHECK(d.upload_url->rfind("https://", 0) == 0);
+    }
+  }
+  SECTION("a Location that leaves https, is not http(s), or carries userinfo is a violation") {
+    for (const char* loc : {"http://up.example:8443/u/1", "http://evil.example/u/1"}) {
       INFO(loc);
       const auto d = judge_interim(interim(9, std::string(loc)), v9, request, std::nullopt, std::nullopt);
       CHECK(d.verdict == InterimVerdict::Violation);
+      CHECK(d.reason.find("leaves https") != std::string::npos);
       CHECK_FALSE(d.upload_url.has_value());
     }
+    // From http, https is an upgrade, not a leak.
+    CHECK(judge_interim(interim(9, "https://up.example/u"), v9, url("http://up.example/files"),
+                        std::nullopt, std::nullopt)
+              .verdict == InterimVerdict::Accept);
     for (const char* loc : {"ftp://up.example/x", "mailto:x@y", "javascript:alert(1)", "/a b",
                             "https://user:pw@up.example:8443/u/1", "http://[::1/"}) {
       INFO(loc);

@@ -83,9 +83,13 @@ std::expected<FaultPlan, std::string> FaultEngine::plan_for(const Request& reque
     own.insert(own.end(), items->begin(), items->end());
   }
   FaultPlan plan;
+  // An OPTIONS (an upload client's limit discovery) moves no body bytes and gets no 104: only
+  // status= can act on it, and arming the others there would use up their times=.
+  const bool discovery = request.method == "OPTIONS";
   std::lock_guard lock(mutex_);
   for (const auto* list : {&server_wide_, &control_, &own}) {
     for (const auto& item : *list) {
+      if (discovery && item.kind != FaultKind::kStatus) continue;
       if (arm(item)) plan.add(item);
     }
   }

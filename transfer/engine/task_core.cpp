@@ -182,17 +182,30 @@ void TaskCore::set_state(TransferState state, const std::string& why,
 protocols::HttpRequest TaskCore::request_to(std::string method, const std::string& url) const {
   protocols::HttpRequest request;
   request.method = std::move(method);
-  request.url = url == record_.url ? with_userinfo(url, credentials_.url_userinfo) : url;
-  request.headers = record_.request_headers;
-  request.headers.insert(request.headers.end(), credentials_.headers.begin(),
-                         credentials_.headers.end());
   const auto& cfg = host_.config();
+  request.url = url == record_.url ? with_userinfo(url, credentials_.url_userinfo) : url;
+  // The spec's headers were given for its URL's origin (design.md invariant 7): an upload
+  // resource elsewhere gets them only when the user trusts other origins, as redirects do.
+  if (sends_headers_to(url)) {
+    request.headers = record_.request_headers;
+    request.headers.insert(request.headers.end(), credentials_.headers.begin(),
+                           credentials_.headers.end());
+  }
   request.version = record_.protocol == HttpVersion::Any ? cfg.protocol : record_.protocol;
   request.connect_timeout_ms = cfg.connect_timeout_ms;
   request.forward_headers_across_origins = cfg.forward_headers_across_origins;
   request.low_speed_bytes_per_sec = cfg.low_speed_bytes_per_sec;
   request.low_speed_seconds = cfg.low_speed_seconds;
   return request;
+}
+
+bool TaskCore::sends_headers_to(const std::string& url) const {
+  return host_.config().forward_headers_across_origins || origin_of(url) == origin_;
+}
+
+bool TaskCore::withholds_headers_from(const std::string& url) const {
+  return !sends_headers_to(url) &&
+         (!record_.request_headers.empty() || !credentials_.headers.empty());
 }
 
 void TaskCore::emit(EventKind kind, std::string message) {

@@ -124,9 +124,13 @@ class TaskCore : public std::enable_shared_from_this<TaskCore> {
   bool pace(std::uint64_t bytes);
   void set_state(TransferState state, const std::string& why, const std::optional<Error>& error);
   // A request to `url` as every exchange of this transfer sends it: the spec's headers and
-  // the withheld secrets (the URL's userinfo only when `url` is the transfer's own URL), the
-  // HTTP version, the timeouts and the redirect rule of the config.
+  // the withheld secrets (only on the transfer's own origin unless the config forwards them
+  // across origins; the URL's userinfo only when `url` is the transfer's own URL), the HTTP
+  // version, the timeouts and the redirect rule of the config.
   protocols::HttpRequest request_to(std::string method, const std::string& url) const;
+  bool sends_headers_to(const std::string& url) const;
+  // `url` is on another origin and there are headers or secrets it will not be sent.
+  bool withholds_headers_from(const std::string& url) const;
   void emit(EventKind kind, std::string message);
   std::int64_t unix_now() const { return host_.clock().unix_millis(); }
   // A restart made every queued persist stale: its `applied` is skipped.

@@ -33,6 +33,9 @@ constexpr int kMaxRestarts = 3;
 constexpr int kMaxShortAcks = 16;
 constexpr std::uint64_t kSmallestAppend = 64 << 10;
 constexpr std::chrono::seconds kDeleteWait{5};
+// Limits an origin announced are asked for again after this long: servers change them (a
+// deployment's max-size), and the draft gives them no lifetime of their own.
+constexpr std::chrono::hours kUploadLimitsFreshFor{1};
 constexpr std::chrono::milliseconds kLongestRetryAfterSeen = std::chrono::hours(24 * 365 * 1000);
 
 bool ok_status(int status) { return status >= 200 && status < 300; }
@@ -164,17 +167,29 @@ void UploadTask::launch() {
     send_plain();
   else if (!upload_.resource_url.empty())
     retrieve_offset();
-  else if (tus() && !tus_caps_)
+  else if (tus() ? !tus_caps_ : !limits_known())
     discover();
   else
     create();
 }
 
+bool UploadTask::limits_known() const {
+  if (!dialect_.has_upload_limit || limits_discovered_) return true;  // nothing to ask before 6
+  if (!origin_record_ || origin_record_->upload_interop_version == 0) return false;
+  return unix_now() - origin_record_->updated_at <
+         std::chrono::duration_cast<std::chrono::milliseconds>(kUploadLimitsFreshFor).count();
+}
+
 void UploadTask::discover() {
-  // OPTIONS carries no Tus-Resumable (tus 1.0 core).
-  HttpRequest request = request_to("OPTIONS", record_.url);
-  spdlog::debug("transfer {}: asking {} which tus extensions it has", record_.id, record_.url);
-  start_exchange(Step::Discover, std::move(request), 0, 0);
+  if (tus()) {
+    // OPTIONS carries no Tus-Resumable (tus 1.0 core).
+    spdlog::debug("transfer {}: asking {} which tus extensions it has", record_.id, record_.url);
+    start_exchange(Step::Discover, request_to("OPTIONS", record_.url), 0, 0);
+    return;
+  }
+  // The draft's discovery request: OPTIONS without Upload-Complete, answered with Upload-Limit.
+  spdlog::debug("transfer {}: asking {} for its upload limits", record_.id, record_.url);
+  start_exchange(Step::Discover, base_request("OPTIONS", record_.url), 0, 0);
 }
 
 void UploadTask::after_discover(Exchange& ex) {
@@ -182,6 +197,10 @@ void UploadTask::after_discover(Exchange& ex) {
   release_exchanges();
   if (head.status >= 500 || head.status == 429) {
     fail_status(head, "the OPTIONS request");
+    return;
+  }
+  if (!tus()) {
+    after_limit_discovery(head);
     return;
   }
   if (!ok_status(head.status) || !head.find("tus-version")) {
@@ -208,9 +227,9 @@ void UploadTask::after_discover(Exchange& ex) {
   }
   if (!tus_caps_->has("creation")) {
     fail_attempt(Error(ErrorCategory::Protocol,
-                       "the tus server has no creation extension (Tus-Extension: " +
-                           fmt::format("{}", fmt::join(tus_caps_->extensions, ",")) +
-                           "): xfer cannot create an upload there"),
+                       fmt::format("the tus server has no creation extension (Tus-Extension: {}): "
+                                   "xfer cannot create an upload there",
+                                   fmt::join(tus_caps_->extensions, ","))),
                  std::nullopt);
     return;
   }
@@ -221,6 +240,24 @@ void UploadTask::after_discover(Exchange& ex) {
       finish(TransferState::Failed, r.error().message(), false, true, r.error());
       return;
     }
+  }
+  create();
+}
+
+void UploadTask::after_limit_discovery(const ResponseHeaders& head) {
+  // OPTIONS is optional for servers before interop 8 and often answered only for CORS: without
+  // an Upload-Limit the creation's responses still tell, so this is never a reason to stop.
+  limits_discovered_ = true;
+  if (ok_status(head.status) && head.find("upload-limit")) {
+    learn_limits(head);
+    if (auto r = protocols::check_total_size(limits_, *size_); !r) {
+      // Refused before any byte is sent; the next run asks again (nothing was journaled).
+      finish(TransferState::Failed, r.error().message(), false, true, r.error());
+      return;
+    }
+  } else {
+    spdlog::debug("transfer {}: OPTIONS answered {} without Upload-Limit; limits unknown until "
+                  "the creation answers", record_.id, head.status);
   }
   create();
 }
@@ -882,6 +919,11 @@ void UploadTask::learn_resource(const std::string& url, std::function<void()> ne
     origin_dirty_ = true;
     spdlog::debug("transfer {}: upload resource {}", record_.id, url);
     emit(EventKind::StateChanged, "upload resource " + url);
+    if (withholds_headers_from(url))
+      emit(EventKind::StateChanged,
+           fmt::format("the upload resource is on another origin ({}): the request headers and "
+                       "credentials are not sent there (forward_headers_across_origins, --location-trusted in the CLI, sends them)",
+                       origin_of(url)));
   }
   PersistJob job;
   job.sync_data = false;
@@ -939,8 +981,13 @@ void UploadTask::fail_status(const ResponseHeaders& head, const std::string& wha
   std::optional<std::chrono::milliseconds> retry_after;
   if (const auto* value = head.find("retry-after"))
     retry_after = protocols::parse_retry_after(*value, unix_now(), kLongestRetryAfterSeen);
-  fail_attempt(Error(ErrorCategory::HttpStatus,
-                     fmt::format("server answered {} to {}", head.status, what),
+  std::string message = fmt::format("server answered {} to {}", head.status, what);
+  if ((head.status == 401 || head.status == 403) && !upload_.resource_url.empty() &&
+      withholds_headers_from(upload_.resource_url))
+    message += fmt::format(" (the upload resource is on {}, which was not sent the request "
+                           "headers and credentials; --location-trusted sends them)",
+                           origin_of(upload_.resource_url));
+  fail_attempt(Error(ErrorCategory::HttpStatus, std::move(message),
                      is_retryable_status(head.status), head.status),
                retry_after);
 }

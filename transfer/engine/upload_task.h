@@ -78,8 +78,13 @@ class UploadTask final : public TaskCore {
 
   // The steps of the protocol.
   // tus: OPTIONS before a creation, for the server's versions, extensions and size limit.
+  // ietf: OPTIONS before a creation, for Upload-Limit (a larger file is refused before any byte
+  // is sent), unless the journal's capability cache knows the origin's limits from the last
+  // kUploadLimitsFreshFor.
   void discover();
   void after_discover(Exchange& ex);
+  void after_limit_discovery(const protocols::ResponseHeaders& head);
+  bool limits_known() const;
   void create();
   void retrieve_offset();
   void append(std::uint64_t from);
@@ -132,6 +137,7 @@ class UploadTask final : public TaskCore {
   protocols::UploadDialect dialect_;
   std::optional<protocols::TusCapabilities> tus_caps_;  // tus: learned by discover()
   bool tus_guessed_ = false;  // the OPTIONS had no Tus-Version: tus_caps_ is an assumption
+  bool limits_discovered_ = false;  // ietf: this task asked OPTIONS (answered or not)
   UploadLimits limits_;
   std::optional<protocols::Url> target_;  // the creation URL, parsed
   std::shared_ptr<files::File> source_;

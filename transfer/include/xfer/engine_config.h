@@ -51,8 +51,10 @@ struct EngineConfig {
   // connection cap is raised to at least max_active_per_origin, or that could never be met.)
   TransportSettings transport;
   std::uint32_t max_redirects = 10;
-  // Redirects to another origin get none of a spec's headers or URL userinfo unless this is set
-  // (curl's --location-trusted); even then never from https to http.
+  // Redirects to another origin, and an upload resource whose Location names another origin,
+  // get none of a spec's headers or URL userinfo unless this is set (curl's
+  // --location-trusted); even then never from https to http (an upload Location that leaves
+  // https is refused outright).
   bool forward_headers_across_origins = false;
   HttpVersion protocol = HttpVersion::Any;  // default for specs that say Any
 
