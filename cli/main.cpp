@@ -5,9 +5,12 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -19,6 +22,7 @@
 #include "cli/exit_codes.h"
 #include "cli/options.h"
 #include "cli/orphan_parts.h"
+#include "cli/stdin_spool.h"
 #include "cli/transfer_watch.h"
 
 namespace {
@@ -99,11 +103,15 @@ xfer::Result<void> apply_common(const CommonOptions& o, xfer::EngineConfig& conf
   return {};
 }
 
+std::string journal_dir(const CommonOptions& o) {
+  return o.journal.empty() ? xfer::cli::default_journal_dir() : o.journal;
+}
+
 xfer::Result<std::unique_ptr<xfer::Engine>> open_engine(const CommonOptions& o,
                                                         xfer::EngineConfig config) {
   config.transport.insecure = o.insecure;
   config.transport.ca_file = o.cacert;
-  const std::string dir = o.journal.empty() ? xfer::cli::default_journal_dir() : o.journal;
+  const std::string dir = journal_dir(o);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   return xfer::Engine::open(dir, std::move(config));
@@ -132,15 +140,19 @@ int finish(xfer::Engine& engine, const xfer::cli::WatchOutcome& outcome) {
 }
 
 // Queues the specs (all or none), waits for them, and exits as the first failure says.
-int run_specs(xfer::Engine& engine, std::vector<xfer::TransferSpec> specs) {
+// `before_finish` runs once they are all done (or interrupted), while the engine still runs.
+int run_specs(xfer::Engine& engine, std::vector<xfer::TransferSpec> specs,
+              const std::function<void(xfer::Engine&)>& before_finish = {}) {
   auto enqueued = engine.enqueue(std::move(specs));
   if (!enqueued) {
+    if (before_finish) before_finish(engine);
     (void)engine.shutdown();
     return fail_line(xfer::cli::exit_code_for(enqueued.error().category()),
                      enqueued.error().describe());
   }
   std::set<xfer::TransferId> ids(enqueued->begin(), enqueued->end());
   const auto outcome = xfer::cli::watch_transfers(engine, ids, false, g_stop);
+  if (before_finish) before_finish(engine);
   return finish(engine, outcome);
 }
 
@@ -225,10 +237,12 @@ int run_put(const PutOptions& o) {
   const std::vector<std::string> files(o.args.begin(), o.args.end() - 1);
   if (!o.checksum.empty() && files.size() != 1)
     return fail_line(cli::kExitUsage, "--checksum needs exactly one FILE");
-  for (const auto& f : files)
-    if (f == "-")
-      return fail_line(cli::kExitUsage,
-                       "uploading stdin (`-`) is not supported yet: give a file");
+  const bool from_stdin = std::find(files.begin(), files.end(), "-") != files.end();
+  if (from_stdin && files.size() != 1)
+    return fail_line(cli::kExitUsage, "`-` (stdin) must be the only FILE");
+  // Checked before stdin is read: a typo must not cost the whole input.
+  if (from_stdin && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+    return fail_line(cli::kExitUsage, fmt::format("{} is not an http:// or https:// URL", url));
   const auto protocol = upload_protocol_named(o.protocol);
   if (!protocol) return fail_line(cli::kExitUsage, "--protocol is ietf, tus or put");
   if (*protocol != UploadProtocol::Ietf && o.interop_version != 0)
@@ -253,10 +267,26 @@ int run_put(const PutOptions& o) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (auto r = apply_common(o.common, config, headers); !r)
     return fail_line(cli::kExitUsage, r.error().message());
+  auto engine = open_engine(o.common, config);
+  if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
+  const std::string journal = journal_dir(o.common);
+  const auto drop_spools = [&journal](Engine& e) { (void)cli::remove_unneeded_spools(e, journal); };
+  std::string spooled;
+  if (from_stdin) {
+    // Under the journal's lock (held since open): no other xfer clears the spools meanwhile.
+    drop_spools(**engine);
+    auto path = cli::spool_input(journal, STDIN_FILENO, g_stop);
+    if (!path) {
+      (void)(*engine)->shutdown();
+      if (g_stop) return fail_line(cli::kExitInterrupted, "interrupted while reading stdin; nothing was sent");
+      return fail_line(cli::exit_code_for(path.error().category()), path.error().describe());
+    }
+    spooled = *path;
+  }
   std::vector<TransferSpec> specs;
   for (const auto& file : files) {
     UploadSpec spec;
-    spec.source = std::filesystem::absolute(file).lexically_normal().string();
+    spec.source = std::filesystem::absolute(file == "-" ? spooled : file).lexically_normal().string();
     // Several files: URL is a collection, each file goes to URL + its name (tus: URL is the
     // creation endpoint of every file; the name travels in Upload-Metadata).
     if (files.size() == 1 || *protocol == UploadProtocol::Tus) {
@@ -279,9 +309,9 @@ int run_put(const PutOptions& o) {
                                       : HttpVersion::Any;
     specs.emplace_back(std::move(spec));
   }
-  auto engine = open_engine(o.common, config);
-  if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
-  return run_specs(**engine, std::move(specs));
+  if (!from_stdin) return run_specs(**engine, std::move(specs));
+  // A spool whose upload could not even be queued is nobody's: removed with the others.
+  return run_specs(**engine, std::move(specs), drop_spools);
 }
 
 int run_resume(const CommonOptions& o) {
@@ -299,6 +329,7 @@ int run_resume(const CommonOptions& o) {
     ids.insert(id);
   }
   const auto outcome = cli::watch_transfers(**engine, ids, true, g_stop);
+  (void)cli::remove_unneeded_spools(**engine, journal_dir(o));
   if (!g_stop) {
     // A journal never forgets a transfer silently, but a journal moved aside does: say what it
     // left behind.

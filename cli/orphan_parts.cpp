@@ -15,6 +15,7 @@ Result<std::vector<std::string>> find_orphan_parts(Engine& engine,
   std::set<std::string> dirs(extra_dirs.begin(), extra_dirs.end());
   std::set<std::string> owned;
   for (const auto& p : *known) {
+    if (p.direction == Direction::Upload) continue;  // its path is a source: no .part
     dirs.insert(fs::path(p.path).parent_path().string());
     if (p.may_own_part) owned.insert(p.path + ".part");
   }

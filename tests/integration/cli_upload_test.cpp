@@ -9,8 +9,11 @@
 #include <random>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "store/journal.h"
 #include "tests/integration/engine_harness.h"
+#include "tests/support/child_process.h"
 #include "tests/support/files.h"
 
 using namespace xfer;
@@ -295,4 +298,69 @@ TEST_CASE("put --protocol put: a plain PUT, sent again from zero after a cut; PO
   CHECK(tus.exit_code == 5);
   CHECK(tus.stderr_text.find("may not be a tus server") != std::string::npos);
   CHECK_FALSE(fs::exists(f.dir / "root" / "t.bin"));
+}
+
+namespace {
+// The stdin spools a journal holds (`xfer put -`).
+std::size_t spools_in(const std::string& journal) {
+  const auto dir = fs::path(journal) / "spool";
+  std::size_t n = 0;
+  if (fs::exists(dir))
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().filename().string().rfind("stdin-", 0) == 0) ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("xfer put - uploads what a pipe delivers and removes its spool once done",
+          "[cli][upload][stdin]") {
+  UploadFixture f(3'000'001);
+  for (const std::string protocol : {"ietf", "put"}) {
+    CAPTURE(protocol);
+    const auto before = f.completed();
+    const std::string url = protocol == "put" ? f.server->http_origin() + "/files/from-stdin.bin"
+                                              : f.server->http_origin() + "/uploads";
+    // A real pipe, written in two bursts so that reads return short.
+    const std::string command = fmt::format(
+        "(head -c 1000000 '{0}'; sleep 0.2; tail -c +1000001 '{0}') | '{1}' put - '{2}' --journal '{3}' "
+        "--protocol {4}",
+        f.source.string(), XFER_CLI_PATH, url, f.journal(), protocol);
+    const auto r = run_process({"bash", "-c", command}, std::chrono::seconds(60));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    if (protocol == "put")
+      CHECK(sha256_file(f.dir / "root" / "from-stdin.bin") == f.source_sha);
+    else
+      f.check_one_new_upload(before);
+    CHECK(spools_in(f.journal()) == 0);
+  }
+}
+
+TEST_CASE("xfer put - killed mid-upload is finished by xfer resume from its spool",
+          "[cli][upload][stdin][crash]") {
+  UploadFixture f(6'000'000);
+  const auto before = f.completed();
+  const auto killed = run_cli({"put", "-", f.server->http_origin() + "/uploads", "--journal",
+                               f.journal(), "--chunk-size", "1M", "-H", "Xfer-Fault: throttle=3000000"},
+                              std::chrono::milliseconds(1200), std::chrono::seconds(60), f.source);
+  INFO(killed.stderr_text);
+  REQUIRE(killed.exit_code == -9);
+  CHECK(spools_in(f.journal()) == 1);
+  const auto resumed = run_cli({"resume", "--journal", f.journal()});
+  INFO(resumed.stderr_text);
+  REQUIRE(resumed.exit_code == 0);
+  f.check_one_new_upload(before);
+  CHECK(spools_in(f.journal()) == 0);
+}
+
+TEST_CASE("xfer put - is refused beside other files and before stdin is read for a bad URL",
+          "[cli][upload][stdin]") {
+  UploadFixture f(10);
+  auto r = run_cli({"put", "-", f.source.string(), f.server->http_origin() + "/up/", "--journal", f.journal()});
+  CHECK(r.exit_code == 2);
+  CHECK(r.stderr_text.find("only FILE") != std::string::npos);
+  r = run_cli({"put", "-", "ftp://example/x", "--journal", f.journal()}, std::nullopt,
+              std::chrono::seconds(30), f.source);
+  CHECK(r.exit_code == 2);
+  CHECK(spools_in(f.journal()) == 0);
 }

@@ -61,7 +61,7 @@ std::unique_ptr<TestServerProcess> start_server(const TempDir& dir,
 
 ChildResult run_cli(const std::vector<std::string>& args,
                     std::optional<std::chrono::milliseconds> kill_after,
-                    std::chrono::milliseconds timeout) {
+                    std::chrono::milliseconds timeout, const std::filesystem::path& stdin_from) {
   char err_template[] = "/tmp/xfer-cli-stderr-XXXXXX";
   const int err_fd = ::mkstemp(err_template);
   if (err_fd < 0) throw std::runtime_error("mkstemp failed");
@@ -73,7 +73,8 @@ ChildResult run_cli(const std::vector<std::string>& args,
   if (pid == 0) {
     ::dup2(err_fd, STDERR_FILENO);
     const int null_fd = ::open("/dev/null", O_RDWR);
-    ::dup2(null_fd, STDIN_FILENO);
+    const int in_fd = stdin_from.empty() ? null_fd : ::open(stdin_from.c_str(), O_RDONLY);
+    ::dup2(in_fd, STDIN_FILENO);
     ::dup2(null_fd, STDOUT_FILENO);
     std::vector<char*> argv;
     argv.push_back(path.data());

@@ -40,8 +40,10 @@ struct ChildResult {
   std::string stderr_text;
 };
 // Runs the xfer CLI with `args`; with kill_after, SIGKILLs it after that long (if still running).
+// Its stdin is /dev/null, or the file `stdin_from`.
 ChildResult run_cli(const std::vector<std::string>& args,
                     std::optional<std::chrono::milliseconds> kill_after = std::nullopt,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(120));
+                    std::chrono::milliseconds timeout = std::chrono::seconds(120),
+                    const std::filesystem::path& stdin_from = {});
 
 }  // namespace xfer::test

@@ -184,10 +184,9 @@ Result<std::vector<JournaledPath>> Engine::journaled_paths() {
   std::vector<JournaledPath> out;
   if (thread_->stopped()) return std::unexpected(not_running().error());
   auto scanned = thread_->journal().scan_all([&](const store::TransferRecord& r) {
-    // An upload's path is its source: it owns no .part.
-    if (r.direction == Direction::Upload) return true;
-    // A failed transfer may keep its .part for a later resume(); only finished ones own none.
-    out.push_back({r.id, r.local_path,
+    // A failed transfer may keep its .part (or its resource on the server) for a later
+    // resume(); only finished ones own nothing.
+    out.push_back({r.id, r.direction, r.local_path,
                    r.state != TransferState::Completed &&
                        r.state != TransferState::Cancelled});
     return true;

@@ -35,8 +35,11 @@ namespace xfer {
 
 struct JournaledPath {
   TransferId id = 0;
-  std::string path;     // destination of a download
-  bool may_own_part = false;  // not completed or cancelled: its ".part", if any, is its own
+  Direction direction = Direction::Download;
+  std::string path;  // destination of a download, source of an upload
+  // Not completed or cancelled: a download's ".part", if any, is its own; an upload may still
+  // read its source.
+  bool may_own_part = false;
 };
 
 namespace detail {
@@ -81,7 +84,8 @@ class Engine {
   // Ids of every unfinished transfer in the journal (queued, active, waiting, paused).
   std::vector<TransferId> unfinished_ids();
   // The local path of every transfer the journal holds, finished or not (for finding ".part"
-  // files nothing owns any more). Scans the whole journal on the caller's thread.
+  // files nothing owns any more, and upload sources no upload reads any more). Scans the whole
+  // journal on the caller's thread.
   Result<std::vector<JournaledPath>> journaled_paths();
 
   // Poll queue (used when EngineConfig::on_event is empty): the next event, waiting at most
