@@ -47,6 +47,9 @@ struct HttpRequest {
 struct ResponseHeaders {
   int status = 0;
   HeaderList fields;
+  // The URL that answered, after any redirects (the base a relative Location resolves
+  // against); empty when the transport does not say, which means the request's own URL.
+  std::string url;
   // First value of the named field (lower-case name), or nullptr.
   const std::string* find(std::string_view name) const;
 };

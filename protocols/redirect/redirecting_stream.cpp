@@ -28,7 +28,9 @@ class RedirectingStream::Hop final : public ExchangeSink {
   std::size_t discarded = 0;
 
   void on_interim(const ResponseHeaders& interim) override {
-    if (owner) owner->into_sink([&](ExchangeSink& sink) { sink.on_interim(interim); });
+    if (!owner) return;
+    const ResponseHeaders located = owner->located(interim);
+    owner->into_sink([&](ExchangeSink& sink) { sink.on_interim(located); });
   }
   void on_response_head(const ResponseHeaders& head) override {
     if (owner) owner->on_hop_head(*this, head);
@@ -103,13 +105,22 @@ Result<void> RedirectingStream::start_hop() {
   return {};
 }
 
+ResponseHeaders RedirectingStream::located(const ResponseHeaders& head) const {
+  ResponseHeaders out = head;
+  Url answered = current_url_;
+  answered.userinfo.reset();  // a base for Locations and logs: no credentials in it
+  out.url = answered.without_fragment();
+  return out;
+}
+
 void RedirectingStream::on_hop_head(Hop& hop, const ResponseHeaders& head) {
   const bool replayable = current_.body_length && sink_.can_replay_body();
   RedirectDecision decision =
       decide_redirect(RedirectHop{original_, original_url_, current_, current_url_, head,
                                   redirects_, config_.max_redirects, replayable});
   if (!decision.follow && !decision.refuse) {
-    into_sink([&](ExchangeSink& sink) { sink.on_response_head(head); });
+    const ResponseHeaders answer = located(head);
+    into_sink([&](ExchangeSink& sink) { sink.on_response_head(answer); });
     return;
   }
   hop.redirect = true;

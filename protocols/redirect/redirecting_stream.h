@@ -41,6 +41,8 @@ class RedirectingStream final : public HttpStream {
 
   Result<void> start_hop();
   void on_hop_head(Hop& hop, const ResponseHeaders& head);
+  // `head` with the URL of the hop that answered it.
+  ResponseHeaders located(const ResponseHeaders& head) const;
   BodyAction on_hop_body(Hop& hop, std::span<const std::uint8_t> data);
   void on_hop_complete(Hop& hop, Result<void> outcome);
   void schedule_advance();

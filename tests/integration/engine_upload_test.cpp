@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/ascii.h"
@@ -89,33 +90,46 @@ TEST_CASE("the 104's Location is journaled while the body keeps streaming",
   }
 }
 
-TEST_CASE("cancelling an upload deletes its resource on the server", "[engine][upload]") {
-  TempDir dir("xfer-up-cancel");
-  auto server = start_server(dir);
-  const auto source = dir / "src.bin";
-  write_pattern_file(source, 4'000'000, 6);
-  auto engine = Engine::open((dir / "journal").string(), test_engine_config());
-  REQUIRE(engine);
-  auto spec = upload_of(source, server->http_origin() + "/uploads");
-  spec.creation = UploadCreation::Careful;
-  spec.headers = {{"Xfer-Fault", "throttle=1000000"}};
-  auto id = (*engine)->enqueue(spec);
-  REQUIRE(id);
-  std::string resource;
-  for (int i = 0; i < 200 && resource.empty(); ++i) {
-    auto e = (*engine)->next_event(std::chrono::milliseconds(50));
-    if (e && !e->upload_url.empty()) resource = e->upload_url;
+TEST_CASE("cancelling an upload deletes its resource on the server, running or paused",
+          "[engine][upload]") {
+  for (const bool paused_first : {false, true}) {
+    CAPTURE(paused_first);
+    TempDir dir("xfer-up-cancel");
+    auto server = start_server(dir);
+    const auto source = dir / "src.bin";
+    write_pattern_file(source, 4'000'000, 6);
+    auto engine = Engine::open((dir / "journal").string(), test_engine_config());
+    REQUIRE(engine);
+    auto spec = upload_of(source, server->http_origin() + "/uploads");
+    spec.creation = UploadCreation::Careful;
+    spec.headers = {{"Xfer-Fault", "throttle=1000000"}};
+    auto id = (*engine)->enqueue(spec);
+    REQUIRE(id);
+    std::string resource;
+    for (int i = 0; i < 200 && resource.empty(); ++i) {
+      auto e = (*engine)->next_event(std::chrono::milliseconds(50));
+      if (e && !e->upload_url.empty()) resource = e->upload_url;
+    }
+    REQUIRE_FALSE(resource.empty());
+    if (paused_first) {
+      REQUIRE((*engine)->pause(*id));
+      for (int i = 0; i < 200; ++i) {
+        auto st = (*engine)->status(*id);
+        if (st && st->state == TransferState::Paused) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      REQUIRE((*engine)->status(*id)->state == TransferState::Paused);
+    }
+    REQUIRE((*engine)->cancel(*id));
+    auto result = run_until_terminal(**engine, *id);
+    REQUIRE(result.terminal);
+    CHECK(result.terminal->kind == EventKind::Cancelled);
+    // The server forgot it: offset retrieval answers 404.
+    const auto head = run_cli({"get", resource, "-o", (dir / "probe").string(), "--journal",
+                               (dir / "probe-journal").string(), "--retry", "0"});
+    CHECK(head.exit_code == 5);
+    CHECK(head.stderr_text.find("404") != std::string::npos);
   }
-  REQUIRE_FALSE(resource.empty());
-  REQUIRE((*engine)->cancel(*id));
-  auto result = run_until_terminal(**engine, *id);
-  REQUIRE(result.terminal);
-  CHECK(result.terminal->kind == EventKind::Cancelled);
-  // The server forgot it: offset retrieval answers 404.
-  const auto head = run_cli({"get", resource, "-o", (dir / "probe").string(), "--journal",
-                             (dir / "probe-journal").string(), "--retry", "0"});
-  CHECK(head.exit_code == 5);
-  CHECK(head.stderr_text.find("404") != std::string::npos);
 }
 
 namespace {
@@ -209,6 +223,19 @@ TEST_CASE("misbehaving upload servers end in clear errors", "[engine][upload][mi
     INFO(o.terminal.message);
     // Without a resource nothing can be resumed: the retries start over and end in the 500.
     CHECK(o.terminal.kind == EventKind::Failed);
+  }
+  SECTION("a 104 announcing a max-size below the file ends the upload there") {
+    RawHttpServer server([](const std::string&, int) {
+      return std::string("HTTP/1.1 104 Upload Resumption Supported\r\nUpload-Draft-Interop-Version: 10\r\n"
+                         "Location: /uploads/r1\r\nUpload-Limit: max-size=50000\r\n\r\n"
+                         "HTTP/1.1 201 Created\r\nUpload-Complete: ?1\r\nContent-Length: 0\r\n"
+                         "Connection: close\r\n\r\n");
+    });
+    const auto o = upload_to(server, dir, UploadCreation::Optimistic);
+    INFO(o.terminal.message);
+    CHECK(o.terminal.kind == EventKind::Failed);
+    CHECK(o.terminal.message.find("max-size 50000") != std::string::npos);
+    CHECK(o.requests == 1);
   }
   SECTION("a garbage Upload-Limit is ignored, the upload completes") {
     RawHttpServer server([](const std::string&, int n) -> std::string {
@@ -373,4 +400,32 @@ TEST_CASE("OPTIONS discovers Upload-Limit before the creation and the journal ke
   CHECK(second.kind == EventKind::Completed);
   CHECK(options == 2);
   CHECK_FALSE(bad_discovery);
+}
+
+TEST_CASE("a relative Location after a 307 names a resource beside the URL that answered",
+          "[engine][upload][misbehaving]") {
+  TempDir dir("xfer-up-307");
+  std::mutex mutex;
+  std::vector<std::string> heads;
+  RawHttpServer server([&](const std::string& head, int n) -> std::string {
+    {
+      std::lock_guard lock(mutex);
+      heads.push_back(head.substr(0, head.find("\r\n")));
+    }
+    if (n == 0)
+      return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /v2/uploads\r\nContent-Length: 0\r\n"
+             "Connection: close\r\n\r\n";
+    if (n == 1)
+      return "HTTP/1.1 201 Created\r\nLocation: r1\r\nUpload-Complete: ?0\r\nContent-Length: 0\r\n"
+             "Connection: close\r\n\r\n";
+    return "HTTP/1.1 204 No Content\r\nUpload-Complete: ?1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  });
+  const auto o = upload_to(server, dir, UploadCreation::Careful);
+  INFO(o.terminal.message);
+  REQUIRE(o.terminal.kind == EventKind::Completed);
+  CHECK(o.terminal.upload_url == server.origin() + "/v2/r1");
+  std::lock_guard lock(mutex);
+  REQUIRE(heads.size() == 3);
+  CHECK(heads[1].rfind("POST /v2/uploads ", 0) == 0);
+  CHECK(heads[2].rfind("PATCH /v2/r1 ", 0) == 0);
 }

@@ -446,6 +446,16 @@ Result<void> EngineCore::cancel(TransferId id) {
     return fail(ErrorCategory::InvalidArgument, fmt::format("transfer {} has finished", id));
   scheduler_.remove(id);
   drop_waiting(id);
+  if ((*record)->direction == Direction::Upload && kept_for_resume(fs_, journal_, **record)) {
+    // Its resource on the server is withdrawn first (DELETE), by a task that sends only that.
+    auto made = make_task(*this, journal_, std::move(**record));
+    if (!made) return std::unexpected(made.error());
+    auto task = std::move(*made);
+    tasks_[id] = task;
+    scheduler_.started(task->origin());
+    task->cancel_idle();
+    return {};
+  }
   if (auto r = discard_local(fs_, **record); !r) return r;
   store::TransferRecord rec = **record;
   rec.state = TransferState::Cancelled;

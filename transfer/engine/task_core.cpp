@@ -86,6 +86,16 @@ void TaskCore::stop(TransferState target, std::string reason, std::optional<Erro
   persist(std::move(job));
 }
 
+void TaskCore::cancel_idle() {
+  // Without its secrets the server refuses the DELETE: it is tried anyway (bounded), since a
+  // resource left behind only expires.
+  if (auto secrets = host_.credentials_for(record_)) credentials_ = std::move(*secrets);
+  phase_ = Phase::Stopping;
+  cancel_remote([weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->finish(TransferState::Cancelled, "cancelled", true, true);
+  });
+}
+
 void TaskCore::finish(TransferState state, std::string message, bool discard_local,
                       bool with_event, std::optional<Error> error) {
   phase_ = Phase::Stopping;

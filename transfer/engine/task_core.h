@@ -54,6 +54,10 @@ class TaskCore : public std::enable_shared_from_this<TaskCore> {
   // `error`, when the stop is a failure's, is journaled as the last error and carried by the
   // event.
   void stop(TransferState target, std::string reason, std::optional<Error> error = std::nullopt);
+  // Cancels a transfer that is not running (queued, paused, waiting or failed): what it left
+  // on the server is withdrawn (an upload's DELETE, bounded), then the Cancelled batch is
+  // journaled and task_stopped follows.
+  void cancel_idle();
   // Periodic work: time-based checkpoints and progress events.
   void tick();
   TransferStatus status() const;

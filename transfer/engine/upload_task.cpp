@@ -249,12 +249,8 @@ void UploadTask::after_limit_discovery(const ResponseHeaders& head) {
   // an Upload-Limit the creation's responses still tell, so this is never a reason to stop.
   limits_discovered_ = true;
   if (ok_status(head.status) && head.find("upload-limit")) {
-    learn_limits(head);
-    if (auto r = protocols::check_total_size(limits_, *size_); !r) {
-      // Refused before any byte is sent; the next run asks again (nothing was journaled).
-      finish(TransferState::Failed, r.error().message(), false, true, r.error());
-      return;
-    }
+    // Above max-size: refused before any byte is sent (the next run asks again).
+    if (!learn_limits(head)) return;
   } else {
     spdlog::debug("transfer {}: OPTIONS answered {} without Upload-Limit; limits unknown until "
                   "the creation answers", record_.id, head.status);
@@ -491,6 +487,8 @@ void UploadTask::on_interim(Exchange& ex, const ResponseHeaders& interim) {
   if (phase_ != Phase::Running || tus() || ex.step == Step::Retrieve || ex.step == Step::Delete ||
       ex.step == Step::Plain || ex.step == Step::Discover)
     return;
+  // After a 307/308 a relative Location names a resource beside the URL that answered.
+  if (!interim.url.empty()) ex.url = interim.url;
   const auto request_url = protocols::Url::parse_http(ex.url);
   if (!request_url) return;
   const std::optional<std::string> known =
@@ -501,10 +499,7 @@ void UploadTask::on_interim(Exchange& ex, const ResponseHeaders& interim) {
     case protocols::InterimVerdict::Violation: fail_protocol(d.reason); return;
     case protocols::InterimVerdict::Accept: break;
   }
-  if (d.limits) {
-    limits_ = *d.limits;
-    origin_dirty_ = true;
-  }
+  if (d.limits && !adopt_limits(*d.limits)) return;
   if (d.upload_url && upload_.resource_url.empty()) {
     // The body keeps streaming while the URL is made durable.
     learn_resource(*d.upload_url, nullptr);
@@ -525,6 +520,7 @@ void UploadTask::on_head(Exchange& ex, const ResponseHeaders& head) {
     return;
   }
   if (phase_ != Phase::Running) return;
+  if (!head.url.empty()) ex.url = head.url;
   if (ex.stream && protocol_.empty()) {
     protocol_ = ex.stream->negotiated_protocol();
     if (!protocol_.empty()) host_.protocol_learned(origin_, protocol_);
@@ -579,7 +575,7 @@ void UploadTask::after_create(Exchange& ex) {
   const std::string request_url = ex.url;
   release_exchanges();
   if (head.status == 413 && ++shrinks_ <= kMaxShrinks) {
-    learn_limits(head);
+    if (!learn_limits(head)) return;
     if (!upload_.resource_url.empty()) {
       retrieve_offset();  // a 104 named the resource: continue there within the limits
       return;
@@ -594,7 +590,7 @@ void UploadTask::after_create(Exchange& ex) {
     fail_status(head, "the creation request");
     return;
   }
-  learn_limits(head);
+  if (!learn_limits(head)) return;
   std::optional<std::string> location;
   if (const auto* loc = head.find("location")) {
     const auto base = protocols::Url::parse_http(request_url);
@@ -719,7 +715,7 @@ void UploadTask::after_retrieve(Exchange& ex) {
     return;
   }
   if (!resource_answered(head, "the offset retrieval")) return;
-  learn_limits(head);
+  if (!learn_limits(head)) return;
   learn_expiry(head);
   const auto* value = head.find("upload-offset");
   const auto offset = !value ? std::nullopt
@@ -800,7 +796,7 @@ void UploadTask::after_append(Exchange& ex) {
   }
   if (head.status == 413) {
     const std::uint64_t was = ex.body_to - from;
-    learn_limits(head);
+    if (!learn_limits(head)) return;
     const bool limit_helps = limits_.max_append_size && *limits_.max_append_size < was;
     if (++shrinks_ > kMaxShrinks || (was <= kSmallestAppend && !limit_helps)) {
       fail_status(head, "the append");
@@ -824,7 +820,7 @@ void UploadTask::after_append(Exchange& ex) {
     return;
   }
   if (!resource_answered(head, "the append")) return;
-  learn_limits(head);
+  if (!learn_limits(head)) return;
   learn_expiry(head);
   if ((tus() || !all_handed) && !head.find("upload-offset")) {
     // Answered before it had the whole append, or (tus) not saying how much it kept: ask.
@@ -895,20 +891,30 @@ void UploadTask::fail_tus_version(const ResponseHeaders& head) {
                std::nullopt);
 }
 
-void UploadTask::learn_limits(const ResponseHeaders& head) {
+bool UploadTask::learn_limits(const ResponseHeaders& head) {
   const auto* value = head.find("upload-limit");
-  if (tus() || !value || !dialect_.has_upload_limit) return;
+  if (tus() || !value || !dialect_.has_upload_limit) return true;
   auto parsed = protocols::parse_upload_limit(*value, dialect_);
   if (!parsed) {
     // The draft lets a client ignore an invalid Upload-Limit; we keep what we knew.
     spdlog::debug("transfer {}: ignoring Upload-Limit '{}': {}", record_.id, *value,
                   parsed.error().message());
-    return;
+    return true;
   }
-  limits_ = *parsed;
+  return adopt_limits(*parsed);
+}
+
+bool UploadTask::adopt_limits(const UploadLimits& limits) {
+  limits_ = limits;
   if (limits_.max_age)
     upload_.expires_at = unix_now() + std::chrono::milliseconds(*limits_.max_age).count();
   origin_dirty_ = true;
+  if (auto r = protocols::check_total_size(limits_, *size_); !r) {
+    // The server will not take the whole file: stop now rather than after its last byte.
+    finish(TransferState::Failed, r.error().message(), false, true, r.error());
+    return false;
+  }
+  return true;
 }
 
 void UploadTask::learn_resource(const std::string& url, std::function<void()> next) {
@@ -1045,6 +1051,9 @@ void UploadTask::cancel_remote(std::function<void()> then) {
     return;
   }
   after_delete_ = std::move(then);
+  // A task that never ran (cancel_idle) has not prepared its dialect.
+  if (const auto d = protocols::dialect_for(static_cast<int>(upload_.interop_version)); d && !tus())
+    dialect_ = *d;
   HttpRequest request = base_request("DELETE", upload_.resource_url);
   release_exchanges();
   exchange_ = std::make_unique<Exchange>();

@@ -113,7 +113,10 @@ class UploadTask final : public TaskCore {
   // What the server told us.
   // A resource URL from a 104 or a creation response: journaled at once, then `next` runs.
   void learn_resource(const std::string& url, std::function<void()> next);
-  void learn_limits(const protocols::ResponseHeaders& head);
+  // An Upload-Limit (ignored when invalid). False when it ended the upload: the file is above
+  // its max-size, so nothing more is sent.
+  bool learn_limits(const protocols::ResponseHeaders& head);
+  bool adopt_limits(const UploadLimits& limits);
   // The dialect's completion field in a response, read as "the upload is complete".
   std::optional<bool> completion_in(const protocols::ResponseHeaders& head) const;
   // tus's Upload-Expires: when the server will drop the unfinished upload.
