@@ -136,7 +136,8 @@ std::optional<Error> legacy_error(std::string_view described, bool failed) {
 
 std::uint8_t record_version(std::uint8_t kind) {
   return kind == static_cast<std::uint8_t>(RecordKind::Transfer) ||
-                 kind == static_cast<std::uint8_t>(RecordKind::Event)
+                 kind == static_cast<std::uint8_t>(RecordKind::Event) ||
+                 kind == static_cast<std::uint8_t>(RecordKind::Upload)
              ? 2
              : 1;
 }
@@ -325,6 +326,7 @@ std::string encode(const UploadRecord& u) {
   w.str(u.resource_url);
   w.u64(u.acked_offset);
   w.i64(u.expires_at);
+  w.opt_u64(u.sent_bound);  // version 2
   return finish(w);
 }
 
@@ -338,7 +340,7 @@ Result<UploadRecord> decode_upload(std::string_view key, std::string_view value)
         get_enum(r, u.creation, 2) && r.u64(u.chunk_size) && r.u8(restart) && restart <= 1 &&
         r.str(u.method) && r.u8(replay) && replay <= 1 && r.u64(u.source_size) && r.i64(u.source_mtime_ns) && r.u64(u.source_inode) &&
         r.u64(u.source_device) && r.str(u.resource_url) && r.u64(u.acked_offset) &&
-        r.i64(u.expires_at) && r.at_end()))
+        r.i64(u.expires_at) && (opened->version < 2 || get_opt_u64(r, u.sent_bound)) && r.at_end()))
     return corrupt(key, "malformed upload record");
   u.restart_if_source_changed = restart == 1;
   u.replay_non_idempotent = replay == 1;

@@ -71,6 +71,10 @@ struct UploadRecord {
   std::string resource_url;  // the upload resource (104/201 Location); empty until named
   std::uint64_t acked_offset = 0;
   UnixMillis expires_at = 0;  // from Upload-Limit max-age (tus: Upload-Expires); 0 = unknown
+  // No byte at or beyond this offset was ever sent to resource_url (journaled, synced, before
+  // such bytes are): an offset retrieval claiming more is a lie. nullopt = unknown (the file's
+  // size bounds it; records from before layout version 2).
+  std::optional<std::uint64_t> sent_bound;
 
   bool operator==(const UploadRecord&) const = default;
 };

@@ -141,7 +141,7 @@ struct RawOutcome {
 
 // Uploads a 100,000-byte file to a raw server; `careful` sends an empty creation first.
 RawOutcome upload_to(RawHttpServer& server, const TempDir& dir, UploadCreation creation,
-                     std::uint32_t interop = 10) {
+                     std::uint32_t interop = 10, std::uint64_t chunk = 0) {
   const auto source = dir / "src.bin";
   write_pattern_file(source, 100'000, 8);
   auto config = test_engine_config();
@@ -151,6 +151,7 @@ RawOutcome upload_to(RawHttpServer& server, const TempDir& dir, UploadCreation c
   auto spec = upload_of(source, server.origin() + "/uploads");
   spec.creation = creation;
   spec.interop_version = interop;
+  spec.chunk_size = chunk;
   auto id = (*engine)->enqueue(spec);
   REQUIRE(id);
   auto result = run_until_terminal(**engine, *id, std::chrono::seconds(30));
@@ -195,6 +196,18 @@ TEST_CASE("misbehaving upload servers end in clear errors", "[engine][upload][mi
              "Connection: close\r\n\r\n";
     });
     check_failed(upload_to(server, dir, UploadCreation::Careful), "claims 999999999 bytes");
+  }
+  SECTION("an offset retrieval beyond every byte ever sent, though within the file") {
+    RawHttpServer server([](const std::string& head, int n) -> std::string {
+      if (n == 0) return created("");
+      if (head.rfind("PATCH", 0) == 0)
+        return "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      return "HTTP/1.1 204 No Content\r\nUpload-Offset: 90000\r\nUpload-Complete: ?0\r\n"
+             "Connection: close\r\n\r\n";
+    });
+    // Appends of 40,000 bytes: only bytes below 40,000 ever left.
+    check_failed(upload_to(server, dir, UploadCreation::Careful, 10, 40'000),
+                 "no more than 40000 were ever sent");
   }
   SECTION("an append answered with a lower offset than it started at") {
     RawHttpServer server([](const std::string&, int n) -> std::string {

@@ -161,6 +161,15 @@ TEST_CASE("version 1 records, before errors were structured, keep their errors",
     REQUIRE(failed);
     CHECK(failed->last_error == t.last_error);
   }
+  SECTION("an upload record from before the sent bound") {
+    store::UploadRecord u = xfer::test::sample_upload(4);
+    // Version 2 added the bound: a presence byte and 8 bytes.
+    const auto back = decode_upload(key, version_1(encode(u), 9));
+    REQUIRE(back);
+    CHECK_FALSE(back->sent_bound);  // unknown: the file's size bounds the server's offset
+    u.sent_bound.reset();
+    CHECK(*back == u);
+  }
   SECTION("a failed event") {
     OutboxEvent e = sample_event(8);
     e.error.reset();  // its presence byte is the one field version 1 lacks

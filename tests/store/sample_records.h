@@ -71,6 +71,7 @@ inline store::UploadRecord sample_upload(TransferId id) {
   u.resource_url = "https://example.test:8443/resumable/abc";
   u.acked_offset = 65'536;
   u.expires_at = 1'700'000'360'000;
+  u.sent_bound = 1 << 21;
   return u;
 }
 

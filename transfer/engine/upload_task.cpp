@@ -142,6 +142,7 @@ Result<void> UploadTask::prepare() {
                               record_.local_path, upload_.source_size, info.size));
     emit(EventKind::Restarted, "the source changed; starting a new upload from zero");
     upload_.resource_url.clear();
+    upload_.sent_bound.reset();
     acked_ = durable_acked_ = 0;
   }
   if (!identified || !same) {
@@ -416,7 +417,25 @@ void UploadTask::append(std::uint64_t from) {
   }
   request.body_length = *n;
   spdlog::debug("transfer {}: appending bytes {}..{} of {}", record_.id, from, to, size);
-  start_exchange(Step::Append, std::move(request), from, to);
+  if (!upload_.sent_bound || *upload_.sent_bound >= to) {
+    start_exchange(Step::Append, std::move(request), from, to);
+    return;
+  }
+  // The bound goes up, durably, before the bytes that need it go out.
+  upload_.sent_bound = to;
+  PersistJob job;
+  job.sync_data = false;
+  job.then = [weak = std::weak_ptr<UploadTask>(self()), request = std::move(request), from,
+              to](Result<void> r) mutable {
+    auto t = weak.lock();
+    if (!t || t->phase_ != Phase::Running) return;
+    if (!r) {
+      t->fail_attempt(r.error(), std::nullopt);
+      return;
+    }
+    t->start_exchange(Step::Append, std::move(request), from, to);
+  };
+  persist(std::move(job));
 }
 
 void UploadTask::start_exchange(Step step, HttpRequest request, std::uint64_t body_from,
@@ -502,7 +521,7 @@ void UploadTask::on_interim(Exchange& ex, const ResponseHeaders& interim) {
   if (d.limits && !adopt_limits(*d.limits)) return;
   if (d.upload_url && upload_.resource_url.empty()) {
     // The body keeps streaming while the URL is made durable.
-    learn_resource(*d.upload_url, nullptr);
+    learn_resource(*d.upload_url, ex.body_to, nullptr);
   }
   // An offset means something only for a known resource (a lost first 104 leaves none).
   if (d.offset && !upload_.resource_url.empty()) {
@@ -638,13 +657,14 @@ void UploadTask::after_create(Exchange& ex) {
     fail_protocol(r.error().message());
     return;
   }
-  learn_resource(upload_.resource_url.empty() ? *location : upload_.resource_url,
+  learn_resource(upload_.resource_url.empty() ? *location : upload_.resource_url, sent_end,
                  [this] { append(acked_); });
 }
 
 void UploadTask::after_tus_create(Exchange& ex) {
   const ResponseHeaders head = *ex.head;
   const std::uint64_t handed = std::min(ex.cursor, ex.body_to);
+  const std::uint64_t sent_to = ex.body_to;
   const bool sent_body = ex.body_to > 0;
   const std::string request_url = ex.url;
   release_exchanges();
@@ -697,7 +717,7 @@ void UploadTask::after_tus_create(Exchange& ex) {
       ask = true;
     }
   }
-  learn_resource(*url, [this, ask] {
+  learn_resource(*url, sent_to, [this, ask] {
     if (ask)
       retrieve_offset();
     else if (acked_ == *size_)
@@ -739,6 +759,11 @@ void UploadTask::after_retrieve(Exchange& ex) {
   const std::optional<bool> complete = tus() ? std::optional<bool>(*offset == *size_) : completion_in(head);
   if (*offset > *size_) {
     fail_protocol(fmt::format("the server claims {} bytes of a {}-byte file", *offset, *size_));
+    return;
+  }
+  if (upload_.sent_bound && *offset > *upload_.sent_bound) {
+    fail_protocol(fmt::format("the server claims {} bytes, but no more than {} were ever sent to it",
+                              *offset, *upload_.sent_bound));
     return;
   }
   if (*offset < acked_) {
@@ -917,11 +942,14 @@ bool UploadTask::adopt_limits(const UploadLimits& limits) {
   return true;
 }
 
-void UploadTask::learn_resource(const std::string& url, std::function<void()> next) {
+void UploadTask::learn_resource(const std::string& url, std::uint64_t sent_to,
+                                std::function<void()> next) {
   // A 104 may have named it already: then this only waits until that is journaled.
   if (!announced_resource_ || upload_.resource_url != url) {
     announced_resource_ = true;
     upload_.resource_url = url;
+    // Journaled with the URL: whatever of the creation's body went out is below it.
+    upload_.sent_bound = sent_to;
     origin_dirty_ = true;
     spdlog::debug("transfer {}: upload resource {}", record_.id, url);
     emit(EventKind::StateChanged, "upload resource " + url);
@@ -954,6 +982,7 @@ void UploadTask::restart_upload(const std::string& reason) {
   bump_generation();
   emit(EventKind::Restarted, reason + "; starting a new upload from zero");
   upload_.resource_url.clear();
+  upload_.sent_bound.reset();
   acked_ = durable_acked_ = 0;
   rebase_progress();
   PersistJob job;

@@ -112,7 +112,8 @@ class UploadTask final : public TaskCore {
 
   // What the server told us.
   // A resource URL from a 104 or a creation response: journaled at once, then `next` runs.
-  void learn_resource(const std::string& url, std::function<void()> next);
+  // `sent_to`: the end of the body the naming exchange carries (the sent bound starts there).
+  void learn_resource(const std::string& url, std::uint64_t sent_to, std::function<void()> next);
   // An Upload-Limit (ignored when invalid). False when it ended the upload: the file is above
   // its max-size, so nothing more is sent.
   bool learn_limits(const protocols::ResponseHeaders& head);
