@@ -3,6 +3,7 @@
 // SHA-256; a server SIGKILLed mid-upload and restarted; concurrent appends; expiry; auth.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <thread>
 
 #include "tests/testserver/app_fixture.h"
@@ -156,9 +157,28 @@ TEST_CASE("server SIGKILLed mid-upload restarts with a durable offset and comple
                      40s);
   });
   const bool stalled = wait_until([&] { return s.server_log().find("\"fault\":\"stall\"") != std::string::npos; }, 20s);
+  // The 8 MiB checkpoint is synced on the server's pool while the body keeps arriving (a fast
+  // client reaches the stall first): wait until offset retrieval, which reports the durable
+  // offset, shows it.
+  std::string id;
+  wait_until([&] {
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(s.data / "parts", ec), end; !ec && it != end;
+         it.increment(ec)) {
+      id = it->path().stem().string();
+      return true;
+    }
+    return false;
+  }, 5s);
+  const bool checkpointed = !id.empty() && wait_until([&] {
+    const auto h = s.curl({"-I", "-H", "Upload-Draft-Interop-Version: 6", s.url("/uploads/" + id)});
+    const auto o = h.final_response().header("upload-offset");
+    return o && *o == std::to_string(8ull << 20);
+  }, 20s);
   s.server->kill_hard();
   client.join();
   REQUIRE(stalled);
+  REQUIRE(checkpointed);
   const auto* interim = created.interim(104);
   REQUIRE(interim != nullptr);
   const auto loc = xts_test::path_of_location(*interim->header("location"));
