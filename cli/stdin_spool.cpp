@@ -106,8 +106,10 @@ std::size_t remove_unneeded_spools(Engine& engine, const std::string& journal_di
   auto known = engine.journaled_paths();
   if (!known) return 0;  // cannot tell what is still needed: keep everything
   std::set<std::string> needed;
+  // A failed upload is not resumed by the CLI (`xfer resume` takes unfinished ones): its spool
+  // would only fill the disk.
   for (const auto& p : *known)
-    if (p.direction == Direction::Upload && p.may_own_part) needed.insert(p.path);
+    if (p.direction == Direction::Upload && is_unfinished(p.state)) needed.insert(p.path);
   std::size_t removed = 0;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const auto path = fs::absolute(it->path()).lexically_normal();

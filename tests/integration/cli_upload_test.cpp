@@ -353,7 +353,7 @@ TEST_CASE("xfer put - killed mid-upload is finished by xfer resume from its spoo
   CHECK(spools_in(f.journal()) == 0);
 }
 
-TEST_CASE("xfer put - is refused beside other files and before stdin is read for a bad URL",
+TEST_CASE("xfer put - is refused beside other files and for a bad URL before stdin is read and keeps no spool after a failure",
           "[cli][upload][stdin]") {
   UploadFixture f(10);
   auto r = run_cli({"put", "-", f.source.string(), f.server->http_origin() + "/up/", "--journal", f.journal()});
@@ -362,5 +362,11 @@ TEST_CASE("xfer put - is refused beside other files and before stdin is read for
   r = run_cli({"put", "-", "ftp://example/x", "--journal", f.journal()}, std::nullopt,
               std::chrono::seconds(30), f.source);
   CHECK(r.exit_code == 2);
+  CHECK(spools_in(f.journal()) == 0);
+  // A failed upload keeps no spool: nothing resumes it.
+  r = run_cli({"put", "-", f.server->http_origin() + "/uploads", "--journal", f.journal(), "-H",
+               "Xfer-Fault: status=403"},
+              std::nullopt, std::chrono::seconds(30), f.source);
+  CHECK(r.exit_code == 5);
   CHECK(spools_in(f.journal()) == 0);
 }

@@ -186,7 +186,7 @@ Result<std::vector<JournaledPath>> Engine::journaled_paths() {
   auto scanned = thread_->journal().scan_all([&](const store::TransferRecord& r) {
     // A failed transfer may keep its .part (or its resource on the server) for a later
     // resume(); only finished ones own nothing.
-    out.push_back({r.id, r.direction, r.local_path,
+    out.push_back({r.id, r.direction, r.local_path, r.state,
                    r.state != TransferState::Completed &&
                        r.state != TransferState::Cancelled});
     return true;

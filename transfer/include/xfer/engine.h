@@ -37,6 +37,7 @@ struct JournaledPath {
   TransferId id = 0;
   Direction direction = Direction::Download;
   std::string path;  // destination of a download, source of an upload
+  TransferState state = TransferState::Queued;
   // Not completed or cancelled: a download's ".part", if any, is its own; an upload may still
   // read its source.
   bool may_own_part = false;
