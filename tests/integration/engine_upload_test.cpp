@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -137,26 +138,30 @@ namespace {
 struct RawOutcome {
   Event terminal;
   int requests = 0;
+  std::vector<Event> events;
 };
 
 // Uploads a 100,000-byte file to a raw server; `careful` sends an empty creation first.
+// `adjust` changes the config and the spec before the upload is queued.
 RawOutcome upload_to(RawHttpServer& server, const TempDir& dir, UploadCreation creation,
-                     std::uint32_t interop = 10, std::uint64_t chunk = 0) {
+                     std::uint32_t interop = 10, std::uint64_t chunk = 0,
+                     const std::function<void(EngineConfig&, UploadSpec&)>& adjust = {}) {
   const auto source = dir / "src.bin";
   write_pattern_file(source, 100'000, 8);
   auto config = test_engine_config();
   config.max_attempts = 3;
-  auto engine = Engine::open((dir / "journal").string(), config);
-  REQUIRE(engine);
   auto spec = upload_of(source, server.origin() + "/uploads");
   spec.creation = creation;
   spec.interop_version = interop;
   spec.chunk_size = chunk;
+  if (adjust) adjust(config, spec);
+  auto engine = Engine::open((dir / "journal").string(), config);
+  REQUIRE(engine);
   auto id = (*engine)->enqueue(spec);
   REQUIRE(id);
   auto result = run_until_terminal(**engine, *id, std::chrono::seconds(30));
   REQUIRE(result.terminal);
-  return {*result.terminal, server.requests()};
+  return {*result.terminal, server.requests(), std::move(result.events)};
 }
 
 std::string created(const std::string& extra) {
@@ -322,23 +327,14 @@ TEST_CASE("an upload resource on another origin gets the spec's headers and cred
       return "HTTP/1.1 204 No Content\r\nUpload-Complete: ?1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     });
     port = server.port();
-    const auto source = dir / "src.bin";
-    write_pattern_file(source, 100'000, 9);
-    auto config = test_engine_config();
-    config.max_attempts = 3;
-    config.forward_headers_across_origins = trusted;
-    auto engine = Engine::open((dir / "journal").string(), config);
-    REQUIRE(engine);
-    auto spec = upload_of(source, server.origin() + "/uploads");
-    spec.creation = UploadCreation::Careful;
-    spec.headers = {{"Authorization", "Bearer s3cret"}, {"X-Team", "blue"}};
-    auto id = (*engine)->enqueue(spec);
-    REQUIRE(id);
-    auto result = run_until_terminal(**engine, *id, std::chrono::seconds(30));
-    REQUIRE(result.terminal);
-    INFO(result.terminal->message);
-    REQUIRE(result.terminal->kind == EventKind::Completed);
-    CHECK(result.terminal->upload_url.rfind("http://localhost:", 0) == 0);
+    const auto result = upload_to(server, dir, UploadCreation::Careful, 10, 0,
+                                  [&](EngineConfig& config, UploadSpec& spec) {
+                                    config.forward_headers_across_origins = trusted;
+                                    spec.headers = {{"Authorization", "Bearer s3cret"}, {"X-Team", "blue"}};
+                                  });
+    INFO(result.terminal.message);
+    REQUIRE(result.terminal.kind == EventKind::Completed);
+    CHECK(result.terminal.upload_url.rfind("http://localhost:", 0) == 0);
     std::lock_guard lock(mutex);
     REQUIRE(heads.size() >= 2);
     // The creation went to the spec's own origin with everything.

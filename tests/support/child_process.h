@@ -22,6 +22,15 @@ struct ProcResult {
   std::string err;
 };
 
+// In a forked child: becomes argv[0] (searched in PATH), or exits 127.
+[[noreturn]] inline void exec_in_child(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  ::_exit(127);
+}
+
 // Runs argv with stdout/stderr captured; kills it after `timeout`.
 inline ProcResult run_process(const std::vector<std::string>& argv,
                               std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
@@ -31,11 +40,7 @@ inline ProcResult run_process(const std::vector<std::string>& argv,
   if (pid == 0) {
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
+    exec_in_child(argv);
   }
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
@@ -87,11 +92,7 @@ inline SpawnedChild spawn_with_stdout_pipe(const std::vector<std::string>& argv,
     if (stderr_fd >= 0) ::dup2(stderr_fd, 2);
     const int null_fd = ::open("/dev/null", O_RDWR);
     if (null_fd >= 0) ::dup2(null_fd, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
+    exec_in_child(argv);
   }
   ::close(out[1]);
   return {pid, out[0]};

@@ -96,6 +96,9 @@ UploadTask::UploadTask(TaskHost& host, store::TransferRecord record, store::Uplo
       origin_record_(std::move(origin)),
       delete_timer_(host.io()) {
   acked_ = durable_acked_ = upload_.acked_offset;
+  // Known before any attempt: a cancel of a task that never ran still speaks it (DELETE). An
+  // unknown version is refused by prepare().
+  if (const auto d = protocols::dialect_for(static_cast<int>(upload_.interop_version))) dialect_ = *d;
   // Journaled Active: the process that ran it died mid-attempt.
   interrupted_ = record_.state == TransferState::Active;
 }
@@ -111,11 +114,9 @@ Result<void> UploadTask::prepare() {
   conflicts_ = shrinks_ = restarts_ = short_acks_ = 0;
   resynced_after_refusal_ = false;
   append_cap_ = 0;
-  const auto dialect = protocols::dialect_for(static_cast<int>(upload_.interop_version));
-  if (!dialect)
+  if (!protocols::dialect_for(static_cast<int>(upload_.interop_version)))
     return fail(ErrorCategory::InvalidArgument,
                 fmt::format("interop version {} is not one xfer speaks", upload_.interop_version));
-  dialect_ = *dialect;
   auto target = protocols::Url::parse_http(record_.url);
   if (!target) return std::unexpected(target.error());
   target_ = std::move(*target);
@@ -1080,9 +1081,6 @@ void UploadTask::cancel_remote(std::function<void()> then) {
     return;
   }
   after_delete_ = std::move(then);
-  // A task that never ran (cancel_idle) has not prepared its dialect.
-  if (const auto d = protocols::dialect_for(static_cast<int>(upload_.interop_version)); d && !tus())
-    dialect_ = *d;
   HttpRequest request = base_request("DELETE", upload_.resource_url);
   release_exchanges();
   exchange_ = std::make_unique<Exchange>();
