@@ -114,7 +114,10 @@ xfer::Result<std::unique_ptr<xfer::Engine>> open_engine(const CommonOptions& o,
   const std::string dir = journal_dir(o);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  return xfer::Engine::open(dir, std::move(config));
+  // The composition root: the CLI names the parts its engines run on (HTTP/3 will join
+  // libcurl here as a routed choice).
+  xfer::EngineParts parts{xfer::TransportChoice::libcurl(), xfer::JournalChoice::leveldb()};
+  return xfer::Engine::open_with(dir, std::move(config), std::move(parts));
 }
 
 // --limit-rate: per transfer; the low-speed watchdog must not fire below the limit itself.

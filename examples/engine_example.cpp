@@ -22,7 +22,10 @@ int main(int argc, char** argv) {
   std::printf("xfer %s\n", std::string(xfer::version()).c_str());
   xfer::EngineConfig config;
   config.transport.insecure = argc > 4 && std::strcmp(argv[4], "--insecure") == 0;
-  auto engine = xfer::Engine::open(argv[1], config);
+  // Engine::open(dir, config) would choose the same parts; naming them is how an application
+  // picks its transport and journal.
+  xfer::EngineParts parts{xfer::TransportChoice::libcurl(), xfer::JournalChoice::leveldb()};
+  auto engine = xfer::Engine::open_with(argv[1], config, parts);
   if (!engine) {
     std::fprintf(stderr, "open: %s\n", engine.error().describe().c_str());
     return 1;

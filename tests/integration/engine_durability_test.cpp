@@ -47,7 +47,7 @@ struct DurabilityFixture {
     auto config = test_engine_config(server->cert());
     config.checkpoint_bytes = 128 * 1024;
     config.checkpoint_interval = std::chrono::milliseconds(50);
-    auto engine = Engine::open_with((dir / "journal").string(), config, deps);
+    auto engine = detail::open_engine((dir / "journal").string(), config, deps);
     REQUIRE(engine);
     return std::move(*engine);
   }

@@ -122,7 +122,7 @@ struct Harness {
     config.backoff_base = std::chrono::milliseconds(1);
     config.backoff_cap = std::chrono::milliseconds(5);
     config.max_attempts = 5;
-    auto e = Engine::open_with((dir / "journal").string(), config, deps);
+    auto e = detail::open_engine((dir / "journal").string(), config, deps);
     REQUIRE(e);
     engine = std::move(*e);
   }

@@ -5,6 +5,7 @@
 
 #include "protocols/curl/curl_transport.h"
 #include "protocols/redirect/redirecting_transport.h"
+#include "transfer/engine/engine_parts_access.h"
 
 namespace xfer::engine {
 
@@ -25,3 +26,11 @@ TransportFactory default_transport_factory() {
 }
 
 }  // namespace xfer::engine
+
+namespace xfer {
+
+TransportChoice TransportChoice::libcurl() {
+  return detail::PartsAccess::transport(engine::default_transport_factory());
+}
+
+}  // namespace xfer

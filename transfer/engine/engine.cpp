@@ -10,7 +10,6 @@
 #include "base/crash_point.h"
 #include "protocols/http/digest_fields.h"
 #include "protocols/http/url.h"
-#include "transfer/engine/default_transport.h"
 #include "transfer/engine/engine_thread.h"
 #include "transfer/engine/secrets.h"
 #include "transfer/engine/upload_checks.h"
@@ -23,17 +22,24 @@ Engine::Engine(std::unique_ptr<detail::EngineThread> thread) : thread_(std::move
 Engine::~Engine() { (void)shutdown(); }
 
 Result<std::unique_ptr<Engine>> Engine::open(const std::string& journal_dir, EngineConfig config) {
-  detail::EngineDeps deps;
-  deps.transport = engine::default_transport_factory();
-  return open_with(journal_dir, std::move(config), std::move(deps));
+  return open_with(journal_dir, std::move(config), EngineParts{});
 }
 
 Result<std::unique_ptr<Engine>> Engine::open_with(const std::string& journal_dir,
-                                                  EngineConfig config, detail::EngineDeps deps) {
-  auto thread = detail::EngineThread::start(journal_dir, std::move(config), std::move(deps));
+                                                  EngineConfig config, EngineParts parts) {
+  return detail::open_engine(journal_dir, std::move(config), detail::EngineDeps::from(parts));
+}
+
+namespace detail {
+
+Result<std::unique_ptr<Engine>> open_engine(const std::string& journal_dir, EngineConfig config,
+                                            EngineDeps deps) {
+  auto thread = EngineThread::start(journal_dir, std::move(config), std::move(deps));
   if (!thread) return std::unexpected(thread.error());
   return std::unique_ptr<Engine>(new Engine(std::move(*thread)));
 }
+
+}  // namespace detail
 
 namespace {
 Result<void> not_running() {

@@ -15,23 +15,33 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <xfer/engine.h>
 #include <xfer/engine_config.h>
+#include <xfer/engine_parts.h>
 
 #include "store/journal.h"
 #include "base/clock.h"
 #include "transfer/engine/engine_core.h"
+#include "transfer/engine/engine_parts_access.h"
 #include "transfer/engine/event_hub.h"
 #include "transfer/files/file_system.h"
 
 namespace xfer::detail {
 
+// Everything an engine runs on. Engine::open_with fills transport and journal from the public
+// EngineParts; the engine's tests also substitute the file system and the clock.
 struct EngineDeps {
-  engine::TransportFactory transport;  // required (Engine::open passes libcurl's)
+  engine::TransportFactory transport;  // required
   files::FileSystem* file_system = nullptr;  // nullptr: POSIX
   const Clock* clock = nullptr;              // nullptr: the system clock
-  // Opens the journal; empty: the default backend (store::Journal::open, leveldb).
-  std::function<Result<std::unique_ptr<store::Journal>>(const store::JournalOptions&)> journal;
+  JournalOpener journal;                     // empty: the default backend (leveldb)
+
+  static EngineDeps from(const EngineParts& parts);
 };
+
+// Engine::open_with with every dependency substitutable (for the engine's tests).
+Result<std::unique_ptr<Engine>> open_engine(const std::string& journal_dir, EngineConfig config,
+                                            EngineDeps deps);
 
 class EngineThread {
  public:

@@ -27,6 +27,7 @@
 
 #include <xfer/transfer_spec.h>
 #include <xfer/engine_config.h>
+#include <xfer/engine_parts.h>
 #include <xfer/error.h>
 #include <xfer/events.h>
 #include <xfer/transfer_status.h>
@@ -43,9 +44,12 @@ struct JournaledPath {
   bool may_own_part = false;
 };
 
+class Engine;
+
 namespace detail {
 class EngineThread;
 struct EngineDeps;
+Result<std::unique_ptr<Engine>> open_engine(const std::string&, EngineConfig, EngineDeps);
 }  // namespace detail
 
 class Engine {
@@ -54,10 +58,10 @@ class Engine {
   // Fails with a Journal error if another process holds the journal ("journal in use by pid N").
   static Result<std::unique_ptr<Engine>> open(const std::string& journal_dir, EngineConfig config);
 
-  // The same with substituted dependencies (transport, file system, clock, journal); for
-  // tests and embedders with their own transport. See transfer/engine/engine_thread.h.
+  // The same on the parts the caller chooses (<xfer/engine_parts.h>): which transport carries
+  // the requests, which journal keeps the state. open() is open_with(dir, config, {}).
   static Result<std::unique_ptr<Engine>> open_with(const std::string& journal_dir,
-                                                   EngineConfig config, detail::EngineDeps deps);
+                                                   EngineConfig config, EngineParts parts);
 
   ~Engine();  // shutdown() if not done yet
   Engine(const Engine&) = delete;
@@ -104,6 +108,8 @@ class Engine {
   Result<void> shutdown();
 
  private:
+  friend Result<std::unique_ptr<Engine>> detail::open_engine(const std::string&, EngineConfig,
+                                                             detail::EngineDeps);
   explicit Engine(std::unique_ptr<detail::EngineThread> thread);
   std::unique_ptr<detail::EngineThread> thread_;
 };
