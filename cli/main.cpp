@@ -2,12 +2,15 @@
 // URLs, `xfer put` uploads files, `xfer resume` continues everything unfinished in the journal. Exit codes: cli/exit_codes.h
 // and docs/cli.md.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -159,6 +162,59 @@ int run_specs(xfer::Engine& engine, std::vector<xfer::TransferSpec> specs,
   return finish(engine, outcome);
 }
 
+// `xfer put -`: the upload runs while stdin is copied into its spool. Input that never reached
+// its end (an interrupt, a read or disk error) leaves an upload that cannot be finished: it is
+// cancelled, so neither the server nor the journal keeps it.
+int run_stdin_upload(xfer::Engine& engine, xfer::TransferSpec spec, const std::string& spool,
+                     const std::string& journal) {
+  using namespace xfer;
+  auto enqueued = engine.enqueue(std::move(spec));
+  if (!enqueued) {
+    std::error_code ec;
+    std::filesystem::remove(spool, ec);
+    (void)engine.shutdown();
+    return fail_line(cli::exit_code_for(enqueued.error().category()), enqueued.error().describe());
+  }
+  const TransferId id = *enqueued;
+  cli::SpoolFeeder feeder(STDIN_FILENO, spool, engine, id);
+  // The watch ends with the upload, at an interrupt, or when the feeder failed (the upload would
+  // wait for input that never comes).
+  volatile std::sig_atomic_t stop_watch = 0;
+  std::atomic<bool> watching{true};
+  std::thread watchdog([&] {
+    while (watching && !stop_watch) {
+      if (g_stop || feeder.failed()) stop_watch = 1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  auto outcome = cli::watch_transfers(engine, {id}, false, stop_watch);
+  watching = false;
+  watchdog.join();
+  feeder.stop();
+  const auto fed = feeder.wait();
+  if (!fed.ended) {
+    // Whatever the upload did, it cannot get the rest of the input.
+    auto st = engine.status(id);
+    if (st && is_unfinished(st->state)) {
+      (void)engine.cancel(id);
+      volatile std::sig_atomic_t never = 0;
+      (void)cli::watch_transfers(engine, {id}, false, never);
+    }
+    (void)cli::remove_unneeded_spools(engine, journal);
+    (void)engine.shutdown();
+    // The upload's own failure first: the feeder's announcements fail after it.
+    if (outcome.exit_code != 0) return fail_line(outcome.exit_code, outcome.reason);
+    if (fed.error && !g_stop)
+      return fail_line(cli::exit_code_for(fed.error->category()),
+                       fed.error->describe() + "; the upload was cancelled");
+    return fail_line(cli::kExitInterrupted,
+                     "interrupted while reading stdin: the rest of the input cannot be read "
+                     "again, so the upload was cancelled");
+  }
+  (void)cli::remove_unneeded_spools(engine, journal);
+  return finish(engine, outcome);
+}
+
 struct GetOptions {
   CommonOptions common;
   std::vector<std::string> urls;
@@ -273,15 +329,13 @@ int run_put(const PutOptions& o) {
   auto engine = open_engine(o.common, config);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
   const std::string journal = journal_dir(o.common);
-  const auto drop_spools = [&journal](Engine& e) { (void)cli::remove_unneeded_spools(e, journal); };
   std::string spooled;
   if (from_stdin) {
     // Under the journal's lock (held since open): no other xfer clears the spools meanwhile.
-    drop_spools(**engine);
-    auto path = cli::spool_input(journal, STDIN_FILENO, g_stop);
+    (void)cli::remove_unneeded_spools(**engine, journal);
+    auto path = cli::create_spool(journal, STDIN_FILENO);
     if (!path) {
       (void)(*engine)->shutdown();
-      if (g_stop) return fail_line(cli::kExitInterrupted, "interrupted while reading stdin; nothing was sent");
       return fail_line(cli::exit_code_for(path.error().category()), path.error().describe());
     }
     spooled = *path;
@@ -310,11 +364,11 @@ int run_put(const PutOptions& o) {
     spec.protocol_version = o.http11 ? HttpVersion::Http1_1
                             : o.http2 ? HttpVersion::Http2
                                       : HttpVersion::Any;
+    spec.source_grows = file == "-";
     specs.emplace_back(std::move(spec));
   }
   if (!from_stdin) return run_specs(**engine, std::move(specs));
-  // A spool whose upload could not even be queued is nobody's: removed with the others.
-  return run_specs(**engine, std::move(specs), drop_spools);
+  return run_stdin_upload(**engine, std::move(specs.front()), spooled, journal);
 }
 
 int run_resume(const CommonOptions& o) {
@@ -326,12 +380,29 @@ int run_resume(const CommonOptions& o) {
   auto engine = open_engine(o, std::move(config));
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
   std::set<TransferId> ids;
+  std::vector<TransferId> cut_off;
   for (TransferId id : (*engine)->unfinished_ids()) {
     auto st = (*engine)->status(id);
-    if (st && st->state == TransferState::Paused) (void)(*engine)->resume(id);
+    if (st && st->awaiting_source_end) {
+      // `xfer put -` stopped before stdin ended: the rest of the input is gone with it.
+      (void)(*engine)->cancel(id);
+      cut_off.push_back(id);
+      std::fprintf(stderr,
+                   "xfer: upload %llu read stdin and was stopped before its input ended (%llu bytes "
+                   "read): it cannot be finished, so it was cancelled\n",
+                   static_cast<unsigned long long>(id),
+                   static_cast<unsigned long long>(st->bytes));
+    } else if (st && st->state == TransferState::Paused) {
+      (void)(*engine)->resume(id);
+    }
     ids.insert(id);
   }
-  const auto outcome = cli::watch_transfers(**engine, ids, true, g_stop);
+  auto outcome = cli::watch_transfers(**engine, ids, true, g_stop);
+  if (!cut_off.empty() && outcome.exit_code == cli::kExitOk)
+    outcome = {cli::kExitCancelled,
+               fmt::format("{} upload(s) from stdin could not be finished and were cancelled",
+                           cut_off.size()),
+               outcome.completed, outcome.failed};
   (void)cli::remove_unneeded_spools(**engine, journal_dir(o));
   if (!g_stop) {
     // A journal never forgets a transfer silently, but a journal moved aside does: say what it

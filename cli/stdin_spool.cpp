@@ -20,6 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::size_t kBuffer = 1 << 20;
+// Growth is announced (after an fdatasync) every this many bytes, or after this long with
+// unannounced bytes: fewer syncs for a fast pipe, prompt progress for a slow one.
+constexpr std::uint64_t kAnnounceBytes = 8ull << 20;
+constexpr std::chrono::milliseconds kAnnounceQuiet{250};
 
 fs::path spool_dir(const std::string& journal_dir) { return fs::path(journal_dir) / "spool"; }
 
@@ -44,8 +48,7 @@ bool write_all(int fd, const char* data, std::size_t size, int& err) {
 
 }  // namespace
 
-Result<std::string> spool_input(const std::string& journal_dir, int fd,
-                                const volatile std::sig_atomic_t& stop) {
+Result<std::string> create_spool(const std::string& journal_dir, int fd) {
   if (::isatty(fd))
     return fail(ErrorCategory::InvalidArgument,
                 "stdin is a terminal: pipe the data to upload into `xfer put -`");
@@ -60,43 +63,88 @@ Result<std::string> spool_input(const std::string& journal_dir, int fd,
                         std::chrono::duration_cast<std::chrono::milliseconds>(now).count(), ::getpid());
   const int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (out < 0) return std::unexpected(io_error(ErrorCategory::LocalIo, "cannot create " + path.string(), errno));
-  const auto give_up = [&](Error error) -> Result<std::string> {
-    ::close(out);
-    ::unlink(path.c_str());
-    return std::unexpected(std::move(error));
-  };
-  std::vector<char> buffer(kBuffer);
-  for (;;) {
-    if (stop) return give_up(Error(ErrorCategory::Cancelled, "interrupted while reading stdin"));
-    // Polled so that SIGINT (installed with SA_RESTART) is noticed while a pipe is quiet.
-    pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, 200);
-    if (ready < 0 && errno != EINTR)
-      return give_up(io_error(ErrorCategory::LocalIo, "cannot read stdin", errno));
-    if (ready <= 0) continue;
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      return give_up(io_error(ErrorCategory::LocalIo, "cannot read stdin", errno));
-    }
-    if (n == 0) break;
-    int err = 0;
-    if (!write_all(out, buffer.data(), static_cast<std::size_t>(n), err))
-      return give_up(io_error(ErrorCategory::LocalIo, "cannot write " + path.string(), err));
-  }
-  // The upload resumes from this file after a crash: it must be on disk before it is queued.
-  if (::fdatasync(out) != 0)
-    return give_up(io_error(ErrorCategory::LocalIo, "cannot sync " + path.string(), errno));
-  if (::close(out) != 0) {
-    const int err = errno;
-    ::unlink(path.c_str());
-    return std::unexpected(io_error(ErrorCategory::LocalIo, "cannot write " + path.string(), err));
-  }
+  ::close(out);
+  // Its name must survive a crash: the journal will point at it.
   if (const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
     (void)::fsync(d);
     ::close(d);
   }
   return path.string();
+}
+
+SpoolFeeder::SpoolFeeder(int fd, std::string path, Engine& engine, TransferId id)
+    : fd_(fd), path_(std::move(path)), engine_(engine), id_(id), thread_([this] { run(); }) {}
+
+SpoolFeeder::~SpoolFeeder() {
+  stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+SpoolFeeder::Outcome SpoolFeeder::wait() {
+  if (thread_.joinable()) thread_.join();
+  return outcome_;
+}
+
+void SpoolFeeder::run() {
+  const auto done = [this](std::optional<Error> error) {
+    failed_ = error.has_value();
+    outcome_.error = std::move(error);
+  };
+  const int out = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (out < 0) return done(io_error(ErrorCategory::LocalIo, "cannot open " + path_, errno));
+  std::vector<char> buffer(kBuffer);
+  std::uint64_t announced = 0;
+  auto last_announce = std::chrono::steady_clock::now();
+  // The upload may read only what is on disk for good: synced, then announced.
+  const auto announce = [&](bool ended) -> std::optional<Error> {
+    if (::fdatasync(out) != 0) return io_error(ErrorCategory::LocalIo, "cannot sync " + path_, errno);
+    auto r = ended ? engine_.source_ended(id_, outcome_.bytes) : engine_.source_grew(id_, outcome_.bytes);
+    if (!r) return r.error();
+    announced = outcome_.bytes;
+    last_announce = std::chrono::steady_clock::now();
+    return std::nullopt;
+  };
+  for (;;) {
+    if (stop_) {
+      ::close(out);
+      return done(std::nullopt);
+    }
+    if (outcome_.bytes > announced &&
+        (outcome_.bytes - announced >= kAnnounceBytes ||
+         std::chrono::steady_clock::now() - last_announce >= kAnnounceQuiet)) {
+      if (auto e = announce(false)) {
+        ::close(out);
+        return done(std::move(e));
+      }
+    }
+    // Polled so that stop() is noticed while a pipe is quiet.
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 100);
+    if (ready < 0 && errno != EINTR) {
+      const int err = errno;
+      ::close(out);
+      return done(io_error(ErrorCategory::LocalIo, "cannot read stdin", err));
+    }
+    if (ready <= 0) continue;
+    const ssize_t n = ::read(fd_, buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      const int err = errno;
+      ::close(out);
+      return done(io_error(ErrorCategory::LocalIo, "cannot read stdin", err));
+    }
+    if (n == 0) break;
+    int err = 0;
+    if (!write_all(out, buffer.data(), static_cast<std::size_t>(n), err)) {
+      ::close(out);
+      return done(io_error(ErrorCategory::LocalIo, "cannot write " + path_, err));
+    }
+    outcome_.bytes += static_cast<std::uint64_t>(n);
+  }
+  auto e = announce(true);
+  if (::close(out) != 0 && !e) e = io_error(ErrorCategory::LocalIo, "cannot write " + path_, errno);
+  outcome_.ended = !e;
+  done(std::move(e));
 }
 
 std::size_t remove_unneeded_spools(Engine& engine, const std::string& journal_dir) {

@@ -135,9 +135,9 @@ std::optional<Error> legacy_error(std::string_view described, bool failed) {
 }  // namespace
 
 std::uint8_t record_version(std::uint8_t kind) {
+  if (kind == static_cast<std::uint8_t>(RecordKind::Upload)) return 3;
   return kind == static_cast<std::uint8_t>(RecordKind::Transfer) ||
-                 kind == static_cast<std::uint8_t>(RecordKind::Event) ||
-                 kind == static_cast<std::uint8_t>(RecordKind::Upload)
+                 kind == static_cast<std::uint8_t>(RecordKind::Event)
              ? 2
              : 1;
 }
@@ -327,6 +327,7 @@ std::string encode(const UploadRecord& u) {
   w.u64(u.acked_offset);
   w.i64(u.expires_at);
   w.opt_u64(u.sent_bound);  // version 2
+  w.u8(u.source_open_ended ? 1 : 0);  // version 3
   return finish(w);
 }
 
@@ -335,14 +336,16 @@ Result<UploadRecord> decode_upload(std::string_view key, std::string_view value)
   if (!opened) return std::unexpected(opened.error());
   ByteReader r(opened->fields);
   UploadRecord u;
-  std::uint8_t restart = 0, replay = 0;
+  std::uint8_t restart = 0, replay = 0, open_ended = 0;
   if (!(r.u64(u.transfer_id) && get_enum(r, u.protocol, 2) && r.u32(u.interop_version) &&
         get_enum(r, u.creation, 2) && r.u64(u.chunk_size) && r.u8(restart) && restart <= 1 &&
         r.str(u.method) && r.u8(replay) && replay <= 1 && r.u64(u.source_size) && r.i64(u.source_mtime_ns) && r.u64(u.source_inode) &&
         r.u64(u.source_device) && r.str(u.resource_url) && r.u64(u.acked_offset) &&
-        r.i64(u.expires_at) && (opened->version < 2 || get_opt_u64(r, u.sent_bound)) && r.at_end()))
+        r.i64(u.expires_at) && (opened->version < 2 || get_opt_u64(r, u.sent_bound)) &&
+        (opened->version < 3 || (r.u8(open_ended) && open_ended <= 1)) && r.at_end()))
     return corrupt(key, "malformed upload record");
   u.restart_if_source_changed = restart == 1;
+  u.source_open_ended = open_ended == 1;
   u.replay_non_idempotent = replay == 1;
   return u;
 }

@@ -75,6 +75,9 @@ struct UploadRecord {
   // such bytes are): an offset retrieval claiming more is a lie. nullopt = unknown (the file's
   // size bounds it; records from before layout version 2).
   std::optional<std::uint64_t> sent_bound;
+  // The source is still growing (a pipe being spooled): source_size is what was announced so
+  // far, not its length; cleared, with the final size journaled, when the source ends.
+  bool source_open_ended = false;  // version 3
 
   bool operator==(const UploadRecord&) const = default;
 };

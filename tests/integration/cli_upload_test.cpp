@@ -5,9 +5,12 @@
 // back with `xfer get` and compared by SHA-256.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -334,6 +337,65 @@ TEST_CASE("xfer put - uploads what a pipe delivers and removes its spool once do
       f.check_one_new_upload(before);
     CHECK(spools_in(f.journal()) == 0);
   }
+}
+
+// Whether some file in `dir` (if it exists) whose name passes `wanted` holds at least `bytes`.
+bool holds_at_least(const fs::path& dir, std::uint64_t bytes,
+                    const std::function<bool(const fs::path&)>& wanted = {}) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (wanted && !wanted(it->path())) continue;
+    std::error_code size_ec;
+    if (fs::file_size(it->path(), size_ec) >= bytes && !size_ec) return true;
+  }
+  return false;
+}
+
+TEST_CASE("xfer put - sends what stdin delivered before stdin ends", "[cli][upload][stdin]") {
+  constexpr std::uint64_t kFirst = 2'000'000;
+  UploadFixture f(3'500'001);
+  const auto before = f.completed();
+  // The test server keeps an unfinished upload's bytes in data/parts/<id>.part (synced before
+  // they are acknowledged): they are there while the pipe is still paused.
+  const auto r = put_from_paused_pipe(f.source, kFirst, std::chrono::milliseconds(4000),
+                                      {f.server->http_origin() + "/uploads", "--journal", f.journal()},
+                                      [&] { return holds_at_least(f.dir / "data" / "parts", kFirst); });
+  INFO(r.process.err);
+  REQUIRE(r.process.exit_code == 0);
+  CHECK(r.seen_during_pause);
+  f.check_one_new_upload(before);
+  CHECK(spools_in(f.journal()) == 0);
+}
+
+TEST_CASE("xfer put - cut off before stdin ended is cancelled by xfer resume, not finished short",
+          "[cli][upload][stdin][crash]") {
+  UploadFixture f(1'000'000);
+  const auto before = f.completed();
+  // The pipe stays open (the writer sleeps) when xfer is killed: its input never ended.
+  std::atomic<bool> started{false};
+  std::thread killer([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!holds_at_least(f.dir / "data" / "parts", 1'000'000) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    started = true;
+    (void)run_process({"pkill", "-KILL", "-f", "put - " + f.server->http_origin() + "/uploads"});
+    // And the pipe's writer, so the pipeline ends now (its pause is this test's own).
+    (void)run_process({"pkill", "-KILL", "-f", "sleep 29.777"});
+  });
+  const auto r = put_from_paused_pipe(f.source, 1'000'000, std::chrono::milliseconds(29'777),
+                                      {f.server->http_origin() + "/uploads", "--journal", f.journal()},
+                                      [&] { return started.load(); });
+  killer.join();
+  REQUIRE(started);
+  CHECK(r.process.exit_code != 0);
+  CHECK(spools_in(f.journal()) == 1);
+  const auto resumed = run_cli({"resume", "--journal", f.journal()});
+  INFO(resumed.stderr_text);
+  CHECK(resumed.exit_code == 11);
+  CHECK(resumed.stderr_text.find("before its input ended") != std::string::npos);
+  CHECK(f.completed() == before);  // nothing published short
+  CHECK(spools_in(f.journal()) == 0);
+  CHECK_FALSE(holds_at_least(f.dir / "data" / "parts", 1));  // DELETE removed the partial upload
 }
 
 TEST_CASE("xfer put - killed mid-upload is finished by xfer resume from its spool",

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -105,6 +106,38 @@ ChildResult run_cli(const std::vector<std::string>& args,
   result.stderr_text = ss.str();
   ::close(err_fd);
   ::unlink(err_template);
+  return result;
+}
+
+namespace {
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+}  // namespace
+
+PausedPipePut put_from_paused_pipe(const std::filesystem::path& source, std::uint64_t first,
+                                   std::chrono::milliseconds pause,
+                                   const std::vector<std::string>& args,
+                                   const std::function<bool()>& seen) {
+  std::string command = "(head -c " + std::to_string(first) + " " + shell_quoted(source.string()) +
+                        "; sleep " + std::to_string(pause.count() / 1000.0) + "; tail -c +" +
+                        std::to_string(first + 1) + " " + shell_quoted(source.string()) + ") | " +
+                        shell_quoted(XFER_CLI_PATH) + " put -";
+  for (const auto& a : args) command += " " + shell_quoted(a);
+  PausedPipePut result;
+  const auto started = std::chrono::steady_clock::now();
+  std::atomic<bool> ended{false};
+  std::thread child([&] {
+    result.process = run_process({"bash", "-c", command}, std::chrono::seconds(120));
+    ended = true;
+  });
+  while (!ended && std::chrono::steady_clock::now() - started < pause) {
+    if (!result.seen_during_pause && seen()) result.seen_during_pause = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  child.join();
   return result;
 }
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include <xfer/engine.h>
 
+#include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/testserver_process.h"
 
@@ -45,5 +47,18 @@ ChildResult run_cli(const std::vector<std::string>& args,
                     std::optional<std::chrono::milliseconds> kill_after = std::nullopt,
                     std::chrono::milliseconds timeout = std::chrono::seconds(120),
                     const std::filesystem::path& stdin_from = {});
+
+// `xfer put - ARGS...` fed by a real pipe that delivers the first `first` bytes of `source`,
+// pauses for `pause`, then delivers the rest. While the pause lasts, `seen` is polled every
+// 50 ms: `seen_during_pause` says whether it ever returned true then (say, the server holding
+// bytes of the upload before its input ended).
+struct PausedPipePut {
+  ProcResult process;
+  bool seen_during_pause = false;
+};
+PausedPipePut put_from_paused_pipe(const std::filesystem::path& source, std::uint64_t first,
+                                   std::chrono::milliseconds pause,
+                                   const std::vector<std::string>& args,
+                                   const std::function<bool()>& seen);
 
 }  // namespace xfer::test

@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "tests/integration/engine_harness.h"
@@ -87,6 +89,43 @@ TEST_CASE("xfer put --protocol tus killed with SIGKILL is finished by xfer resum
   const auto uploads = stored(store);
   REQUIRE(uploads.size() == 1);
   CHECK(sha256_file(store / *uploads.begin()) == sha256_file(source));
+}
+
+TEST_CASE("xfer put - --protocol tus streams stdin to @tus/server with a deferred length",
+          "[cli][upload][tus][stdin]") {
+  constexpr std::uint64_t kFirst = 2'000'000;
+  TempDir dir{"xfer-tus-stdin"};
+  const auto store = dir / "store";
+  auto server = TusServerProcess::start(store);
+  for (const std::uint64_t size : {kFirst, std::uint64_t{3'300'003}}) {
+    CAPTURE(size);  // all bytes before the pause (an empty PATCH declares the length) or not
+    const auto source = dir / "src.bin";
+    write_pattern_file(source, size, 34);
+    const auto before = stored(store);
+    // Upload-Defer-Length lets the bytes go before the end is known: they are in the store
+    // while the pipe is paused.
+    const auto r = put_from_paused_pipe(
+        source, kFirst, std::chrono::milliseconds(4000),
+        {server->endpoint(), "--protocol", "tus", "--journal", (dir / "j").string()}, [&] {
+          for (const auto& e : fs::directory_iterator(store))
+            if (e.path().extension() != ".json" && !before.contains(e.path().filename().string()) &&
+                fs::file_size(e.path()) >= kFirst)
+              return true;
+          return false;
+        });
+    INFO(r.process.err);
+    REQUIRE(r.process.exit_code == 0);
+    CHECK(r.seen_during_pause);
+    std::set<std::string> fresh;
+    for (const auto& n : stored(store))
+      if (!before.contains(n)) fresh.insert(n);
+    REQUIRE(fresh.size() == 1);
+    CHECK(sha256_file(store / *fresh.begin()) == sha256_file(source));
+    // The server knows the length now: the upload is complete there.
+    std::ifstream info(store / (*fresh.begin() + ".json"));
+    std::string json((std::istreambuf_iterator<char>(info)), std::istreambuf_iterator<char>());
+    CHECK(json.find("\"size\":" + std::to_string(size)) != std::string::npos);
+  }
 }
 
 TEST_CASE("xfer put --protocol tus refuses a file above Tus-Max-Size before sending a byte",

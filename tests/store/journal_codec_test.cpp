@@ -107,12 +107,16 @@ std::string with_checksum(std::string fields) {
   return fields;
 }
 
-// `value` as this codec writes it, rewritten in layout version 1: the version byte set to 1 and
-// the last `tail` field bytes (what version 2 added) dropped, checksummed again.
-std::string version_1(const std::string& value, std::size_t tail) {
+// `value` as this codec writes it, rewritten in an older layout: the version byte set to
+// `version` and the last `tail` field bytes (what later versions added) dropped, checksummed
+// again.
+std::string older_layout(const std::string& value, std::size_t tail, char version) {
   std::string fields = value.substr(0, value.size() - 4 - tail);
-  fields[0] = 1;
+  fields[0] = version;
   return with_checksum(fields);
+}
+std::string version_1(const std::string& value, std::size_t tail) {
+  return older_layout(value, tail, 1);
 }
 }  // namespace
 
@@ -163,12 +167,27 @@ TEST_CASE("version 1 records, before errors were structured, keep their errors",
   }
   SECTION("an upload record from before the sent bound") {
     store::UploadRecord u = xfer::test::sample_upload(4);
-    // Version 2 added the bound: a presence byte and 8 bytes.
-    const auto back = decode_upload(key, version_1(encode(u), 9));
+    // Version 2 added the bound (a presence byte and 8 bytes), version 3 the open-ended flag.
+    const auto back = decode_upload(key, version_1(encode(u), 9 + 1));
     REQUIRE(back);
     CHECK_FALSE(back->sent_bound);  // unknown: the file's size bounds the server's offset
+    CHECK_FALSE(back->source_open_ended);
     u.sent_bound.reset();
+    u.source_open_ended = false;
     CHECK(*back == u);
+  }
+  SECTION("an upload record from before open-ended sources") {
+    store::UploadRecord u = xfer::test::sample_upload(4);
+    REQUIRE(u.source_open_ended);
+    const auto back = decode_upload(key, older_layout(encode(u), 1, 2));
+    REQUIRE(back);
+    CHECK_FALSE(back->source_open_ended);  // every source had its length before version 3
+    u.source_open_ended = false;
+    CHECK(*back == u);
+    // A version 3 value must have the flag, and only 0 or 1 in it.
+    std::string bad = encode(u);
+    bad = bad.substr(0, bad.size() - 4 - 1) + std::string(1, '\x02');
+    CHECK_FALSE(decode_upload(key, with_checksum(bad)));
   }
   SECTION("a failed event") {
     OutboxEvent e = sample_event(8);

@@ -72,6 +72,7 @@ inline store::UploadRecord sample_upload(TransferId id) {
   u.acked_offset = 65'536;
   u.expires_at = 1'700'000'360'000;
   u.sent_bound = 1 << 21;
+  u.source_open_ended = true;
   return u;
 }
 

@@ -2,6 +2,7 @@
 // thread-safe), then marshals everything that touches engine state onto the loop thread.
 #include <xfer/engine.h>
 
+#include <future>
 #include <map>
 #include <set>
 
@@ -165,6 +166,28 @@ Result<void> Engine::cancel(TransferId id) {
 Result<TransferStatus> Engine::status(TransferId id) {
   if (thread_->stopped()) return std::unexpected(not_running().error());
   return thread_->call([&] { return thread_->core().status(id); });
+}
+
+namespace {
+Result<void> announce_growth(detail::EngineThread& thread, TransferId id, std::uint64_t size, bool ended) {
+  // The answer may come after a synced journal write on the pool: waited for off the loop.
+  auto answer = std::make_shared<std::promise<Result<void>>>();
+  auto future = answer->get_future();
+  thread.call([&] {
+    thread.core().source_grew(id, size, ended, [answer](Result<void> r) { answer->set_value(std::move(r)); });
+  });
+  return future.get();
+}
+}  // namespace
+
+Result<void> Engine::source_grew(TransferId id, std::uint64_t size) {
+  if (thread_->stopped()) return not_running();
+  return announce_growth(*thread_, id, size, false);
+}
+
+Result<void> Engine::source_ended(TransferId id, std::uint64_t size) {
+  if (thread_->stopped()) return not_running();
+  return announce_growth(*thread_, id, size, true);
 }
 
 std::vector<TransferStatus> Engine::active_transfers() {

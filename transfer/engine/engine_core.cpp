@@ -63,6 +63,7 @@ TransferStatus status_from_record(const store::TransferRecord& r,
   st.segments = segments.empty() ? 1 : static_cast<std::uint32_t>(segments.size());
   st.withheld_secrets = r.withheld_secrets;
   if (upload) {
+    st.awaiting_source_end = upload->source_open_ended;
     st.upload_url = upload->resource_url;
     st.bytes = st.durable_bytes =
         st.state == TransferState::Completed && r.size ? *r.size : upload->acked_offset;
@@ -215,6 +216,14 @@ void EngineCore::task_stopped(TransferId id, TransferState state, bool outbox_ch
     scheduler_.finished(task->origin());
     rate_limits_.forget_transfer(id);
     if (is_terminal(state)) forget_credentials(id);
+    if (const auto end = pending_ends_.find(id); end != pending_ends_.end()) {
+      auto [size, done] = std::move(end->second);
+      pending_ends_.erase(end);
+      done(is_terminal(state) ? fail(ErrorCategory::InvalidArgument,
+                                     fmt::format("transfer {} has finished", id))
+                              : journal_source_end(id, size));
+    }
+    if (is_terminal(state)) announced_.erase(id);
     const auto& record = task->record();
     if (state == TransferState::Waiting && !shutting_down_) {
       Candidate c{id, record.priority, task->origin(), id};
@@ -477,6 +486,100 @@ Result<void> EngineCore::cancel(TransferId id) {
   return {};
 }
 
+void EngineCore::source_grew(TransferId id, std::uint64_t size, bool ended,
+                             std::function<void(Result<void>)> done) {
+  const auto it = tasks_.find(id);
+  if (it != tasks_.end() && it->second->running()) {
+    // The task judges the announcement; only an accepted one is remembered.
+    it->second->source_grew(size, ended, [this, id, size, done = std::move(done)](Result<void> r) {
+      if (r) {
+        auto& announced = announced_[id];
+        announced = std::max(announced, size);
+      }
+      done(std::move(r));
+    });
+    return;
+  }
+  auto& announced = announced_[id];
+  if (it != tasks_.end()) {
+    // Stopping: its last checkpoint must not overwrite the end; journaled after it.
+    if (size < announced) {
+      done(fail(ErrorCategory::InvalidArgument,
+                fmt::format("transfer {}: a growing source only grows ({} bytes announced, then {})",
+                            id, announced, size)));
+      return;
+    }
+    if (!ended) {
+      announced = size;
+      done({});
+      return;
+    }
+    if (pending_ends_.contains(id)) {
+      done(fail(ErrorCategory::InvalidArgument, fmt::format("transfer {}: its source has already ended", id)));
+      return;
+    }
+    pending_ends_.emplace(id, std::make_pair(size, std::move(done)));
+    return;
+  }
+  auto upload = journal_.get_upload(id);
+  if (!upload) return done(std::unexpected(upload.error()));
+  auto record = journal_.get_transfer(id);
+  if (!record) return done(std::unexpected(record.error()));
+  if (!*record || !*upload) return done(fail(ErrorCategory::NotFound, fmt::format("no upload {}", id)));
+  if (!is_unfinished((*record)->state) && (*record)->state != TransferState::Failed)
+    return done(fail(ErrorCategory::InvalidArgument, fmt::format("transfer {} has finished", id)));
+  if (!(*upload)->source_open_ended)
+    return done(fail(ErrorCategory::InvalidArgument,
+                     fmt::format("transfer {}: its source is not growing (its length is known)", id)));
+  const std::uint64_t before = std::max(announced, (*upload)->source_size);
+  if (size < before)
+    return done(fail(ErrorCategory::InvalidArgument,
+                     fmt::format("transfer {}: a growing source only grows ({} bytes announced, then {})",
+                                 id, before, size)));
+  if (!ended) {
+    announced = size;
+    return done({});
+  }
+  done(journal_source_end(id, size));
+}
+
+Result<void> EngineCore::journal_source_end(TransferId id, std::uint64_t size) {
+  auto upload = journal_.get_upload(id);
+  if (!upload) return std::unexpected(upload.error());
+  auto record = journal_.get_transfer(id);
+  if (!record) return std::unexpected(record.error());
+  if (!*record || !*upload) return fail(ErrorCategory::NotFound, fmt::format("no upload {}", id));
+  if (!(*upload)->source_open_ended)
+    return fail(ErrorCategory::InvalidArgument, fmt::format("transfer {}: its source has already ended", id));
+  auto info = fs_.inspect_target((*record)->local_path);
+  if (!info) return std::unexpected(info.error());
+  if (!*info || (*info)->size != size)
+    return fail(ErrorCategory::InvalidArgument,
+                *info ? fmt::format("{} has {} bytes, not the {} announced as its end",
+                                    (*record)->local_path, (*info)->size, size)
+                      : fmt::format("{} is gone", (*record)->local_path));
+  store::UploadRecord u = **upload;
+  u.source_open_ended = false;
+  u.source_size = size;
+  u.source_mtime_ns = (*info)->mtime_ns;
+  u.source_inode = (*info)->identity.inode;
+  u.source_device = (*info)->identity.device;
+  store::TransferRecord t = **record;
+  t.size = size;
+  t.updated_at = clock_.unix_millis();
+  store::Batch batch;
+  batch.put_upload(u);
+  batch.put_transfer(t);
+  if (auto r = journal_.commit(std::move(batch), store::Durability::Synced); !r) return r;
+  announced_.erase(id);
+  return {};
+}
+
+std::uint64_t EngineCore::announced_source_size(TransferId id) const {
+  const auto it = announced_.find(id);
+  return it == announced_.end() ? 0 : it->second;
+}
+
 Result<TransferStatus> EngineCore::status(TransferId id) {
   if (const auto it = tasks_.find(id); it != tasks_.end()) return it->second->status();
   auto record = journal_.get_transfer(id);
@@ -522,6 +625,9 @@ void EngineCore::shutdown(std::function<void()> done) {
 
 void EngineCore::finish_shutdown() {
   transport_.reset();
+  for (auto& [id, end] : pending_ends_)
+    end.second(fail(ErrorCategory::InvalidArgument, "the engine has been shut down"));
+  pending_ends_.clear();
   if (shutdown_done_) {
     auto done = std::move(shutdown_done_);
     shutdown_done_ = nullptr;

@@ -47,6 +47,10 @@ class EngineCore final : public TaskHost {
   Result<void> resume(TransferId id);
   Result<void> cancel(TransferId id);
   Result<TransferStatus> status(TransferId id);
+  // A growing upload source has `size` bytes (`ended`: that is its length, journaled before
+  // `done`). `done` runs once, on the loop thread.
+  void source_grew(TransferId id, std::uint64_t size, bool ended,
+                   std::function<void(Result<void>)> done);
   std::vector<TransferStatus> in_memory();
   // Stops every task at a checkpoint; `done` runs on the loop thread once all are durable and
   // the transport is gone.
@@ -71,6 +75,7 @@ class EngineCore final : public TaskHost {
   void attempt_outcome(const std::string& origin, bool success,
                        const std::string& protocol) override;
   void protocol_learned(const std::string& origin, const std::string& protocol) override;
+  std::uint64_t announced_source_size(TransferId id) const override;
   void task_stopped(TransferId id, TransferState state, bool outbox_changed) override;
 
  private:
@@ -85,6 +90,8 @@ class EngineCore final : public TaskHost {
   Result<void> set_journal_state(store::TransferRecord record, TransferState state,
                                  const std::string& why);
   bool known(TransferId id) const;
+  // The end of a growing source, for a transfer no task runs: checked and journaled, synced.
+  Result<void> journal_source_end(TransferId id, std::uint64_t size);
   void drop_waiting(TransferId id);
   void finish_shutdown();
 
@@ -114,6 +121,10 @@ class EngineCore final : public TaskHost {
   std::map<std::string, std::weak_ptr<const Credentials>> interned_credentials_;
   std::shared_ptr<const Credentials> intern(Credentials credentials);
   void forget_credentials(TransferId id);
+  // Growing upload sources: what was announced (this process), and ends announced while the
+  // task was stopping (journaled once it has stopped).
+  std::unordered_map<TransferId, std::uint64_t> announced_;
+  std::unordered_map<TransferId, std::pair<std::uint64_t, std::function<void(Result<void>)>>> pending_ends_;
   bool journal_may_have_more_ = true;
   bool pump_scheduled_ = false;
   std::uint64_t last_delivered_seq_ = 0;

@@ -379,6 +379,11 @@ void TaskCore::tick() {
   emit(EventKind::Progress, "");
 }
 
+void TaskCore::source_grew(std::uint64_t, bool, std::function<void(Result<void>)> done) {
+  done(fail(ErrorCategory::InvalidArgument,
+            fmt::format("transfer {} has no growing source (it is not an upload of one)", record_.id)));
+}
+
 TransferStatus TaskCore::status() const {
   TransferStatus st;
   st.id = record_.id;

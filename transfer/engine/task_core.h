@@ -61,6 +61,9 @@ class TaskCore : public std::enable_shared_from_this<TaskCore> {
   // Periodic work: time-based checkpoints and progress events.
   void tick();
   TransferStatus status() const;
+  // A growing upload source has `size` bytes now (`ended`: that is its length, journaled
+  // before `done`). `done` runs once, on the loop thread.
+  virtual void source_grew(std::uint64_t size, bool ended, std::function<void(Result<void>)> done);
   // Still moving bytes (not stopping or stopped).
   bool running() const { return phase_ == Phase::Running || phase_ == Phase::Idle; }
 

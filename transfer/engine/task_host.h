@@ -50,6 +50,8 @@ class TaskHost {
                                const std::string& protocol) = 0;
   // The response head told which protocol carries the origin's traffic ("h2" multiplexes).
   virtual void protocol_learned(const std::string& origin, const std::string& protocol) = 0;
+  // What was announced of a growing upload source in this process (0: nothing).
+  virtual std::uint64_t announced_source_size(TransferId) const { return 0; }
   // The task left Active (final checkpoint or terminal batch done) and may be destroyed.
   // `outbox_changed`: a terminal event was committed to the outbox.
   virtual void task_stopped(TransferId id, TransferState state, bool outbox_changed) = 0;

@@ -45,6 +45,7 @@ store::UploadRecord initial_upload_record(TransferId id, const UploadSpec& spec)
   u.restart_if_source_changed = spec.restart_if_source_changed;
   u.method = spec.method.empty() ? "PUT" : spec.method;
   u.replay_non_idempotent = spec.replay_non_idempotent;
+  u.source_open_ended = spec.source_grows;
   return u;
 }
 

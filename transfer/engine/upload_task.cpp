@@ -37,6 +37,13 @@ constexpr std::chrono::seconds kDeleteWait{5};
 // deployment's max-size), and the draft gives them no lifetime of their own.
 constexpr std::chrono::hours kUploadLimitsFreshFor{1};
 constexpr std::chrono::milliseconds kLongestRetryAfterSeen = std::chrono::hours(24 * 365 * 1000);
+// A growing source: appends of this size go out as soon as the bytes are there (unless the spec
+// asks for other chunks); a quiet source sends what it has after kLinger, so a slow producer's
+// bytes reach the server (and are acknowledged) without waiting for a full chunk.
+constexpr std::uint64_t kGrowingAppend = 16ull << 20;
+constexpr std::chrono::milliseconds kLinger{1000};
+// Empty completing appends answered "not complete" before the attempt is called a failure.
+constexpr int kMaxEmptyCompletions = 2;
 
 bool ok_status(int status) { return status >= 200 && status < 300; }
 
@@ -94,7 +101,8 @@ UploadTask::UploadTask(TaskHost& host, store::TransferRecord record, store::Uplo
     : TaskCore(host, std::move(record)),
       upload_(std::move(upload)),
       origin_record_(std::move(origin)),
-      delete_timer_(host.io()) {
+      delete_timer_(host.io()),
+      linger_timer_(host.io()) {
   acked_ = durable_acked_ = upload_.acked_offset;
   // Known before any attempt: a cancel of a task that never ran still speaks it (DELETE). An
   // unknown version is refused by prepare().
@@ -106,12 +114,14 @@ UploadTask::UploadTask(TaskHost& host, store::TransferRecord record, store::Uplo
 UploadTask::~UploadTask() {
   release_exchanges();
   delete_timer_.cancel();
+  linger_timer_.cancel();
 }
 
 // ---- attempts --------------------------------------------------------------------------------
 
 Result<void> UploadTask::prepare() {
-  conflicts_ = shrinks_ = restarts_ = short_acks_ = 0;
+  conflicts_ = shrinks_ = restarts_ = short_acks_ = empty_completions_ = 0;
+  tus_length_declared_ = false;
   resynced_after_refusal_ = false;
   append_cap_ = 0;
   if (!protocols::dialect_for(static_cast<int>(upload_.interop_version)))
@@ -131,9 +141,11 @@ Result<void> UploadTask::prepare() {
   if (!source) return std::unexpected(source.error());
   source_ = std::shared_ptr<files::File>(std::move(*source));
   const bool identified = upload_.source_mtime_ns != 0 || upload_.source_inode != 0;
-  const bool same = upload_.source_size == info.size && upload_.source_mtime_ns == info.mtime_ns &&
-                    upload_.source_inode == info.identity.inode &&
-                    upload_.source_device == info.identity.device;
+  const bool same_file = upload_.source_inode == info.identity.inode &&
+                         upload_.source_device == info.identity.device;
+  // A growing source changes its size and mtime by design: only being another file counts.
+  const bool same = same_file && (growing() || (upload_.source_size == info.size &&
+                                                upload_.source_mtime_ns == info.mtime_ns));
   if (identified && !same) {
     if (!upload_.restart_if_source_changed)
       return fail(ErrorCategory::InvalidArgument,
@@ -146,21 +158,37 @@ Result<void> UploadTask::prepare() {
     upload_.sent_bound.reset();
     acked_ = durable_acked_ = 0;
   }
-  if (!identified || !same) {
-    upload_.source_size = info.size;
+  if (growing()) {
+    // Only announced bytes are read; the journal keeps what was announced by the last
+    // checkpoint, this process what was announced since.
+    available_ = std::max(upload_.source_size, host_.announced_source_size(record_.id));
+    if (info.size < available_)
+      return fail(ErrorCategory::InvalidArgument,
+                  fmt::format("{} has {} bytes, fewer than the {} announced: it was cut short",
+                              record_.local_path, info.size, available_));
+    upload_.source_size = available_;
     upload_.source_mtime_ns = info.mtime_ns;
     upload_.source_inode = info.identity.inode;
     upload_.source_device = info.identity.device;
+    size_.reset();
+    record_.size.reset();
+  } else {
+    if (!identified || !same) {
+      upload_.source_size = info.size;
+      upload_.source_mtime_ns = info.mtime_ns;
+      upload_.source_inode = info.identity.inode;
+      upload_.source_device = info.identity.device;
+    }
+    size_ = upload_.source_size;
+    record_.size = size_;
   }
-  size_ = upload_.source_size;
-  record_.size = size_;
   // A journal that says otherwise is wrong; without a resource nothing can be acknowledged.
-  if (acked_ > *size_ || upload_.resource_url.empty()) acked_ = durable_acked_ = 0;
+  if (acked_ > readable() || upload_.resource_url.empty()) acked_ = durable_acked_ = 0;
 
   if (origin_record_ && origin_record_->upload_interop_version != 0)
     limits_ = origin_record_->upload_limits;
   // Refused before any byte is sent: the server said it takes nothing this large.
-  if (auto r = protocols::check_total_size(limits_, *size_); !r) return r;
+  if (auto r = protocols::check_total_size(limits_, readable()); !r) return r;
   return {};
 }
 
@@ -238,7 +266,7 @@ void UploadTask::after_discover(Exchange& ex) {
   if (tus_caps_->max_size) {
     // Refused before any byte is sent.
     limits_.max_size = tus_caps_->max_size;
-    if (auto r = protocols::check_total_size(limits_, *size_); !r) {
+    if (auto r = protocols::check_total_size(limits_, readable()); !r) {
       finish(TransferState::Failed, r.error().message(), false, true, r.error());
       return;
     }
@@ -261,6 +289,10 @@ void UploadTask::after_limit_discovery(const ResponseHeaders& head) {
 }
 
 void UploadTask::send_plain() {
+  if (growing()) {
+    await_source([this] { send_plain(); }, false);  // one request of the whole: needs the end
+    return;
+  }
   // A plain upload cannot resume: an attempt after one that sent bytes sends every byte again,
   // which is safe for an idempotent method only, unless the spec allows it.
   const bool idempotent = upload_.method == "PUT" || upload_.replay_non_idempotent;
@@ -318,6 +350,8 @@ void UploadTask::after_plain(Exchange& ex) {
 }
 
 bool UploadTask::careful_creation() const {
+  // A growing source has nothing to put on a creation that must go out now.
+  if (growing()) return true;
   // tus: without creation-with-upload the body cannot ride on the creation at all.
   if (tus() && !(tus_caps_ && tus_caps_->has("creation-with-upload"))) return true;
   switch (upload_.creation) {
@@ -342,13 +376,26 @@ HttpRequest UploadTask::base_request(const std::string& method, const std::strin
 }
 
 void UploadTask::create() {
-  const std::uint64_t size = *size_;
+  const bool defer_length = growing() && tus() && tus_caps_ && tus_caps_->has("creation-defer-length");
+  if (growing() && tus() && !defer_length) {
+    // The server wants the length at creation: it is known at the end.
+    spdlog::debug("transfer {}: the tus server has no creation-defer-length; waiting for the "
+                  "source to end", record_.id);
+    await_source([this] { create(); }, false);
+    return;
+  }
+  const std::uint64_t size = readable();
   acked_ = 0;  // a new resource: nothing of it is acknowledged
   HttpRequest request = base_request("POST", record_.url);
   if (tus()) {
-    // tus declares the length on the creation only; the file name travels as metadata.
-    if (auto length = protocols::format_upload_integer(size))
+    // tus declares the length on the creation, or defers it to a PATCH; the file name travels
+    // as metadata.
+    if (defer_length) {
+      request.headers.emplace_back("Upload-Defer-Length", "1");
+    } else if (auto length = protocols::format_upload_integer(size)) {
       request.headers.emplace_back("Upload-Length", *length);
+      tus_length_declared_ = true;
+    }
     request.headers.emplace_back(
         "Upload-Metadata",
         protocols::format_tus_metadata({{"filename", std::filesystem::path(record_.local_path).filename().string()}}));
@@ -367,7 +414,7 @@ void UploadTask::create() {
     if (body_to > 0)
       request.headers.emplace_back("Content-Type", std::string(protocols::kTusBodyMediaType));
   } else {
-    add_upload_fields(request, body_to == size);
+    add_upload_fields(request, size_ && body_to == *size_);
   }
   request.body_length = body_to;
   spdlog::debug("transfer {}: creating the upload ({}, {} of {} bytes)", record_.id,
@@ -377,7 +424,7 @@ void UploadTask::create() {
 
 void UploadTask::add_upload_fields(HttpRequest& request, bool completes) const {
   request.headers.push_back(protocols::completion_header(dialect_, completes));
-  if (dialect_.has_upload_length) {
+  if (dialect_.has_upload_length && size_) {
     if (auto length = protocols::format_upload_integer(*size_))
       request.headers.emplace_back("Upload-Length", *length);
   }
@@ -392,15 +439,42 @@ void UploadTask::retrieve_offset() {
 }
 
 void UploadTask::append(std::uint64_t from) {
-  const std::uint64_t size = *size_;
-  std::uint64_t preferred = upload_.chunk_size ? upload_.chunk_size : size - from;
-  if (append_cap_) preferred = std::min(preferred, append_cap_);
-  auto n = protocols::next_append_size(limits_, size - from, preferred);
-  if (!n) {
-    fail_attempt(n.error(), std::nullopt);
-    return;
+  std::uint64_t n = 0;
+  length_in_flight_ = false;
+  if (growing()) {
+    const std::uint64_t ready = available_ - std::min(from, available_);
+    std::uint64_t want = upload_.chunk_size ? upload_.chunk_size : kGrowingAppend;
+    if (append_cap_) want = std::min(want, append_cap_);
+    if (limits_.max_append_size) want = std::min(want, *limits_.max_append_size);
+    // Every append but the last must reach min-append-size.
+    const std::uint64_t least = std::max<std::uint64_t>(1, limits_.min_append_size.value_or(1));
+    want = std::max(want, least);
+    if (ready < want && !(linger_due_ && ready >= least)) {
+      await_source([this, from] { append(from); }, ready > 0);
+      return;
+    }
+    n = std::min(ready, want);
+  } else {
+    const std::uint64_t size = *size_;
+    std::uint64_t preferred = upload_.chunk_size ? upload_.chunk_size : size - from;
+    if (append_cap_) preferred = std::min(preferred, append_cap_);
+    auto next = protocols::next_append_size(limits_, size - from, preferred);
+    if (!next) {
+      fail_attempt(next.error(), std::nullopt);
+      return;
+    }
+    n = *next;
+    // Nothing left to send, yet the server was never told the upload is complete (the source
+    // ended after its last byte went out): an empty append says so.
+    if (n == 0 && ++empty_completions_ > kMaxEmptyCompletions) {
+      fail_protocol(fmt::format("the server has all {} bytes but does not take the append that "
+                                "completes the upload", size));
+      return;
+    }
   }
-  const std::uint64_t to = from + *n;
+  linger_due_ = false;
+  const std::uint64_t to = from + n;
+  const bool completes = size_ && to == *size_;
   HttpRequest request = base_request("PATCH", upload_.resource_url);
   auto offset = protocols::format_upload_integer(from);
   if (!offset) {
@@ -409,15 +483,23 @@ void UploadTask::append(std::uint64_t from) {
   }
   request.headers.emplace_back("Upload-Offset", *offset);
   if (tus()) {
-    // Completion is the offset reaching the Upload-Length of the creation: no field for it.
+    // Completion is the offset reaching the Upload-Length: no field for it. A deferred length
+    // goes on the first PATCH after the source ended.
     request.headers.emplace_back("Content-Type", std::string(protocols::kTusBodyMediaType));
+    if (size_ && !tus_length_declared_) {
+      if (auto length = protocols::format_upload_integer(*size_)) {
+        request.headers.emplace_back("Upload-Length", *length);
+        length_in_flight_ = true;
+      }
+    }
   } else {
     if (dialect_.patch_requires_media_type)
       request.headers.emplace_back("Content-Type", std::string(protocols::kPartialUploadMediaType));
-    add_upload_fields(request, to == size);
+    add_upload_fields(request, completes);
   }
-  request.body_length = *n;
-  spdlog::debug("transfer {}: appending bytes {}..{} of {}", record_.id, from, to, size);
+  request.body_length = n;
+  spdlog::debug("transfer {}: appending bytes {}..{} of {}", record_.id, from, to,
+                size_ ? fmt::to_string(*size_) : std::string("a growing source"));
   if (!upload_.sent_bound || *upload_.sent_bound >= to) {
     start_exchange(Step::Append, std::move(request), from, to);
     return;
@@ -459,6 +541,7 @@ void UploadTask::start_exchange(Step step, HttpRequest request, std::uint64_t bo
 }
 
 void UploadTask::release_exchanges() {
+  stop_awaiting_source();
   if (!exchange_) return;
   if (exchange_->sink) exchange_->sink->detached = true;
   // Streams are destroyed at the loop boundary, never inside one of their own callbacks; the
@@ -591,7 +674,7 @@ void UploadTask::after_create(Exchange& ex) {
   const std::uint64_t sent_end = ex.body_to;
   // Only what the transport took from the file can have reached the server.
   const std::uint64_t handed = std::min(ex.cursor, ex.body_to);
-  const bool completed_request = sent_end == *size_;
+  const bool completed_request = size_ && sent_end == *size_;
   const std::string request_url = ex.url;
   release_exchanges();
   if (head.status == 413 && ++shrinks_ <= kMaxShrinks) {
@@ -637,7 +720,7 @@ void UploadTask::after_create(Exchange& ex) {
   }
   if (complete == true) {
     fail_protocol(fmt::format("the server says the upload is complete after {} of {} bytes",
-                              handed, *size_));
+                              handed, readable()));
     return;
   }
   // Appending needs evidence that this is a resumable upload: a 104 that named the resource, or
@@ -675,7 +758,9 @@ void UploadTask::after_tus_create(Exchange& ex) {
   }
   if (head.status == 413) {
     // Too large for this server (it may not have said so in Tus-Max-Size): no retry helps.
-    const std::string message = fmt::format("the tus server refuses an upload of {} bytes (413)", *size_);
+    const std::string message =
+        size_ ? fmt::format("the tus server refuses an upload of {} bytes (413)", *size_)
+              : std::string("the tus server refuses an upload of unknown length (413)");
     finish(TransferState::Failed, message, false, true, Error(ErrorCategory::HttpStatus, message, false, 413));
     return;
   }
@@ -721,7 +806,7 @@ void UploadTask::after_tus_create(Exchange& ex) {
   learn_resource(*url, sent_to, [this, ask] {
     if (ask)
       retrieve_offset();
-    else if (acked_ == *size_)
+    else if (size_ && acked_ == *size_ && tus_length_declared_)
       TaskCore::complete(fmt::format("{} bytes", *size_));
     else
       append(acked_);
@@ -751,15 +836,24 @@ void UploadTask::after_retrieve(Exchange& ex) {
     // The length the upload was created with; another one is another upload.
     const auto* length = head.find("upload-length");
     const auto declared = length ? protocols::parse_tus_integer(*length) : std::nullopt;
-    if (length && declared != *size_) {
-      fail_protocol(fmt::format("the upload on the server is declared {} bytes long (Upload-Length "
-                                "'{}'), the file has {}", declared.value_or(0), *length, *size_));
+    if (length && (!size_ || declared != *size_)) {
+      fail_protocol(size_ ? fmt::format("the upload on the server is declared {} bytes long "
+                                        "(Upload-Length '{}'), the file has {}",
+                                        declared.value_or(0), *length, *size_)
+                          : fmt::format("the upload on the server is declared {} bytes long "
+                                        "(Upload-Length '{}'), but its source has not ended",
+                                        declared.value_or(0), *length));
       return;
     }
+    tus_length_declared_ = length != nullptr;
   }
-  const std::optional<bool> complete = tus() ? std::optional<bool>(*offset == *size_) : completion_in(head);
-  if (*offset > *size_) {
-    fail_protocol(fmt::format("the server claims {} bytes of a {}-byte file", *offset, *size_));
+  const std::optional<bool> complete =
+      tus() ? std::optional<bool>(size_ && *offset == *size_ && tus_length_declared_)
+            : completion_in(head);
+  if (*offset > readable()) {
+    fail_protocol(size_ ? fmt::format("the server claims {} bytes of a {}-byte file", *offset, *size_)
+                        : fmt::format("the server claims {} bytes, but only {} were read so far",
+                                      *offset, readable()));
     return;
   }
   if (upload_.sent_bound && *offset > *upload_.sent_bound) {
@@ -784,9 +878,9 @@ void UploadTask::after_retrieve(Exchange& ex) {
     acked_ = *offset;
   }
   if (complete.value_or(false)) {
-    if (*offset != *size_) {
+    if (!size_ || *offset != *size_) {
       fail_protocol(fmt::format("the server says the upload is complete at {} of {} bytes",
-                                *offset, *size_));
+                                *offset, size_ ? fmt::to_string(*size_) : std::string("a growing source's")));
       return;
     }
     TaskCore::complete(fmt::format("{} bytes", *size_));
@@ -864,7 +958,9 @@ void UploadTask::after_append(Exchange& ex) {
     fail_protocol(r.error().message());
     return;
   }
-  if (offset == *size_) {
+  // tus: a PATCH that carried the deferred Upload-Length and was taken declared it.
+  if (length_in_flight_) tus_length_declared_ = true;
+  if (size_ && offset == *size_ && !(tus() && !tus_length_declared_)) {
     if (completion_in(head) == false) {
       // Every byte arrived but the server does not call it complete: ask where it stands.
       retrieve_offset();
@@ -891,10 +987,10 @@ std::optional<bool> UploadTask::completion_in(const ResponseHeaders& head) const
 }
 
 Result<void> UploadTask::acknowledge(std::uint64_t offset, std::uint64_t sent_end, const char* where) {
-  if (offset > sent_end || offset > *size_)
+  if (offset > sent_end || offset > readable())
     return fail(ErrorCategory::Protocol,
                 fmt::format("{} acknowledged offset {}, beyond the {} bytes sent", where, offset,
-                            std::min(sent_end, *size_)));
+                            std::min(sent_end, readable())));
   if (offset > acked_) acked_ = offset;
   return {};
 }
@@ -935,7 +1031,7 @@ bool UploadTask::adopt_limits(const UploadLimits& limits) {
   if (limits_.max_age)
     upload_.expires_at = unix_now() + std::chrono::milliseconds(*limits_.max_age).count();
   origin_dirty_ = true;
-  if (auto r = protocols::check_total_size(limits_, *size_); !r) {
+  if (auto r = protocols::check_total_size(limits_, readable()); !r) {
     // The server will not take the whole file: stop now rather than after its last byte.
     finish(TransferState::Failed, r.error().message(), false, true, r.error());
     return false;
@@ -1071,6 +1167,97 @@ std::uint64_t UploadTask::bytes_done() const {
   if (exchange_ && exchange_->step != Step::Delete && exchange_->cursor > acked_)
     return exchange_->cursor;
   return acked_;
+}
+
+void UploadTask::fill_status(TransferStatus& status) const {
+  status.awaiting_source_end = growing();
+}
+
+// ---- a growing source ------------------------------------------------------------------------
+
+void UploadTask::source_grew(std::uint64_t size, bool ended, std::function<void(Result<void>)> done) {
+  if (!growing()) {
+    done(fail(ErrorCategory::InvalidArgument,
+              fmt::format("transfer {}: its source {}", record_.id,
+                          upload_.source_size == size && ended ? "has already ended"
+                                                               : "is not growing (its length is known)")));
+    return;
+  }
+  if (size < available_) {
+    done(fail(ErrorCategory::InvalidArgument,
+              fmt::format("transfer {}: a growing source only grows ({} bytes announced, then {})",
+                          record_.id, available_, size)));
+    return;
+  }
+  if (limits_.max_size && size > *limits_.max_size) {
+    const std::string message =
+        fmt::format("the source grew to {} bytes, beyond the server's max-size of {}", size,
+                    *limits_.max_size);
+    finish(TransferState::Failed, message, false, true, Error(ErrorCategory::InvalidArgument, message));
+    done(fail(ErrorCategory::InvalidArgument, message));
+    return;
+  }
+  std::optional<files::PathInfo> end_info;
+  if (ended) {
+    // Its identity from now on is that of a finished file: a later change is a change.
+    auto info = host_.file_system().inspect_target(record_.local_path);
+    if (!info || !*info || (*info)->size != size) {
+      done(fail(ErrorCategory::InvalidArgument,
+                info && *info ? fmt::format("{} has {} bytes, not the {} announced as its end",
+                                            record_.local_path, (*info)->size, size)
+                : info ? fmt::format("{} is gone", record_.local_path)
+                       : info.error().message()));
+      return;
+    }
+    end_info = **info;
+  }
+  available_ = size;
+  upload_.source_size = size;
+  if (end_info) {
+    upload_.source_open_ended = false;
+    upload_.source_mtime_ns = end_info->mtime_ns;
+    upload_.source_inode = end_info->identity.inode;
+    upload_.source_device = end_info->identity.device;
+    size_ = size;
+    record_.size = size;
+    // Journaled before the caller hears back: after a crash, the upload can still finish.
+    PersistJob job;
+    job.sync_data = false;
+    job.then = std::move(done);
+    persist(std::move(job));
+  } else {
+    done({});
+  }
+  if (phase_ == Phase::Running && on_growth_) {
+    auto next = std::move(on_growth_);
+    on_growth_ = nullptr;
+    next();
+  }
+}
+
+void UploadTask::await_source(std::function<void()> next, bool linger) {
+  on_growth_ = std::move(next);
+  if (!linger || linger_armed_) return;
+  linger_armed_ = true;
+  linger_timer_.expires_after(kLinger);
+  linger_timer_.async_wait([weak = std::weak_ptr<UploadTask>(self())](const boost::system::error_code& ec) {
+    auto t = weak.lock();
+    if (!t || ec) return;
+    t->linger_armed_ = false;
+    if (t->phase_ != Phase::Running || !t->on_growth_) return;
+    t->linger_due_ = true;
+    auto resume = std::move(t->on_growth_);
+    t->on_growth_ = nullptr;
+    resume();
+  });
+}
+
+void UploadTask::stop_awaiting_source() {
+  on_growth_ = nullptr;
+  if (linger_armed_) {
+    linger_timer_.cancel();
+    linger_armed_ = false;
+  }
 }
 
 // ---- cancel ----------------------------------------------------------------------------------

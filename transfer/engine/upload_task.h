@@ -25,6 +25,14 @@
 //
 // The body is read from the source file in read_body, on the loop thread, straight into the
 // transport's buffer; a rate limit pauses the send (flow control), nothing is buffered.
+//
+// A growing source (UploadRecord::source_open_ended) is read only up to what was announced
+// (source_grew). The creation is careful and names no length; appends go out as the source
+// grows — a full chunk at once, a smaller one when the source has been quiet for kLinger — with
+// the completion field saying "not complete", and the append after the end says complete (an
+// empty one if every byte was already sent). tus declares Upload-Defer-Length where the server
+// has that extension (else the upload waits for the end) and sends Upload-Length on the first
+// PATCH after the end. Plain uploads wait for the end.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +60,9 @@ class UploadTask final : public TaskCore {
              std::optional<store::OriginRecord> origin);
   ~UploadTask() override;
 
+  // TaskCore: the growing source has `size` bytes now (`ended`: and no more).
+  void source_grew(std::uint64_t size, bool ended, std::function<void(Result<void>)> done) override;
+
  private:
   enum class Step { Discover, Create, Retrieve, Append, Delete, Plain };
   struct Exchange;
@@ -69,12 +80,21 @@ class UploadTask final : public TaskCore {
   bool worth_keeping_after(const Error& error) const override;
   std::string resource_url() const override { return upload_.resource_url; }
   void cancel_remote(std::function<void()> then) override;
+  void fill_status(TransferStatus& status) const override;
 
   std::shared_ptr<UploadTask> self() {
     return std::static_pointer_cast<UploadTask>(shared_from_this());
   }
 
   bool tus() const { return upload_.protocol == UploadProtocol::Tus; }
+  // The source's length is not known yet: it is still growing.
+  bool growing() const { return upload_.source_open_ended; }
+  // Bytes of the source that may be read: its size, or what was announced of a growing one.
+  std::uint64_t readable() const { return size_ ? *size_ : available_; }
+  // A growing source: `next` runs when it grows or ends (or, with `linger`, when it has been
+  // quiet for kLinger, so that what is there goes out). Replaces an earlier wait.
+  void await_source(std::function<void()> next, bool linger);
+  void stop_awaiting_source();
 
   // The steps of the protocol.
   // tus: OPTIONS before a creation, for the server's versions, extensions and size limit.
@@ -161,6 +181,15 @@ class UploadTask final : public TaskCore {
   bool interrupted_ = false;  // the journal said Active: a crash cut the last attempt
   boost::asio::steady_timer delete_timer_;
   std::function<void()> after_delete_;
+  // A growing source.
+  std::uint64_t available_ = 0;         // bytes announced
+  std::function<void()> on_growth_;     // set while waiting for the source
+  boost::asio::steady_timer linger_timer_;
+  bool linger_armed_ = false;
+  bool linger_due_ = false;             // quiet for kLinger: send what there is
+  bool tus_length_declared_ = false;    // tus: the server knows the Upload-Length
+  bool length_in_flight_ = false;       // tus: the running append declares it
+  int empty_completions_ = 0;           // empty completing appends this attempt
 };
 
 }  // namespace xfer::engine

@@ -82,6 +82,13 @@ class Engine {
   Result<void> resume(TransferId id);
   Result<void> cancel(TransferId id);
   Result<TransferStatus> status(TransferId id);
+  // A growing source (UploadSpec::source_grows) has `size` bytes now, readable as they will stay.
+  // Sizes only go up. After a restart the engine knows only what the journal kept (the final
+  // size, once ended): announce again what the source holds.
+  Result<void> source_grew(TransferId id, std::uint64_t size);
+  // The growing source ended at `size` bytes (journaled, synced, before this returns): the upload
+  // completes once the server has them, after a crash and resume too.
+  Result<void> source_ended(TransferId id, std::uint64_t size);
   // Every transfer currently in memory (active, waiting, and the queued window).
   std::vector<TransferStatus> active_transfers();
   // Number of unfinished transfers the engine knows of (journal included).

@@ -32,6 +32,8 @@ struct TransferStatus {
   double bytes_per_second = 0;       // recent speed, 0 when not Active
   std::string protocol;              // "http/1.1", "h2", ... once known
   std::uint32_t segments = 1;        // ranges in use
+  // Uploads of a growing source (UploadSpec::source_grows) whose end was not announced yet.
+  bool awaiting_source_end = false;
   // Secrets given at enqueue and kept out of the journal (kUrlUserinfo, header names).
   std::vector<std::string> withheld_secrets;
 };

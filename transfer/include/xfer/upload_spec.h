@@ -39,6 +39,13 @@ struct UploadSpec {
   // whole body again when the method is not idempotent (POST).
   std::string method = "PUT";
   bool replay_non_idempotent = false;
+  // The source is still being written (a pipe spooled to a file, a recording): its length is
+  // unknown, and only the bytes announced with Engine::source_grew are read. The upload sends
+  // them as they come (IETF: appends with Upload-Complete: ?0 and no Upload-Length; tus: a
+  // creation with Upload-Defer-Length where the server has that extension) and completes after
+  // Engine::source_ended. Plain uploads, and tus servers without deferred lengths, wait for the
+  // end. Announce only bytes that will read back the same after a crash (written and synced).
+  bool source_grows = false;
 };
 
 }  // namespace xfer
