@@ -20,8 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::size_t kBuffer = 1 << 20;
-// Growth is announced (after an fdatasync) every this many bytes, or after this long with
-// unannounced bytes: fewer syncs for a fast pipe, prompt progress for a slow one.
+// Growth is announced every this many bytes, or after this long with unannounced bytes: few
+// calls for a fast pipe, prompt progress for a slow one.
 constexpr std::uint64_t kAnnounceBytes = 8ull << 20;
 constexpr std::chrono::milliseconds kAnnounceQuiet{250};
 
@@ -32,9 +32,9 @@ Error io_error(ErrorCategory category, const std::string& what, int err) {
   return Error(category, fmt::format("{}: {}", what, std::strerror(err)));
 }
 
-bool write_all(int fd, const char* data, std::size_t size, int& err) {
+bool write_all_at(int fd, const char* data, std::size_t size, std::uint64_t offset, int& err) {
   while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
+    const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       err = errno;
@@ -42,6 +42,7 @@ bool write_all(int fd, const char* data, std::size_t size, int& err) {
     }
     data += n;
     size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
   }
   return true;
 }
@@ -90,19 +91,34 @@ void SpoolFeeder::run() {
     failed_ = error.has_value();
     outcome_.error = std::move(error);
   };
-  const int out = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  const int out = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
   if (out < 0) return done(io_error(ErrorCategory::LocalIo, "cannot open " + path_, errno));
-  std::vector<char> buffer(kBuffer);
+  // A larger pipe means fewer, larger moves (best effort: the limit is the system's).
+  (void)::fcntl(fd_, F_SETPIPE_SZ, static_cast<int>(kBuffer));
+  bool use_splice = true;  // until the kernel says stdin or the spool cannot
+  std::vector<char> buffer;
   std::uint64_t announced = 0;
   auto last_announce = std::chrono::steady_clock::now();
-  // The upload may read only what is on disk for good: synced, then announced.
+  // Growth is announced once written: a crash of this process keeps it in the page cache, and
+  // input cut off by a power loss cannot be finished anyway. Writeback starts at once, so the
+  // one fdatasync that counts — before the end is announced, because after it the upload
+  // resumes from this file even after a power loss — finds little left to write.
   const auto announce = [&](bool ended) -> std::optional<Error> {
-    if (::fdatasync(out) != 0) return io_error(ErrorCategory::LocalIo, "cannot sync " + path_, errno);
+    if (ended) {
+      if (::fdatasync(out) != 0) return io_error(ErrorCategory::LocalIo, "cannot sync " + path_, errno);
+    } else {
+      (void)::sync_file_range(out, static_cast<off64_t>(announced),
+                              static_cast<off64_t>(outcome_.bytes - announced), SYNC_FILE_RANGE_WRITE);
+    }
     auto r = ended ? engine_.source_ended(id_, outcome_.bytes) : engine_.source_grew(id_, outcome_.bytes);
     if (!r) return r.error();
     announced = outcome_.bytes;
     last_announce = std::chrono::steady_clock::now();
     return std::nullopt;
+  };
+  const auto give_up = [&](Error error) {
+    ::close(out);
+    done(std::move(error));
   };
   for (;;) {
     if (stop_) {
@@ -112,36 +128,44 @@ void SpoolFeeder::run() {
     if (outcome_.bytes > announced &&
         (outcome_.bytes - announced >= kAnnounceBytes ||
          std::chrono::steady_clock::now() - last_announce >= kAnnounceQuiet)) {
-      if (auto e = announce(false)) {
-        ::close(out);
-        return done(std::move(e));
-      }
+      if (auto e = announce(false)) return give_up(std::move(*e));
     }
     // Polled so that stop() is noticed while a pipe is quiet.
     pollfd p{fd_, POLLIN, 0};
     const int ready = ::poll(&p, 1, 100);
-    if (ready < 0 && errno != EINTR) {
-      const int err = errno;
-      ::close(out);
-      return done(io_error(ErrorCategory::LocalIo, "cannot read stdin", err));
-    }
+    if (ready < 0 && errno != EINTR) return give_up(io_error(ErrorCategory::LocalIo, "cannot read stdin", errno));
     if (ready <= 0) continue;
-    const ssize_t n = ::read(fd_, buffer.data(), buffer.size());
+    ssize_t n = -1;
+    if (use_splice) {
+      // A pipe's pages move into the spool without a copy through this process.
+      loff_t at = static_cast<loff_t>(outcome_.bytes);
+      n = ::splice(fd_, nullptr, out, &at, kBuffer, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n < 0 && errno == EINVAL) use_splice = false;  // stdin is no pipe, or the spool's fs
+    }
+    if (!use_splice) {
+      if (buffer.empty()) buffer.resize(kBuffer);
+      n = ::read(fd_, buffer.data(), buffer.size());
+      if (n > 0) {
+        int err = 0;
+        if (!write_all_at(out, buffer.data(), static_cast<std::size_t>(n), outcome_.bytes, err))
+          return give_up(io_error(ErrorCategory::LocalIo, "cannot write " + path_, err));
+      }
+    }
     if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      const int err = errno;
-      ::close(out);
-      return done(io_error(ErrorCategory::LocalIo, "cannot read stdin", err));
+      if (errno == EINTR || errno == EAGAIN || (use_splice && errno == EINVAL)) continue;
+      // A failed splice may be either side's: the spool's (a full disk) or stdin's.
+      return give_up(io_error(ErrorCategory::LocalIo,
+                              use_splice ? "cannot move stdin into " + path_ : std::string("cannot read stdin"),
+                              errno));
     }
     if (n == 0) break;
-    int err = 0;
-    if (!write_all(out, buffer.data(), static_cast<std::size_t>(n), err)) {
-      ::close(out);
-      return done(io_error(ErrorCategory::LocalIo, "cannot write " + path_, err));
-    }
     outcome_.bytes += static_cast<std::uint64_t>(n);
   }
-  auto e = announce(true);
+  // The last bytes first, so that the upload sends them while the spool is flushed; the end
+  // (which lets the upload complete) only once the flush is done.
+  std::optional<Error> e;
+  if (outcome_.bytes > announced) e = announce(false);
+  if (!e) e = announce(true);
   if (::close(out) != 0 && !e) e = io_error(ErrorCategory::LocalIo, "cannot write " + path_, errno);
   outcome_.ended = !e;
   done(std::move(e));

@@ -23,10 +23,11 @@ namespace xfer::cli {
 // the input on `fd`. A terminal on `fd` is refused (nothing is piped in).
 Result<std::string> create_spool(const std::string& journal_dir, int fd);
 
-// Copies `fd` into the spool on a thread of its own, for upload `id`: every kAnnounceBytes (or
-// after kAnnounceQuiet with unannounced bytes) it fdatasyncs the spool and announces the synced
-// size; at end of input it syncs and announces the end. It stops early when asked, when the
-// engine refuses an announcement (the upload ended) or on a read or write error.
+// Moves `fd` into the spool on a thread of its own, for upload `id` (splice() from a pipe,
+// read/write otherwise): every kAnnounceBytes (or after kAnnounceQuiet with unannounced bytes)
+// it starts the writeback and announces the size; at end of input it fdatasyncs and announces
+// the end. It stops early when asked, when the engine refuses an announcement (the upload
+// ended) or on a read or write error.
 class SpoolFeeder {
  public:
   struct Outcome {

@@ -37,8 +37,8 @@ constexpr std::chrono::seconds kDeleteWait{5};
 // deployment's max-size), and the draft gives them no lifetime of their own.
 constexpr std::chrono::hours kUploadLimitsFreshFor{1};
 constexpr std::chrono::milliseconds kLongestRetryAfterSeen = std::chrono::hours(24 * 365 * 1000);
-// A growing source: appends of this size go out as soon as the bytes are there (unless the spec
-// asks for other chunks); a quiet source sends what it has after kLinger, so a slow producer's
+// A growing source: an append goes out once this much is there (unless the spec asks for other
+// chunks), with all there is; a quiet source sends what it has after kLinger, so a slow producer's
 // bytes reach the server (and are acknowledged) without waiting for a full chunk.
 constexpr std::uint64_t kGrowingAppend = 16ull << 20;
 constexpr std::chrono::milliseconds kLinger{1000};
@@ -443,17 +443,19 @@ void UploadTask::append(std::uint64_t from) {
   length_in_flight_ = false;
   if (growing()) {
     const std::uint64_t ready = available_ - std::min(from, available_);
-    std::uint64_t want = upload_.chunk_size ? upload_.chunk_size : kGrowingAppend;
-    if (append_cap_) want = std::min(want, append_cap_);
-    if (limits_.max_append_size) want = std::min(want, *limits_.max_append_size);
+    // An append carries everything read so far (within the spec's chunk size and the limits):
+    // a source that outruns the network needs fewer, larger appends.
+    std::uint64_t cap = upload_.chunk_size ? upload_.chunk_size : UINT64_MAX;
+    if (append_cap_) cap = std::min(cap, append_cap_);
+    if (limits_.max_append_size) cap = std::min(cap, *limits_.max_append_size);
     // Every append but the last must reach min-append-size.
     const std::uint64_t least = std::max<std::uint64_t>(1, limits_.min_append_size.value_or(1));
-    want = std::max(want, least);
-    if (ready < want && !(linger_due_ && ready >= least)) {
+    const std::uint64_t start_at = std::max(std::min(cap, kGrowingAppend), least);
+    if (ready < start_at && !(linger_due_ && ready >= least)) {
       await_source([this, from] { append(from); }, ready > 0);
       return;
     }
-    n = std::min(ready, want);
+    n = std::min(ready, std::max(cap, least));
   } else {
     const std::uint64_t size = *size_;
     std::uint64_t preferred = upload_.chunk_size ? upload_.chunk_size : size - from;

@@ -44,7 +44,8 @@ struct UploadSpec {
   // them as they come (IETF: appends with Upload-Complete: ?0 and no Upload-Length; tus: a
   // creation with Upload-Defer-Length where the server has that extension) and completes after
   // Engine::source_ended. Plain uploads, and tus servers without deferred lengths, wait for the
-  // end. Announce only bytes that will read back the same after a crash (written and synced).
+  // end. Announce bytes once written (a crash of the process keeps them); sync the file before
+  // source_ended, because after it the upload resumes from the file even after a power loss.
   bool source_grows = false;
 };
 
