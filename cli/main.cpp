@@ -117,9 +117,8 @@ xfer::Result<std::unique_ptr<xfer::Engine>> open_engine(const CommonOptions& o,
   const std::string dir = journal_dir(o);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  // The composition root: the CLI names the parts its engines run on (HTTP/3 will join
-  // libcurl here as a routed choice).
-  xfer::EngineParts parts{xfer::TransportChoice::libcurl(), xfer::JournalChoice::leveldb()};
+  // The composition root: the CLI names the parts its engines run on.
+  xfer::EngineParts parts{xfer::TransportChoice::libcurl_and_http3(), xfer::JournalChoice::leveldb()};
   return xfer::Engine::open_with(dir, std::move(config), std::move(parts));
 }
 
@@ -227,6 +226,7 @@ struct GetOptions {
   std::string checkpoint_every;
   bool http11 = false;
   bool http2 = false;
+  bool http3_only = false;
   std::string checksum;
 };
 
@@ -265,9 +265,10 @@ int run_get(const GetOptions& o) {
     spec.headers = headers;
     spec.checksum = o.checksum;
     spec.segments = o.segments;
-    spec.protocol = o.http11 ? HttpVersion::Http1_1
-                    : o.http2 ? HttpVersion::Http2
-                              : HttpVersion::Any;
+    spec.protocol = o.http11       ? HttpVersion::Http1_1
+                    : o.http2      ? HttpVersion::Http2
+                    : o.http3_only ? HttpVersion::Http3
+                                   : HttpVersion::Any;
     specs.emplace_back(std::move(spec));
   }
   return run_specs(**engine, std::move(specs));
@@ -476,8 +477,11 @@ int main(int argc, char** argv) {
   get_cmd->add_option("--checkpoint-every", get.checkpoint_every,
                       "fdatasync and journal the offset every SIZE bytes (K, M, G; default 16M)");
   auto* h1 = get_cmd->add_flag("--http1.1", get.http11, "use HTTP/1.1");
-  get_cmd->add_flag("--http2", get.http2, "use HTTP/2 (h2 over TLS, h2c prior knowledge on http://)")
+  auto* h2 = get_cmd->add_flag("--http2", get.http2, "use HTTP/2 (h2 over TLS, h2c prior knowledge on http://)")
       ->excludes(h1);
+  get_cmd->add_flag("--http3-only", get.http3_only, "use HTTP/3 over QUIC, no TCP fallback (https:// only)")
+      ->excludes(h1)
+      ->excludes(h2);
   get_cmd->add_option("--checksum", get.checksum, "expected digest ALG:HEX (sha256, sha512)");
   add_common(*get_cmd, get.common);
 

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   config.transport.insecure = argc > 4 && std::strcmp(argv[4], "--insecure") == 0;
   // Engine::open(dir, config) would choose the same parts; naming them is how an application
   // picks its transport and journal.
-  xfer::EngineParts parts{xfer::TransportChoice::libcurl(), xfer::JournalChoice::leveldb()};
+  xfer::EngineParts parts{xfer::TransportChoice::libcurl_and_http3(), xfer::JournalChoice::leveldb()};
   auto engine = xfer::Engine::open_with(argv[1], config, parts);
   if (!engine) {
     std::fprintf(stderr, "open: %s\n", engine.error().describe().c_str());

@@ -39,6 +39,8 @@ allowed() {
     protocols/upload) echo "$BASE|$PURE_PROTOCOLS" ;;
     protocols/redirect) echo "$BASE|$PURE_PROTOCOLS|\"protocols/redirect/|<boost/" ;;
     protocols/curl) echo "$BASE|$PURE_PROTOCOLS|\"protocols/curl/|<boost/|<curl/" ;;
+    protocols/router) echo "$BASE|\"protocols/transport\\.h\"|\"protocols/router/" ;;
+    protocols/h3) echo "$BASE|$PURE_PROTOCOLS|\"protocols/h3/|<boost/|<ngtcp2/|<nghttp3/|<gnutls/" ;;
     transfer/include/xfer) echo "$PUBLIC" ;;
     # transfer/version.cpp: the one source of the shared library itself (cmake/install.cmake).
     transfer) echo "$PUBLIC" ;;
@@ -135,11 +137,11 @@ if [ -n "$hits" ]; then
   fail=1
 fi
 
-# The engine sees protocols::Transport; only the composition point picks libcurl.
-hits=$(grep -rnE '^\s*#\s*include\s*"protocols/curl/' transfer --include='*.h' --include='*.cpp' |
+# The engine sees protocols::Transport; only the composition point picks libcurl and HTTP/3.
+hits=$(grep -rnE '^\s*#\s*include\s*"protocols/(curl|h3)/' transfer --include='*.h' --include='*.cpp' |
   grep -v '^transfer/engine/default_transport.cpp:')
 if [ -n "$hits" ]; then
-  echo "layering: only transfer/engine/default_transport.cpp names the curl transport:"
+  echo "layering: only transfer/engine/default_transport.cpp names the curl and HTTP/3 transports:"
   echo "$hits"
   fail=1
 fi

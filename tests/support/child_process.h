@@ -117,4 +117,16 @@ inline bool read_first_line(int fd, std::chrono::steady_clock::time_point deadli
   return newline != std::string::npos;
 }
 
+// Stops a child server: SIGTERM, up to two seconds to exit, then SIGKILL; always reaped.
+inline void stop_child(pid_t pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  for (int i = 0; i < 100; ++i) {
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
+    ::usleep(20'000);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
 }  // namespace xfer::test

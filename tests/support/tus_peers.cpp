@@ -33,15 +33,7 @@ std::unique_ptr<TusServerProcess> TusServerProcess::start(const std::filesystem:
   return server;
 }
 
-TusServerProcess::~TusServerProcess() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  for (int i = 0; i < 100; ++i) {
-    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  kill_now();
-}
+TusServerProcess::~TusServerProcess() { stop_child(pid_); }
 
 void TusServerProcess::kill_now() {
   if (pid_ <= 0) return;

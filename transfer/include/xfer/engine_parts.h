@@ -22,8 +22,12 @@ struct PartsAccess;
 class TransportChoice {
  public:
   // libcurl's multi interface: HTTP/1.1 and HTTP/2 (ALPN over OpenSSL, h2c with prior
-  // knowledge), connections shared by all transfers of an origin. The default.
+  // knowledge), connections shared by all transfers of an origin. Transfers that ask for
+  // HTTP/3 are refused.
   static TransportChoice libcurl();
+  // libcurl, and HTTP/3 over QUIC (ngtcp2 + nghttp3, TLS by GnuTLS) for transfers that ask for
+  // it (HttpVersion::Http3), one QUIC connection per origin. The default.
+  static TransportChoice libcurl_and_http3();
 
  private:
   friend struct detail::PartsAccess;
@@ -45,7 +49,7 @@ class JournalChoice {
 };
 
 struct EngineParts {
-  TransportChoice transport = TransportChoice::libcurl();
+  TransportChoice transport = TransportChoice::libcurl_and_http3();
   JournalChoice journal = JournalChoice::leveldb();
 };
 

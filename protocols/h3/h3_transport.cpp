@@ -1,0 +1,54 @@
+#include "protocols/h3/h3_transport.h"
+
+#include <fmt/format.h>
+
+#include "protocols/h3/h3_connection.h"
+#include "protocols/h3/h3_stream.h"
+#include "protocols/h3/quic_tls.h"
+#include "protocols/http/url.h"
+
+namespace xfer::protocols::h3 {
+
+Result<std::unique_ptr<H3Transport>> H3Transport::create(boost::asio::io_context& io,
+                                                         TransportSettings settings) {
+  auto tls = QuicTlsContext::create(settings);
+  if (!tls) return std::unexpected(tls.error());
+  return std::unique_ptr<H3Transport>(new H3Transport(io, std::move(settings), std::move(*tls)));
+}
+
+H3Transport::H3Transport(boost::asio::io_context& io, TransportSettings settings,
+                         std::shared_ptr<const QuicTlsContext> tls)
+    : io_(io), settings_(std::move(settings)), tls_(std::move(tls)) {}
+
+H3Transport::~H3Transport() {
+  // Nothing may keep the loop busy after the transport: idle connections say goodbye now, the
+  // others when their last stream is gone.
+  for (auto& [origin, connection] : connections_) connection->orphan();
+}
+
+Result<std::unique_ptr<HttpStream>> H3Transport::start(const HttpRequest& request, ExchangeSink& sink) {
+  auto url = Url::parse_http(request.url);
+  if (!url) return std::unexpected(url.error());
+  if (url->scheme != "https")
+    return fail(ErrorCategory::InvalidArgument,
+                fmt::format("HTTP/3 needs an https URL, not {:.200}", request.url));
+  const std::string origin = url->origin();
+  auto& slot = connections_[origin];
+  if (!slot || !slot->usable()) {
+    auto connection = H3Connection::open(io_, settings_, tls_, url->host.value_or(""), url->effective_port());
+    if (!connection) {
+      connections_.erase(origin);
+      return std::unexpected(connection.error());
+    }
+    slot = std::move(*connection);
+  }
+  auto stream = std::make_unique<H3Stream>(slot, request, sink, settings_.max_header_bytes);
+  slot->submit(*stream);
+  return std::unique_ptr<HttpStream>(std::move(stream));
+}
+
+TransportCapabilities H3Transport::capabilities() const {
+  return TransportCapabilities{true, settings_.max_streams_per_connection};
+}
+
+}  // namespace xfer::protocols::h3
