@@ -23,6 +23,7 @@ std::string_view to_string(HttpVersion version) {
     case HttpVersion::Http1_1: return "HTTP/1.1";
     case HttpVersion::Http2: return "HTTP/2";
     case HttpVersion::Http3: return "HTTP/3";
+    case HttpVersion::Http3Preferred: return "HTTP/3 preferred";
   }
   return "unknown";
 }

@@ -227,6 +227,7 @@ struct GetOptions {
   bool http11 = false;
   bool http2 = false;
   bool http3_only = false;
+  bool http3 = false;
   std::string checksum;
 };
 
@@ -268,6 +269,7 @@ int run_get(const GetOptions& o) {
     spec.protocol = o.http11       ? HttpVersion::Http1_1
                     : o.http2      ? HttpVersion::Http2
                     : o.http3_only ? HttpVersion::Http3
+                    : o.http3      ? HttpVersion::Http3Preferred
                                    : HttpVersion::Any;
     specs.emplace_back(std::move(spec));
   }
@@ -479,9 +481,15 @@ int main(int argc, char** argv) {
   auto* h1 = get_cmd->add_flag("--http1.1", get.http11, "use HTTP/1.1");
   auto* h2 = get_cmd->add_flag("--http2", get.http2, "use HTTP/2 (h2 over TLS, h2c prior knowledge on http://)")
       ->excludes(h1);
-  get_cmd->add_flag("--http3-only", get.http3_only, "use HTTP/3 over QUIC, no TCP fallback (https:// only)")
+  auto* h3_only = get_cmd->add_flag("--http3-only", get.http3_only,
+                                    "use HTTP/3 over QUIC, no TCP fallback (https:// only)")
+                      ->excludes(h1)
+                      ->excludes(h2);
+  get_cmd->add_flag("--http3", get.http3,
+                    "prefer HTTP/3; fall back to TCP within a second when QUIC does not get through")
       ->excludes(h1)
-      ->excludes(h2);
+      ->excludes(h2)
+      ->excludes(h3_only);
   get_cmd->add_option("--checksum", get.checksum, "expected digest ALG:HEX (sha256, sha512)");
   add_common(*get_cmd, get.common);
 

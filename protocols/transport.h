@@ -94,6 +94,9 @@ class HttpStream {
   virtual void resume_send() = 0;  // after read_body returned pause
   // "http/1.1", "h2" or "h3" once known, else empty.
   virtual std::string negotiated_protocol() const = 0;
+  // The connection carrying it has finished its handshake (a transport that cannot tell says
+  // true): what a fallback from HTTP/3 to TCP waits for.
+  virtual bool connection_ready() const { return true; }
 };
 
 struct TransportCapabilities {

@@ -192,7 +192,7 @@ Result<TransferRecord> decode_transfer(std::string_view key, std::string_view va
     ok = r.str(name) && r.str(val);
     if (ok) t.request_headers.emplace_back(std::move(name), std::move(val));
   }
-  ok = ok && get_enum(r, t.protocol, 3) && get_enum(r, t.state, 6) && get_opt_u64(r, t.size) &&
+  ok = ok && get_enum(r, t.protocol, 4) && get_enum(r, t.state, 6) && get_opt_u64(r, t.size) &&
        r.str(t.etag) && r.str(t.last_modified) && r.str(t.checksum) && r.str(reserved_text) &&
        reserved_text.empty() && r.u32(reserved_number) && reserved_number == 0 && r.u32(t.segment_count) && r.u32(t.attempt_count) &&
        r.i64(t.next_attempt_at) && r.str(last_error) && r.i32(t.priority) && r.i64(t.created_at) &&

@@ -189,6 +189,7 @@ Result<void> CurlStream::configure(const TransportSettings& config, const HttpRe
       break;
     case HttpVersion::Any:
     case HttpVersion::Http3:
+    case HttpVersion::Http3Preferred:
       set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
       set(CURLOPT_PIPEWAIT, 1L);
       break;

@@ -67,6 +67,8 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
   // The transport is gone: close once the last stream has gone too (now, if none is open).
   void orphan();
 
+  bool handshake_done() const { return handshake_done_; }
+
   // Takes new requests (not failed, not closing, not idle-closed).
   bool usable() const { return !closed_; }
   std::size_t open_streams() const { return streams_.size() + pending_.size(); }

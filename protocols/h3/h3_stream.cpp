@@ -19,6 +19,8 @@ H3Stream::~H3Stream() {
   connection_->detach(*this);
 }
 
+bool H3Stream::connection_ready() const { return connection_->handshake_done(); }
+
 void H3Stream::resume_receive() {
   if (!paused_) return;
   paused_ = false;

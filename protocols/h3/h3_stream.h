@@ -26,6 +26,7 @@ class H3Stream final : public HttpStream {
   void resume_receive() override;
   void resume_send() override {}  // no request bodies over HTTP/3 yet
   std::string negotiated_protocol() const override { return "h3"; }
+  bool connection_ready() const override;
 
  private:
   friend class H3Connection;

@@ -2,11 +2,17 @@
 // GnuTLS). `xfer get --http3-only` downloads byte-identical files over one QUIC connection; the
 // server's certificate is verified as over TCP (an unknown issuer or a wrong name is refused
 // without --insecure, and nothing is left at the destination); nothing listening on the UDP
-// port is a quick network error.
+// port is a quick network error. `--http3` prefers HTTP/3 and falls back to TCP when the UDP port
+// is closed or silent.
 #include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <stdexcept>
 
 #include "tests/integration/engine_harness.h"
 #include "tests/support/files.h"
@@ -98,4 +104,57 @@ TEST_CASE("HTTP/3 to a UDP port nothing listens on fails fast with a network err
                               (dir / "x").string(), "--journal", (dir / "j").string(), "--retry", "0"});
   CHECK(plain.exit_code == 2);
   CHECK(plain.stderr_text.find("https") != std::string::npos);
+}
+
+namespace {
+// A UDP socket on 127.0.0.1:`port` that reads nothing and answers nothing: QUIC's packets
+// vanish, as behind a firewall that drops UDP.
+class UdpBlackhole {
+ public:
+  explicit UdpBlackhole(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+      throw std::runtime_error("cannot bind the UDP blackhole");
+  }
+  ~UdpBlackhole() { ::close(fd_); }
+
+ private:
+  int fd_;
+};
+}  // namespace
+
+TEST_CASE("xfer get --http3 uses HTTP/3 where it works and falls back to TCP where it does not",
+          "[cli][h3]") {
+  QuicFixture f;
+  const auto out = f.dir / "out";
+  // gtlsserver speaks only QUIC: success means HTTP/3.
+  auto r = run_cli({"get", "--http3", f.server->origin() + "/a.bin", "-o", (out / "quic.bin").string(),
+                    "--journal", f.journal(), "--cacert", f.certificate.cert.string()});
+  INFO(r.stderr_text);
+  REQUIRE(r.exit_code == 0);
+  CHECK(sha256_file(out / "quic.bin") == sha256_file(f.dir / "www" / "a.bin"));
+
+  // The test server speaks only TCP: its UDP port is closed (refused at once), or silent.
+  TempDir tcp_dir{"xfer-h3-tcp"};
+  fs::create_directories(tcp_dir / "root");
+  fs::copy_file(f.dir / "www" / "a.bin", tcp_dir / "root" / "a.bin");
+  auto tcp_server = start_server(tcp_dir);
+  const std::string url = tcp_server->https_origin() + "/files/a.bin";
+  for (const bool silent : {false, true}) {
+    CAPTURE(silent);
+    std::unique_ptr<UdpBlackhole> blackhole;
+    if (silent) blackhole = std::make_unique<UdpBlackhole>(static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1))));
+    const auto started = std::chrono::steady_clock::now();
+    const auto target = out / (silent ? "silent.bin" : "refused.bin");
+    r = run_cli({"get", "--http3", url, "-o", target.string(), "--journal", (f.dir / (silent ? "j2" : "j3")).string(),
+                 "--cacert", tcp_server->cert().string()});
+    INFO(r.stderr_text);
+    REQUIRE(r.exit_code == 0);
+    CHECK(sha256_file(target) == sha256_file(f.dir / "www" / "a.bin"));
+    // About a second for a silent port (not the 10 s QUIC handshake timeout).
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(silent ? 6 : 4));
+  }
 }

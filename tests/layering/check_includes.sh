@@ -39,7 +39,7 @@ allowed() {
     protocols/upload) echo "$BASE|$PURE_PROTOCOLS" ;;
     protocols/redirect) echo "$BASE|$PURE_PROTOCOLS|\"protocols/redirect/|<boost/" ;;
     protocols/curl) echo "$BASE|$PURE_PROTOCOLS|\"protocols/curl/|<boost/|<curl/" ;;
-    protocols/router) echo "$BASE|\"protocols/transport\\.h\"|\"protocols/router/" ;;
+    protocols/router) echo "$BASE|\"protocols/transport\\.h\"|\"protocols/(router|http)/|<boost/" ;;
     protocols/h3) echo "$BASE|$PURE_PROTOCOLS|\"protocols/h3/|<boost/|<ngtcp2/|<nghttp3/|<gnutls/" ;;
     transfer/include/xfer) echo "$PUBLIC" ;;
     # transfer/version.cpp: the one source of the shared library itself (cmake/install.cmake).

@@ -27,7 +27,7 @@ TransportFactory transport_factory(bool with_http3) {
       quic = std::move(*h3);
     }
     auto routed = std::make_shared<protocols::RoutingTransport>(
-        std::shared_ptr<protocols::Transport>(std::move(*tcp)), std::move(quic));
+        io, std::shared_ptr<protocols::Transport>(std::move(*tcp)), std::move(quic));
     // The transports follow no redirects; this decorator does, deciding per hop which headers go.
     protocols::RedirectConfig redirects;
     redirects.max_redirects = config.max_redirects;

@@ -1,0 +1,77 @@
+// FallbackStream: an exchange that prefers HTTP/3 and falls back to TCP. It starts on the QUIC
+// transport; if that fails before the response began (no QUIC handshake, a refused or
+// blackholed UDP port, a TLS or protocol failure), or the handshake has not finished after the
+// fallback delay, the same request goes to the TCP transport and the origin is remembered as
+// broken for HTTP/3 for a while (later exchanges go straight to TCP). The caller's sink hears
+// only the exchange that answered: once a response head arrived over HTTP/3 nothing falls back.
+// Requests with a body do not come here (the router sends them over TCP): nothing of a body is
+// ever sent twice.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "protocols/transport.h"
+
+namespace xfer::protocols {
+
+// Origins whose HTTP/3 did not work, until when (shared by the router and its streams).
+struct BrokenQuicOrigins {
+  std::map<std::string, std::chrono::steady_clock::time_point> until;
+  bool broken(const std::string& origin);
+  void mark(const std::string& origin, std::chrono::steady_clock::duration how_long);
+};
+
+class FallbackStream final : public HttpStream, private ExchangeSink {
+ public:
+  static Result<std::unique_ptr<FallbackStream>> start(boost::asio::io_context& io,
+                                                       std::shared_ptr<Transport> quic,
+                                                       std::shared_ptr<Transport> tcp,
+                                                       std::shared_ptr<BrokenQuicOrigins> broken,
+                                                       std::string origin, const HttpRequest& request,
+                                                       ExchangeSink& sink,
+                                                       std::chrono::milliseconds fallback_after);
+  ~FallbackStream() override;
+
+  void pause_receive() override;
+  void resume_receive() override;
+  void resume_send() override;
+  std::string negotiated_protocol() const override;
+  bool connection_ready() const override;
+
+ private:
+  FallbackStream(boost::asio::io_context& io, std::shared_ptr<Transport> tcp,
+                 std::shared_ptr<BrokenQuicOrigins> broken, std::string origin, const HttpRequest& request,
+                 ExchangeSink& sink);
+
+  // ExchangeSink, for the inner exchange.
+  void on_interim(const ResponseHeaders& interim) override;
+  void on_response_head(const ResponseHeaders& head) override;
+  BodyAction on_body(std::span<const std::uint8_t> data) override;
+  BodyRead read_body(std::span<std::uint8_t> buffer) override;
+  void on_complete(Result<void> outcome) override;
+  bool can_replay_body() const override { return sink_.can_replay_body(); }
+  bool rewind_body() override { return sink_.rewind_body(); }
+
+  void fall_back(const std::string& why);
+
+  boost::asio::io_context& io_;
+  std::shared_ptr<Transport> tcp_;
+  std::shared_ptr<BrokenQuicOrigins> broken_;
+  std::string origin_;
+  HttpRequest request_;
+  ExchangeSink& sink_;
+  std::unique_ptr<HttpStream> inner_;
+  boost::asio::steady_timer timer_;
+  bool on_quic_ = true;
+  bool committed_ = false;  // the sink heard something: no fallback any more
+  bool receive_paused_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace xfer::protocols
