@@ -32,6 +32,7 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
+bool interrupted() { return g_stop != 0; }
 
 int fail_line(int code, const std::string& reason) {
   std::fprintf(stderr, "xfer: %s\n", reason.c_str());
@@ -156,7 +157,7 @@ int run_specs(xfer::Engine& engine, std::vector<xfer::TransferSpec> specs,
                      enqueued.error().describe());
   }
   std::set<xfer::TransferId> ids(enqueued->begin(), enqueued->end());
-  const auto outcome = xfer::cli::watch_transfers(engine, ids, false, g_stop);
+  const auto outcome = xfer::cli::watch_transfers(engine, ids, false, interrupted);
   if (before_finish) before_finish(engine);
   return finish(engine, outcome);
 }
@@ -178,17 +179,7 @@ int run_stdin_upload(xfer::Engine& engine, xfer::TransferSpec spec, const std::s
   cli::SpoolFeeder feeder(STDIN_FILENO, spool, engine, id);
   // The watch ends with the upload, at an interrupt, or when the feeder failed (the upload would
   // wait for input that never comes).
-  volatile std::sig_atomic_t stop_watch = 0;
-  std::atomic<bool> watching{true};
-  std::thread watchdog([&] {
-    while (watching && !stop_watch) {
-      if (g_stop || feeder.failed()) stop_watch = 1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  });
-  auto outcome = cli::watch_transfers(engine, {id}, false, stop_watch);
-  watching = false;
-  watchdog.join();
+  auto outcome = cli::watch_transfers(engine, {id}, false, [&] { return g_stop != 0 || feeder.failed(); });
   feeder.stop();
   const auto fed = feeder.wait();
   if (!fed.ended) {
@@ -196,8 +187,7 @@ int run_stdin_upload(xfer::Engine& engine, xfer::TransferSpec spec, const std::s
     auto st = engine.status(id);
     if (st && is_unfinished(st->state)) {
       (void)engine.cancel(id);
-      volatile std::sig_atomic_t never = 0;
-      (void)cli::watch_transfers(engine, {id}, false, never);
+      (void)cli::watch_transfers(engine, {id}, false, [] { return false; });
     }
     (void)cli::remove_unneeded_spools(engine, journal);
     (void)engine.shutdown();
@@ -400,7 +390,7 @@ int run_resume(const CommonOptions& o) {
     }
     ids.insert(id);
   }
-  auto outcome = cli::watch_transfers(**engine, ids, true, g_stop);
+  auto outcome = cli::watch_transfers(**engine, ids, true, interrupted);
   if (!cut_off.empty() && outcome.exit_code == cli::kExitOk)
     outcome = {cli::kExitCancelled,
                fmt::format("{} upload(s) from stdin could not be finished and were cancelled",

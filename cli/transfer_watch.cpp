@@ -87,7 +87,7 @@ std::string display_name(Engine& engine, TransferId id) {
 }  // namespace
 
 WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_others,
-                             const volatile std::sig_atomic_t& stop) {
+                             const std::function<bool()>& stop) {
   WatchOutcome out;
   ProgressLine progress(ids.size());
   const std::size_t total = ids.size();
@@ -119,7 +119,7 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
   // Completions an earlier run left unacknowledged were queued when the engine opened; with
   // ack_others they are taken and acknowledged even when nothing else is left to wait for.
   bool draining = ack_others;
-  while ((!ids.empty() || draining) && !stop) {
+  while ((!ids.empty() || draining) && !stop()) {
     progress.draw(total - ids.size());
     burst.clear();
     to_ack.clear();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <csignal>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -18,9 +19,10 @@ struct WatchOutcome {
   std::size_t failed = 0;
 };
 
-// Returns when every id has a terminal event (or paused), or when `stop` becomes non-zero.
+// Returns when every id has a terminal event (or paused), or when `stop()` says so (asked
+// between events, a few times a second).
 // With `ack_others`, terminal events of transfers outside `ids` are acknowledged too (resume).
 WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_others,
-                             const volatile std::sig_atomic_t& stop);
+                             const std::function<bool()>& stop);
 
 }  // namespace xfer::cli

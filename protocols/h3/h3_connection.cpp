@@ -66,7 +66,8 @@ H3Connection::H3Connection(boost::asio::io_context& io, const TransportSettings&
       socket_(io),
       timer_(io),
       send_buffer_(kMaxDatagram),
-      receive_buffer_(kMaxDatagram) {
+      receive_buffer_(kMaxDatagram),
+      watchdog_(io) {
   conn_ref_.get_conn = &H3Connection::get_conn;
   conn_ref_.user_data = this;
   ngtcp2_connection_close_error_default(&last_error_);
@@ -81,7 +82,8 @@ H3Connection::~H3Connection() {
 Result<std::shared_ptr<H3Connection>> H3Connection::open(boost::asio::io_context& io,
                                                          const TransportSettings& settings,
                                                          std::shared_ptr<const QuicTlsContext> tls,
-                                                         const std::string& host, std::uint16_t port) {
+                                                         const std::string& host, std::uint16_t port,
+                                                         std::chrono::milliseconds handshake_timeout) {
   // A bracketed IPv6 literal from a URL names the address inside.
   std::string name = host;
   if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
@@ -92,11 +94,13 @@ Result<std::shared_ptr<H3Connection>> H3Connection::open(boost::asio::io_context
     return fail(ErrorCategory::Network, fmt::format("cannot resolve {}: {}", name, ec ? ec.message() : "no address"),
                 true);
   std::shared_ptr<H3Connection> self(new H3Connection(io, settings, std::move(tls), name));
-  if (auto r = self->start(results.begin()->endpoint()); !r) return std::unexpected(r.error());
+  if (auto r = self->start(results.begin()->endpoint(), handshake_timeout); !r) return std::unexpected(r.error());
   return self;
 }
 
-Result<void> H3Connection::start(const boost::asio::ip::udp::endpoint& remote) {
+Result<void> H3Connection::start(const boost::asio::ip::udp::endpoint& remote,
+                                 std::chrono::milliseconds handshake_timeout) {
+  if (handshake_timeout.count() > 0) handshake_timeout_ = handshake_timeout;
   boost::system::error_code ec;
   socket_.open(remote.protocol(), ec);
   if (!ec) socket_.non_blocking(true, ec);
@@ -143,6 +147,8 @@ Result<void> H3Connection::start(const boost::asio::ip::udp::endpoint& remote) {
   ngtcp2_settings settings;
   ngtcp2_settings_default(&settings);
   settings.initial_ts = now();
+  settings.handshake_timeout = static_cast<ngtcp2_duration>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(handshake_timeout_).count());
   settings.max_window = kMaxConnectionWindow;
   settings.max_stream_window = kMaxStreamWindow;
   ngtcp2_transport_params params;
@@ -196,6 +202,7 @@ void H3Connection::detach(H3Stream& stream) {
     return;
   }
   streams_.erase(it);
+  release_backlog(stream);
   if (!closed_ && conn_) {
     if (h3_) {
       nghttp3_conn_set_stream_user_data(h3_, stream.id_, nullptr);
@@ -229,7 +236,7 @@ void H3Connection::resume_receive(H3Stream& stream) {
 }
 
 void H3Connection::open_pending() {
-  while (!pending_.empty() && h3_ && handshake_done_ && !closed_) {
+  while (!pending_.empty() && h3_ && handshake_done_ && !closed_ && !going_away_) {
     if (ngtcp2_conn_get_streams_bidi_left(conn_) == 0) return;  // more when the server allows
     H3Stream* stream = pending_.front();
     pending_.pop_front();
@@ -269,11 +276,63 @@ Result<void> H3Connection::start_request(H3Stream& stream) {
   for (const auto& [name, value] : fields) nva.push_back(make_nv(name, value));
   if (const int rv = nghttp3_conn_submit_request(h3_, id, nva.data(), nva.size(), nullptr, &stream); rv != 0) {
     (void)ngtcp2_conn_shutdown_stream(conn_, id, NGHTTP3_H3_INTERNAL_ERROR);
+    // A connection the server is shutting down takes no new requests: another one will.
+    if (rv == NGHTTP3_ERR_CONN_CLOSING) {
+      going_away_ = true;
+      return fail(ErrorCategory::Network, fmt::format("HTTP/3 to {}: the server is closing the connection", host_), true);
+    }
     return fail(ErrorCategory::Internal, fmt::format("nghttp3_conn_submit_request: {}", nghttp3_strerror(rv)));
   }
   stream.id_ = id;
+  stream.window_start_ = std::chrono::steady_clock::now();
   streams_[id] = &stream;
+  arm_watchdog();
   return {};
+}
+
+void H3Connection::arm_watchdog() {
+  if (watchdog_armed_ || closed_) return;
+  watchdog_armed_ = true;
+  watchdog_.expires_after(std::chrono::seconds(1));
+  watchdog_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    self->watchdog_armed_ = false;
+    if (ec || self->closed_) return;
+    self->on_watchdog();
+  });
+}
+
+void H3Connection::on_watchdog() {
+  const auto t = std::chrono::steady_clock::now();
+  std::vector<std::int64_t> slow;
+  for (auto& [id, stream] : streams_) {
+    const HttpRequest& r = stream->request_;
+    // A paused stream is slow by our choice, not the server's.
+    if (stream->paused_ || r.low_speed_bytes_per_sec == 0 || r.low_speed_seconds == 0) {
+      stream->window_start_ = t;
+      stream->window_bytes_ = stream->received_;
+      continue;
+    }
+    const auto window = std::chrono::seconds(r.low_speed_seconds);
+    if (t - stream->window_start_ < window) continue;
+    const double seconds = std::chrono::duration<double>(t - stream->window_start_).count();
+    const double rate = static_cast<double>(stream->received_ - stream->window_bytes_) / seconds;
+    if (rate < r.low_speed_bytes_per_sec) slow.push_back(id);
+    stream->window_start_ = t;
+    stream->window_bytes_ = stream->received_;
+  }
+  for (const std::int64_t id : slow) {
+    H3Stream* stream = stream_for(id);
+    if (!stream) continue;
+    const HttpRequest r = stream->request_;
+    finish_stream(id, std::unexpected(Error(ErrorCategory::Network,
+                                            fmt::format("HTTP/3 from {}: less than {} bytes/s for {} s", host_,
+                                                        r.low_speed_bytes_per_sec, r.low_speed_seconds),
+                                            true)));
+    if (h3_) (void)nghttp3_conn_shutdown_stream_read(h3_, id);
+    (void)ngtcp2_conn_shutdown_stream(conn_, id, NGHTTP3_H3_REQUEST_CANCELLED);
+  }
+  if (!slow.empty()) write();
+  if (!streams_.empty()) arm_watchdog();
 }
 
 H3Stream* H3Connection::stream_for(std::int64_t id) {
@@ -285,8 +344,19 @@ void H3Connection::finish_stream(std::int64_t id, Result<void> outcome) {
   H3Stream* stream = stream_for(id);
   if (!stream) return;
   streams_.erase(id);
+  release_backlog(*stream);
   stream->complete(std::move(outcome));
   close_if_orphaned();
+}
+
+void H3Connection::release_backlog(H3Stream& stream) {
+  const std::size_t untaken = stream.backlog_.size() - stream.backlog_from_;
+  if (untaken > 0 && conn_ && !closed_) {
+    ngtcp2_conn_extend_max_offset(conn_, untaken);
+    schedule_write();
+  }
+  stream.backlog_.clear();
+  stream.backlog_from_ = 0;
 }
 
 // ---- receiving body bytes under flow control ---------------------------------------------------
@@ -395,8 +465,8 @@ Error H3Connection::error_for(int liberr, const char* during) const {
   }
   if (liberr == NGTCP2_ERR_HANDSHAKE_TIMEOUT)
     return Error(ErrorCategory::Network,
-                 fmt::format("HTTP/3 to {}: no QUIC handshake within {} s (is UDP blocked?)", host_,
-                             NGTCP2_DEFAULT_HANDSHAKE_TIMEOUT / NGTCP2_SECONDS),
+                 fmt::format("HTTP/3 to {}: no QUIC handshake within {} ms (is UDP blocked?)", host_,
+                             handshake_timeout_.count()),
                  true);
   if (liberr == NGTCP2_ERR_IDLE_CLOSE)
     return Error(ErrorCategory::Network, fmt::format("HTTP/3 to {}: the connection went idle", host_), true);
@@ -544,6 +614,7 @@ void H3Connection::fail_connection(const Error& error, bool silent) {
   }
   boost::system::error_code ignored;
   timer_.cancel();
+  watchdog_.cancel();
   socket_.cancel(ignored);
   socket_.close(ignored);
   // Every stream hears of it, once, after the bookkeeping is done.
@@ -578,6 +649,7 @@ Result<void> H3Connection::setup_http3() {
   callbacks.stop_sending = &H3Connection::h3_stop_sending;
   callbacks.end_stream = &H3Connection::h3_end_stream;
   callbacks.reset_stream = &H3Connection::h3_reset_stream;
+  callbacks.shutdown = &H3Connection::h3_shutdown;
   nghttp3_settings settings;
   nghttp3_settings_default(&settings);
   settings.qpack_max_dtable_capacity = 4096;
@@ -729,6 +801,7 @@ int H3Connection::h3_recv_data(nghttp3_conn*, std::int64_t stream_id, const std:
     self->credit(stream_id, datalen);  // nobody wants it: do not let it close the window
     return 0;
   }
+  stream->received_ += datalen;
   if (stream->paused_ || !stream->backlog_.empty()) {
     // Held, not credited: the window bounds how much can wait here.
     stream->backlog_.insert(stream->backlog_.end(), data, data + datalen);
@@ -803,6 +876,21 @@ int H3Connection::h3_stop_sending(nghttp3_conn*, std::int64_t stream_id, std::ui
   auto* self = static_cast<H3Connection*>(conn_user_data);
   if (ngtcp2_conn_shutdown_stream_read(self->conn_, stream_id, app_error_code) != 0)
     return NGHTTP3_ERR_CALLBACK_FAILURE;
+  return 0;
+}
+
+int H3Connection::h3_shutdown(nghttp3_conn*, std::int64_t, void* conn_user_data) {
+  // GOAWAY: requests already here are answered; new ones go to a new connection (pending ones,
+  // not yet on a stream, fail retryably and the engine sends them again).
+  auto* self = static_cast<H3Connection*>(conn_user_data);
+  self->going_away_ = true;
+  std::deque<H3Stream*> waiting;
+  waiting.swap(self->pending_);
+  // Sinks only post work in reaction (no stream is destroyed, nothing re-enters nghttp3).
+  for (H3Stream* stream : waiting)
+    stream->complete(std::unexpected(Error(
+        ErrorCategory::Network,
+        fmt::format("HTTP/3 to {}: the server is closing the connection (GOAWAY)", self->host_), true)));
   return 0;
 }
 

@@ -45,10 +45,12 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
  public:
   // Resolves `host` (blocking: names in this engine are few and usually cached by the system),
   // opens a UDP socket towards it and sends the first Initial. Errors are Network errors.
+  // `handshake_timeout`: how long the QUIC handshake may take (the request's connect timeout).
   static Result<std::shared_ptr<H3Connection>> open(boost::asio::io_context& io,
                                                     const TransportSettings& settings,
                                                     std::shared_ptr<const QuicTlsContext> tls,
-                                                    const std::string& host, std::uint16_t port);
+                                                    const std::string& host, std::uint16_t port,
+                                                    std::chrono::milliseconds handshake_timeout);
   ~H3Connection();
   H3Connection(const H3Connection&) = delete;
   H3Connection& operator=(const H3Connection&) = delete;
@@ -70,14 +72,14 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
   bool handshake_done() const { return handshake_done_; }
 
   // Takes new requests (not failed, not closing, not idle-closed).
-  bool usable() const { return !closed_; }
+  bool usable() const { return !closed_ && !going_away_; }
   std::size_t open_streams() const { return streams_.size() + pending_.size(); }
 
  private:
   H3Connection(boost::asio::io_context& io, const TransportSettings& settings,
                std::shared_ptr<const QuicTlsContext> tls, std::string host);
 
-  Result<void> start(const boost::asio::ip::udp::endpoint& remote);
+  Result<void> start(const boost::asio::ip::udp::endpoint& remote, std::chrono::milliseconds handshake_timeout);
   Result<void> setup_http3();
   void open_pending();
   Result<void> start_request(H3Stream& stream);
@@ -97,6 +99,13 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
 
   // Delivers what a stream has waiting while its sink takes it; credits what it took.
   void drain(H3Stream& stream);
+  // A stream leaves with bytes the sink never took: the connection's window gets them back
+  // (ngtcp2 does not), or enough abandoned paused streams would stall every other one.
+  void release_backlog(H3Stream& stream);
+  // Once a second while streams run: a stream below its request's low-speed limit fails
+  // (retryable), as over TCP; the connection may be alive for other streams meanwhile.
+  void arm_watchdog();
+  void on_watchdog();
   void credit(std::int64_t stream_id, std::size_t bytes);
   H3Stream* stream_for(std::int64_t id);
   void finish_stream(std::int64_t id, Result<void> outcome);
@@ -143,6 +152,7 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
                              void* conn_user_data, void* stream_user_data);
   static int h3_stop_sending(nghttp3_conn*, std::int64_t stream_id, std::uint64_t app_error_code,
                              void* conn_user_data, void* stream_user_data);
+  static int h3_shutdown(nghttp3_conn*, std::int64_t id, void* conn_user_data);
   static int h3_reset_stream(nghttp3_conn*, std::int64_t stream_id, std::uint64_t app_error_code,
                              void* conn_user_data, void* stream_user_data);
 
@@ -161,6 +171,7 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
   sockaddr_storage remote_addr_{};
   socklen_t remote_len_ = 0;
   ngtcp2_connection_close_error last_error_{};
+  std::chrono::milliseconds handshake_timeout_{10'000};
   std::optional<Error> callback_error_;  // why a callback failed, for the streams
 
   std::deque<H3Stream*> pending_;                      // submitted, no stream id yet
@@ -172,7 +183,10 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
   bool waiting_writable_ = false;
   bool handshake_done_ = false;
   bool closed_ = false;
+  bool going_away_ = false;  // the server sent GOAWAY: no new requests here
   bool orphaned_ = false;
+  boost::asio::steady_timer watchdog_;
+  bool watchdog_armed_ = false;
   void close_if_orphaned();
 };
 

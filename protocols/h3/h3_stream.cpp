@@ -52,8 +52,8 @@ Result<void> H3Stream::add_header(std::string_view name, std::string_view value)
 }
 
 Result<void> H3Stream::end_headers() {
+  if (final_seen_) return {};  // trailers (no :status): nothing in them is needed
   if (block_.status == 0) return fail(ErrorCategory::Protocol, "a response header block without :status");
-  if (final_seen_) return {};  // trailers: nothing in them is needed
   if (block_.status < 200) {
     sink_.on_interim(block_);
     return {};

@@ -4,6 +4,7 @@
 // most one stream window of them. Destroying it cancels the request on the wire.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,6 +52,10 @@ class H3Stream final : public HttpStream {
   std::size_t backlog_from_ = 0;
   bool ended_ = false;           // the response ended (delivered once the backlog is empty)
   bool completed_ = false;
+  // Low-speed watchdog: body bytes received, and where the current window started.
+  std::uint64_t received_ = 0;
+  std::uint64_t window_bytes_ = 0;
+  std::chrono::steady_clock::time_point window_start_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace xfer::protocols::h3

@@ -35,7 +35,8 @@ Result<std::unique_ptr<HttpStream>> H3Transport::start(const HttpRequest& reques
   const std::string origin = url->origin();
   auto& slot = connections_[origin];
   if (!slot || !slot->usable()) {
-    auto connection = H3Connection::open(io_, settings_, tls_, url->host.value_or(""), url->effective_port());
+    auto connection = H3Connection::open(io_, settings_, tls_, url->host.value_or(""), url->effective_port(),
+                                         std::chrono::milliseconds(request.connect_timeout_ms));
     if (!connection) {
       connections_.erase(origin);
       return std::unexpected(connection.error());

@@ -477,6 +477,7 @@ void UploadTask::append(std::uint64_t from) {
   linger_due_ = false;
   const std::uint64_t to = from + n;
   const bool completes = size_ && to == *size_;
+  completing_in_flight_ = completes;
   HttpRequest request = base_request("PATCH", upload_.resource_url);
   auto offset = protocols::format_upload_integer(from);
   if (!offset) {
@@ -963,6 +964,12 @@ void UploadTask::after_append(Exchange& ex) {
   // tus: a PATCH that carried the deferred Upload-Length and was taken declared it.
   if (length_in_flight_) tus_length_declared_ = true;
   if (size_ && offset == *size_ && !(tus() && !tus_length_declared_)) {
+    if (!tus() && !completing_in_flight_) {
+      // The source ended while this append (marked not complete) was under way: the server
+      // has every byte but was never told it is the end. An empty append tells it.
+      append(offset);
+      return;
+    }
     if (completion_in(head) == false) {
       // Every byte arrived but the server does not call it complete: ask where it stands.
       retrieve_offset();

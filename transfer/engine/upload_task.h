@@ -189,6 +189,7 @@ class UploadTask final : public TaskCore {
   bool linger_due_ = false;             // quiet for kLinger: send what there is
   bool tus_length_declared_ = false;    // tus: the server knows the Upload-Length
   bool length_in_flight_ = false;       // tus: the running append declares it
+  bool completing_in_flight_ = false;   // ietf: the running append says "complete"
   int empty_completions_ = 0;           // empty completing appends this attempt
 };
 
