@@ -60,7 +60,7 @@ allowed() {
     tests/support) echo "\"tests/support/|\"base/clock\\.h\"|<leveldb/|<openssl/|<boost/" ;;
     tests/testserver) echo "\"tests/(support|testserver)/|\"testserver/|<leveldb/|<openssl/|<boost/|<nghttp2/" ;;
     tests/store) echo "$BASE|\"tests/(support|store)/|\"store/|<leveldb/|<openssl/" ;;
-    tests/protocols) echo "$BASE|\"tests/(support|protocols)/|\"protocols/(http|download|upload|redirect)/|\"protocols/transport\\.h\"|<boost/|<openssl/" ;;
+    tests/protocols) echo "$BASE|\"tests/(support|protocols)/|\"protocols/(http|download|upload|redirect|router)/|\"protocols/transport\\.h\"|<boost/|<openssl/" ;;
     tests/curl) echo "$BASE|\"tests/(support|curl)/|\"protocols/|<boost/|<curl/|<openssl/" ;;
     tests/transfer | tests/integration) echo "$CLIENT|\"tests/|<boost/|<leveldb/|<openssl/|<curl/" ;;
     # Fuzz targets named ts_* fuzz the test server's parsers, the others the client's; the
