@@ -2,7 +2,6 @@
 // URLs, `xfer put` uploads files, `xfer resume` continues everything unfinished in the journal. Exit codes: cli/exit_codes.h
 // and docs/cli.md.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -10,7 +9,6 @@
 #include <functional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <unistd.h>

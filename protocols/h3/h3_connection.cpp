@@ -13,6 +13,7 @@
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include "base/ascii.h"
 #include "protocols/h3/h3_stream.h"
 #include "protocols/http/url.h"
 
@@ -34,13 +35,6 @@ constexpr std::size_t kCidLength = 18;
 bool connection_specific(std::string_view lower) {
   return lower == "connection" || lower == "keep-alive" || lower == "proxy-connection" ||
          lower == "transfer-encoding" || lower == "upgrade" || lower == "host" || lower == "te";
-}
-
-std::string lower_copy(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
 }
 
 nghttp3_nv make_nv(const std::string& name, const std::string& value) {
@@ -264,7 +258,7 @@ Result<void> H3Connection::start_request(H3Stream& stream) {
   fields.emplace_back(":path", path);
   bool has_agent = false;
   for (const auto& [name, value] : request.headers) {
-    const std::string lower = lower_copy(name);
+    const std::string lower = ascii_lower(name);
     if (connection_specific(lower)) continue;
     if (lower == "user-agent") has_agent = true;
     fields.emplace_back(lower, value);

@@ -47,12 +47,7 @@ Result<std::unique_ptr<FallbackStream>> FallbackStream::start(
   auto inner = quic->start(over_quic, *self);
   if (!inner) {
     // Not even started (no address, no socket): TCP at once.
-    self->broken_->mark(self->origin_, kBrokenFor);
-    self->on_quic_ = false;
-    self->request_.version = HttpVersion::Any;
-    auto tcp_inner = self->tcp_->start(self->request_, *self);
-    if (!tcp_inner) return std::unexpected(tcp_inner.error());
-    self->inner_ = std::move(*tcp_inner);
+    if (auto r = self->switch_to_tcp(); !r) return std::unexpected(r.error());
     return self;
   }
   self->inner_ = std::move(*inner);
@@ -60,24 +55,26 @@ Result<std::unique_ptr<FallbackStream>> FallbackStream::start(
   self->timer_.async_wait([raw = self.get(), alive = self->alive_](const boost::system::error_code& ec) {
     if (ec || !*alive) return;
     if (raw->on_quic_ && !raw->committed_ && !(raw->inner_ && raw->inner_->connection_ready()))
-      raw->fall_back("no QUIC handshake in time");
+      raw->fall_back();  // no QUIC handshake in time
   });
   return self;
 }
 
-void FallbackStream::fall_back(const std::string&) {
+Result<void> FallbackStream::switch_to_tcp() {
   broken_->mark(origin_, kBrokenFor);
   on_quic_ = false;
   timer_.cancel();
   inner_.reset();  // cancels the QUIC exchange; never from inside its own callback
   request_.version = HttpVersion::Any;
   auto tcp = tcp_->start(request_, *this);
-  if (!tcp) {
-    sink_.on_complete(std::unexpected(tcp.error()));
-    return;
-  }
+  if (!tcp) return std::unexpected(tcp.error());
   inner_ = std::move(*tcp);
   if (receive_paused_) inner_->pause_receive();
+  return {};
+}
+
+void FallbackStream::fall_back() {
+  if (auto r = switch_to_tcp(); !r) sink_.on_complete(std::unexpected(r.error()));
 }
 
 void FallbackStream::pause_receive() {
@@ -123,8 +120,8 @@ BodyRead FallbackStream::read_body(std::span<std::uint8_t> buffer) {
 void FallbackStream::on_complete(Result<void> outcome) {
   if (on_quic_ && !committed_ && !outcome) {
     // Inside the QUIC stream's callback: switch on the next loop turn.
-    boost::asio::post(io_, [raw = this, alive = alive_, why = outcome.error().message()] {
-      if (*alive && raw->on_quic_) raw->fall_back(why);
+    boost::asio::post(io_, [raw = this, alive = alive_] {
+      if (*alive && raw->on_quic_) raw->fall_back();
     });
     return;
   }

@@ -58,7 +58,10 @@ class FallbackStream final : public HttpStream, private ExchangeSink {
   bool can_replay_body() const override { return sink_.can_replay_body(); }
   bool rewind_body() override { return sink_.rewind_body(); }
 
-  void fall_back(const std::string& why);
+  // Moves the request to TCP and marks the origin broken for HTTP/3; fall_back tells the sink
+  // when TCP cannot even start.
+  Result<void> switch_to_tcp();
+  void fall_back();
 
   boost::asio::io_context& io_;
   std::shared_ptr<Transport> tcp_;

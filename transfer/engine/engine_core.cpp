@@ -7,6 +7,7 @@
 #include "transfer/engine/origin.h"
 #include "transfer/engine/secrets.h"
 #include "transfer/engine/task_factory.h"
+#include "transfer/engine/upload_checks.h"
 
 namespace xfer::engine {
 namespace {
@@ -551,19 +552,8 @@ Result<void> EngineCore::journal_source_end(TransferId id, std::uint64_t size) {
   if (!*record || !*upload) return fail(ErrorCategory::NotFound, fmt::format("no upload {}", id));
   if (!(*upload)->source_open_ended)
     return fail(ErrorCategory::InvalidArgument, fmt::format("transfer {}: its source has already ended", id));
-  auto info = fs_.inspect_target((*record)->local_path);
-  if (!info) return std::unexpected(info.error());
-  if (!*info || (*info)->size != size)
-    return fail(ErrorCategory::InvalidArgument,
-                *info ? fmt::format("{} has {} bytes, not the {} announced as its end",
-                                    (*record)->local_path, (*info)->size, size)
-                      : fmt::format("{} is gone", (*record)->local_path));
   store::UploadRecord u = **upload;
-  u.source_open_ended = false;
-  u.source_size = size;
-  u.source_mtime_ns = (*info)->mtime_ns;
-  u.source_inode = (*info)->identity.inode;
-  u.source_device = (*info)->identity.device;
+  if (auto r = end_growing_source(fs_, (*record)->local_path, size, u); !r) return r;
   store::TransferRecord t = **record;
   t.size = size;
   t.updated_at = clock_.unix_millis();

@@ -49,4 +49,25 @@ store::UploadRecord initial_upload_record(TransferId id, const UploadSpec& spec)
   return u;
 }
 
+void record_source_identity(store::UploadRecord& upload, const files::PathInfo& info) {
+  upload.source_size = info.size;
+  upload.source_mtime_ns = info.mtime_ns;
+  upload.source_inode = info.identity.inode;
+  upload.source_device = info.identity.device;
+}
+
+Result<void> end_growing_source(files::FileSystem& fs, const std::string& path, std::uint64_t size,
+                                store::UploadRecord& upload) {
+  // Its identity from now on is that of a finished file: a later change is a change.
+  auto info = fs.inspect_target(path);
+  if (!info) return std::unexpected(info.error());
+  if (!*info) return fail(ErrorCategory::InvalidArgument, fmt::format("{} is gone", path));
+  if ((*info)->size != size)
+    return fail(ErrorCategory::InvalidArgument,
+                fmt::format("{} has {} bytes, not the {} announced as its end", path, (*info)->size, size));
+  record_source_identity(upload, **info);
+  upload.source_open_ended = false;
+  return {};
+}
+
 }  // namespace xfer::engine

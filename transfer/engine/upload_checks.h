@@ -21,4 +21,12 @@ Result<void> check_upload_spec(files::FileSystem& fs, const UploadSpec& spec);
 // enqueue and that moment the file may still be written by whoever queued it.
 store::UploadRecord initial_upload_record(TransferId id, const UploadSpec& spec);
 
+// Records `info` as the source's identity (size, mtime, inode, device).
+void record_source_identity(store::UploadRecord& upload, const files::PathInfo& info);
+
+// A growing source announced as ended at `size`: the file must have exactly that many bytes.
+// On success the record holds the finished file's identity and is no longer open-ended.
+Result<void> end_growing_source(files::FileSystem& fs, const std::string& path, std::uint64_t size,
+                                store::UploadRecord& upload);
+
 }  // namespace xfer::engine

@@ -166,19 +166,12 @@ Result<void> UploadTask::prepare() {
       return fail(ErrorCategory::InvalidArgument,
                   fmt::format("{} has {} bytes, fewer than the {} announced: it was cut short",
                               record_.local_path, info.size, available_));
-    upload_.source_size = available_;
-    upload_.source_mtime_ns = info.mtime_ns;
-    upload_.source_inode = info.identity.inode;
-    upload_.source_device = info.identity.device;
+    record_source_identity(upload_, info);
+    upload_.source_size = available_;  // what was announced, not what the file holds
     size_.reset();
     record_.size.reset();
   } else {
-    if (!identified || !same) {
-      upload_.source_size = info.size;
-      upload_.source_mtime_ns = info.mtime_ns;
-      upload_.source_inode = info.identity.inode;
-      upload_.source_device = info.identity.device;
-    }
+    if (!identified || !same) record_source_identity(upload_, info);
     size_ = upload_.source_size;
     record_.size = size_;
   }
@@ -1206,27 +1199,15 @@ void UploadTask::source_grew(std::uint64_t size, bool ended, std::function<void(
     done(fail(ErrorCategory::InvalidArgument, message));
     return;
   }
-  std::optional<files::PathInfo> end_info;
   if (ended) {
-    // Its identity from now on is that of a finished file: a later change is a change.
-    auto info = host_.file_system().inspect_target(record_.local_path);
-    if (!info || !*info || (*info)->size != size) {
-      done(fail(ErrorCategory::InvalidArgument,
-                info && *info ? fmt::format("{} has {} bytes, not the {} announced as its end",
-                                            record_.local_path, (*info)->size, size)
-                : info ? fmt::format("{} is gone", record_.local_path)
-                       : info.error().message()));
+    if (auto r = end_growing_source(host_.file_system(), record_.local_path, size, upload_); !r) {
+      done(std::move(r));
       return;
     }
-    end_info = **info;
   }
   available_ = size;
   upload_.source_size = size;
-  if (end_info) {
-    upload_.source_open_ended = false;
-    upload_.source_mtime_ns = end_info->mtime_ns;
-    upload_.source_inode = end_info->identity.inode;
-    upload_.source_device = end_info->identity.device;
+  if (ended) {
     size_ = size;
     record_.size = size;
     // Journaled before the caller hears back: after a crash, the upload can still finish.
