@@ -39,10 +39,7 @@ JournalView look(const fs::path& dir) {
     auto segments = (*journal)->segments(r.id);
     REQUIRE(segments);
     // After the rename the bytes are at the destination until Completed is journaled.
-    const fs::path part = r.local_path + ".part";
-    const auto on_disk = fs::exists(part)              ? fs::file_size(part)
-                         : fs::exists(r.local_path) ? fs::file_size(r.local_path)
-                                                    : 0;
+    const auto on_disk = download_bytes_on_disk(r.local_path);
     for (const auto& s : *segments)
       if (r.state != TransferState::Completed && s.offset > s.start && s.offset > on_disk)
         v.offsets_within_part = false;

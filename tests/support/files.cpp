@@ -60,4 +60,12 @@ std::string sha256_file(const std::filesystem::path& path) {
   return to_hex(digest, len);
 }
 
+std::uint64_t download_bytes_on_disk(const std::filesystem::path& destination) {
+  const std::filesystem::path part = destination.string() + ".part";
+  std::error_code ec;
+  if (auto size = std::filesystem::file_size(part, ec); !ec) return size;
+  if (auto size = std::filesystem::file_size(destination, ec); !ec) return size;
+  return 0;
+}
+
 }  // namespace xfer::test

@@ -15,4 +15,8 @@ void write_pattern_file(const std::filesystem::path& path, std::uint64_t size, s
 std::string sha256_file(const std::filesystem::path& path);
 std::string sha256_hex(const void* data, std::size_t size);
 
+// The bytes a download has on disk: its .part file, or after the rename (and before the journal
+// says Completed) the destination; 0 when neither exists.
+std::uint64_t download_bytes_on_disk(const std::filesystem::path& destination);
+
 }  // namespace xfer::test
