@@ -32,7 +32,7 @@ struct Options {
 };
 
 int parse(int argc, char** argv, Options& options) {
-  CLI::App cli{"xfer-testserver: HTTP/1.1 + HTTP/2 file server with resumable uploads and faults"};
+  CLI::App cli{"xfer-testserver: HTTP/1.1 + HTTP/2 + HTTP/3 file server with resumable uploads and faults"};
   auto& c = options.config;
   cli.add_option("--root", c.root, "directory served under /files/")->required();
   cli.add_option("--data", c.data, "upload state directory")->required();
@@ -50,6 +50,8 @@ int parse(int argc, char** argv, Options& options) {
   cli.add_option("--auth-token", c.auth_token, "Bearer token required for uploads and control");
   cli.add_option("--fault-token", c.fault_token,
                  "token a request needs (Xfer-Fault-Token or Bearer) to inject faults (default: --auth-token)");
+  cli.add_flag("!--no-http3", c.http3, "no HTTP/3 listener (UDP at the --listen port)");
+  cli.add_flag("!--no-quic-retry", c.quic_retry, "HTTP/3: accept clients without a Retry (no address validation)");
   cli.add_option("--log", options.log_format, "log format: json or text")->check(CLI::IsMember({"json", "text"}));
   cli.add_option("--header-timeout-ms", options.header_timeout_ms,
                  "request headers (and TLS handshake) must complete within this")
@@ -125,6 +127,7 @@ int main(int argc, char** argv) {
   Json ready{{"ready", true}};
   ready["tls_port"] = transport.tls_port() ? Json(*transport.tls_port()) : Json(nullptr);
   ready["plain_port"] = transport.plain_port() ? Json(*transport.plain_port()) : Json(nullptr);
+  ready["h3_port"] = transport.h3_port() ? Json(*transport.h3_port()) : Json(nullptr);
   ready["cert"] = transport.cert_file().empty() ? Json(nullptr) : Json(transport.cert_file());
   std::printf("%s\n", ready.dump().c_str());
   std::fflush(stdout);

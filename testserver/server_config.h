@@ -22,6 +22,8 @@ struct ServerConfig {
   std::string auth_token;        // --auth-token: Bearer token for uploads and control
   std::string fault_token;       // --fault-token: needed for request faults (default: auth_token)
   bool log_json = false;         // --log json
+  bool http3 = true;             // --no-http3 turns the HTTP/3 listener (UDP, same port as --listen) off
+  bool quic_retry = true;        // --no-quic-retry: accept QUIC clients without a Retry round trip
 };
 
 }  // namespace xts

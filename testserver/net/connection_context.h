@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "testserver/exchange.h"
 #include "testserver/net/connection.h"
@@ -18,6 +19,10 @@ struct ConnectionContext {
   ConnectionRegistry* registry = nullptr;
   // Shared, so it outlives every connection that still holds a share of it.
   std::shared_ptr<ResponseBudget> server_budget;
+  // The Alt-Svc field value HTTP/1.1 and HTTP/2 responses over TLS carry while HTTP/3 listens
+  // (`h3=":<port>"; ma=86400`); empty: none. Cleartext responses never carry it: an h3
+  // alternative only serves https origins.
+  std::string alt_svc;
 };
 
 }  // namespace xts::net

@@ -350,6 +350,7 @@ void H1Connection<Stream>::send_response_head(int status, const Headers& headers
   auto head = serialize_head(status, headers);
   if (length && !bodiless_status) head += fmt::format("Content-Length: {}\r\n", *length);
   if (chunked_) head += "Transfer-Encoding: chunked\r\n";
+  if (kIsTls<Stream> && !ctx_->alt_svc.empty()) head += fmt::format("Alt-Svc: {}\r\n", ctx_->alt_svc);
   if (!keep_alive_) {
     head += "Connection: close\r\n";
   } else if (msg.version() == 10) {

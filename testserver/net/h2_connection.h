@@ -62,6 +62,7 @@ class H2Connection final : public Connection,
   ResponseBudget& connection_budget() override { return budget_; }
   ResponseBudget* server_budget() override { return ctx_->server_budget.get(); }
   void schedule_room_check() override;
+  const std::string& alt_svc() const override { return alt_svc_; }
 
   // nghttp2 callbacks (trampolines in the .cpp call these).
   int on_begin_headers(const nghttp2_frame* frame);
@@ -94,6 +95,7 @@ class H2Connection final : public Connection,
   Stream stream_;
   std::shared_ptr<const ConnectionContext> ctx_;
   std::string scheme_;
+  std::string alt_svc_;  // ctx_->alt_svc over TLS, else empty
   std::string peer_;
   std::uint64_t registry_id_ = 0;
   nghttp2_session* session_ = nullptr;

@@ -216,6 +216,7 @@ void H2Stream::send_response_head(int status, const Headers& headers,
   no_body_ = request_.method == "HEAD" || bodiless_status || (content_length && *content_length == 0);
   auto nv = response_nv(status, headers);
   if (content_length && !bodiless_status) nv.add("content-length", std::to_string(*content_length));
+  if (const auto& alt = session_->alt_svc(); !alt.empty()) nv.add("alt-svc", alt);
   auto* nva = nv.build();
   nghttp2_data_provider provider{};
   provider.source.ptr = this;

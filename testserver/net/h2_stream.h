@@ -12,6 +12,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -43,6 +44,8 @@ class H2Session {
   virtual ResponseBudget* server_budget() = 0;
   // Streams waiting for room should look again (a window or the connection's share changed).
   virtual void schedule_room_check() = 0;
+  // Alt-Svc value for final responses ("" = none).
+  virtual const std::string& alt_svc() const = 0;
 };
 
 class H2Stream final : public Exchange,

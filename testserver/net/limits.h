@@ -22,6 +22,9 @@ struct TransportLimits {
   std::chrono::milliseconds idle_timeout{60'000};
   // A body read or write that makes no progress for this long ends the connection.
   std::chrono::milliseconds io_timeout{60'000};
+  // QUIC connections the HTTP/3 listener keeps at once; new clients past it are refused
+  // (CONNECTION_CLOSE with CONNECTION_REFUSED, no state kept).
+  std::size_t max_quic_connections = 1000;
 };
 
 // Bytes a handler may queue on one response before write_body's completion waits for the

@@ -39,6 +39,10 @@ std::optional<std::uint64_t> content_length_from(const Headers& headers) {
   return std::nullopt;
 }
 
+std::string alt_svc_h3(unsigned short port) {
+  return "h3=\":" + std::to_string(port) + "\"; ma=86400";
+}
+
 std::string_view reason_phrase(int status) {
   switch (status) {
     case 100: return "Continue";

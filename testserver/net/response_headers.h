@@ -22,6 +22,9 @@ std::optional<std::uint64_t> content_length_from(const Headers& headers);
 
 std::string_view reason_phrase(int status);
 
+// The Alt-Svc value announcing HTTP/3 on `port` of the same host, valid for a day.
+std::string alt_svc_h3(unsigned short port);
+
 // Parses a decimal uint64 with nothing else around it.
 std::optional<std::uint64_t> parse_uint64(std::string_view text);
 

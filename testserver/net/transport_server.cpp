@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "testserver/net/listen_address.h"
+#include "testserver/net/response_headers.h"
 #include "testserver/net/self_signed_cert.h"
 #include "testserver/net/tls_context.h"
 
@@ -38,6 +39,16 @@ std::expected<std::unique_ptr<TransportServer>, std::string> TransportServer::op
     if (!listener) return std::unexpected(listener.error());
     server->tls_ = std::move(*listener);
     server->cert_file_ = std::filesystem::absolute(cert).string();
+    if (config.http3) {
+      // The same port number over UDP, known only now that TCP has bound (port 0 = any).
+      auto credentials = QuicServerCredentials::load(cert, key);
+      if (!credentials) return std::unexpected(credentials.error());
+      const boost::asio::ip::udp::endpoint udp(endpoint->address(), server->tls_->port());
+      auto h3 = QuicListener::open(io, udp, std::move(*credentials), ctx, {.retry = config.quic_retry});
+      if (!h3) return std::unexpected(h3.error() + " (the TLS listener has this port over TCP; --no-http3 turns HTTP/3 off)");
+      server->h3_ = std::move(*h3);
+      ctx->alt_svc = alt_svc_h3(server->h3_->port());
+    }
   }
   if (!config.listen_plain.empty()) {
     auto endpoint = parse_listen_address(config.listen_plain);
@@ -50,7 +61,13 @@ std::expected<std::unique_ptr<TransportServer>, std::string> TransportServer::op
   return server;
 }
 
+TransportServer::~TransportServer() {
+  // QUIC connections and their listener refer to each other until the listener stops.
+  if (h3_) h3_->stop();
+}
+
 void TransportServer::start() {
+  if (h3_) h3_->start();
   if (tls_) tls_->start();
   if (plain_) plain_->start();
   trimmer_->start();
@@ -61,11 +78,17 @@ void TransportServer::stop() {
   if (tls_) tls_->stop();
   if (plain_) plain_->stop();
   registry_.stop_all();
+  if (h3_) h3_->stop();
 }
 
 std::optional<unsigned short> TransportServer::tls_port() const {
   if (!tls_) return std::nullopt;
   return tls_->port();
+}
+
+std::optional<unsigned short> TransportServer::h3_port() const {
+  if (!h3_) return std::nullopt;
+  return h3_->port();
 }
 
 std::optional<unsigned short> TransportServer::plain_port() const {
