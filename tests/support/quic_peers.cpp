@@ -31,6 +31,24 @@ TestCertificate make_certificate(const std::filesystem::path& dir, const std::st
   return c;
 }
 
+GtlsClientResult run_gtlsclient(const std::string& address, std::uint16_t port, const std::vector<std::string>& uris,
+                                const GtlsClientOptions& options) {
+  std::vector<std::string> argv{"gtlsclient", "--no-quic-dump", "--no-http-dump", "--exit-on-all-streams-close"};
+  if (options.quiet) argv.push_back("-q");
+  if (!options.download_dir.empty()) {
+    std::filesystem::create_directories(options.download_dir);
+    argv.push_back("--download=" + options.download_dir.string());
+  }
+  if (!options.data_file.empty()) argv.push_back("--data=" + options.data_file.string());
+  if (!options.method.empty()) argv.push_back("--http-method=" + options.method);
+  argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
+  argv.push_back(address);
+  argv.push_back(std::to_string(port));
+  argv.insert(argv.end(), uris.begin(), uris.end());
+  const auto r = run_process(argv, options.timeout);
+  return {r.exit_code, r.out + r.err};
+}
+
 std::uint16_t free_udp_port() {
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in addr{};

@@ -6,10 +6,12 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace xfer::test {
 
@@ -39,6 +41,27 @@ class GtlsServerProcess {
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
 };
+
+// Debian's gtlsclient (ngtcp2 0.12's example client, GnuTLS) run once against ADDR PORT with
+// some URIs, in one QUIC connection, bounded by `timeout`. It does not verify the server's
+// certificate. Without `quiet` its QUIC frame log (packets, RESET_STREAM, CONNECTION_CLOSE,
+// Retry) is in `output`; payload dumps are always off.
+struct GtlsClientOptions {
+  std::filesystem::path download_dir;  // --download: each response body saved under its last path segment
+  std::filesystem::path data_file;     // -d: sent as the request body
+  std::string method;                  // -m (GET when empty)
+  bool quiet = false;                  // -q
+  std::vector<std::string> extra_args;
+  std::chrono::milliseconds timeout{30'000};
+};
+
+struct GtlsClientResult {
+  int exit_code = -1;  // -1: killed by the timeout
+  std::string output;  // stdout then stderr
+};
+
+GtlsClientResult run_gtlsclient(const std::string& address, std::uint16_t port, const std::vector<std::string>& uris,
+                                const GtlsClientOptions& options = {});
 
 // A UDP port nothing listens on right now (bound and released).
 std::uint16_t free_udp_port();

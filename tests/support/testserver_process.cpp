@@ -87,6 +87,7 @@ void TestServerProcess::launch(std::optional<std::uint16_t> tls_port,
   }
   tls_port_ = ready["tls_port"].is_number() ? ready["tls_port"].get<std::uint16_t>() : 0;
   plain_port_ = ready["plain_port"].is_number() ? ready["plain_port"].get<std::uint16_t>() : 0;
+  h3_port_ = ready.contains("h3_port") && ready["h3_port"].is_number() ? ready["h3_port"].get<std::uint16_t>() : 0;
   cert_ = ready["cert"].is_string() ? std::filesystem::path(ready["cert"].get<std::string>()) : std::filesystem::path();
 }
 

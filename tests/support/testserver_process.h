@@ -3,7 +3,8 @@
 // one JSON ready line on stdout and exposes the ports and the certificate path. The destructor
 // sends SIGTERM and waits (SIGKILL after a bounded wait); kill_hard() is SIGKILL, and
 // restart() starts it again with the same --root/--data/arguments (by default on the same
-// ports, so upload URLs handed out before stay valid). Throws std::runtime_error on failure.
+// ports, so upload URLs handed out before stay valid; the HTTP/3 listener binds UDP at the TLS
+// port, so it comes back on its port too). Throws std::runtime_error on failure.
 // The environment variable XFER_TESTSERVER_BINARY, when set, replaces the binary (e.g. a
 // sanitizer build of the server under the normal test suite).
 #pragma once
@@ -43,6 +44,9 @@ class TestServerProcess {
 
   std::uint16_t tls_port() const { return tls_port_; }
   std::uint16_t plain_port() const { return plain_port_; }
+  // The HTTP/3 (UDP) port from the ready line's "h3_port"; 0 when it is null (no --listen,
+  // or --no-http3).
+  std::uint16_t h3_port() const { return h3_port_; }
   const std::filesystem::path& cert() const { return cert_; }
   const std::string& ready_line() const { return ready_line_; }
   pid_t pid() const { return pid_; }
@@ -70,6 +74,7 @@ class TestServerProcess {
   int stdout_fd_ = -1;
   std::uint16_t tls_port_ = 0;
   std::uint16_t plain_port_ = 0;
+  std::uint16_t h3_port_ = 0;
   std::filesystem::path cert_;
   std::string ready_line_;
 };

@@ -157,13 +157,15 @@ class RawSocket {
 
 TEST_CASE("ready line is one JSON object with the ports and the certificate", "[testserver][transport]") {
   Fixture f;
-  const std::regex shape(R"re(^\{"ready":true,"tls_port":(\d+),"plain_port":(\d+),"cert":"([^"]+)"\}$)re");
+  const std::regex shape(R"re(^\{"ready":true,"tls_port":(\d+),"plain_port":(\d+),"h3_port":(\d+),"cert":"([^"]+)"\}$)re");
   std::smatch m;
   const std::string line = f.server->ready_line();
   INFO(line);
   REQUIRE(std::regex_match(line, m, shape));
   CHECK(std::stoi(m[1]) == f.server->tls_port());
   CHECK(std::stoi(m[2]) == f.server->plain_port());
+  CHECK(std::stoi(m[3]) == f.server->h3_port());  // HTTP/3: UDP at the TLS port number
+  CHECK(f.server->h3_port() == f.server->tls_port());
   CHECK(f.server->tls_port() != 0);
   CHECK(f.server->plain_port() != 0);
   CHECK(f.server->tls_port() != f.server->plain_port());

@@ -92,7 +92,8 @@ void QuicListener::remove(H3Connection& connection) {
 }
 
 void QuicListener::on_datagram(const Datagram& d) {
-  if (stopped_) return;
+  // ngtcp2_pkt_decode_version_cid asserts on an empty datagram (which UDP allows).
+  if (stopped_ || d.data.empty()) return;
   ngtcp2_version_cid vc{};
   const int rv = ngtcp2_pkt_decode_version_cid(&vc, d.data.data(), d.data.size(), kQuicCidLength);
   if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) return send_version_negotiation(vc, d);
