@@ -117,6 +117,7 @@ H3Connection::H3Connection(asio::io_context& io, std::shared_ptr<QuicEndpoint> e
       peer_(remote.to_string()),
       tx_(kTxBuffer),
       timer_(io),
+      tick_timer_(io),
       budget_(io.get_executor(), kConnectionResponseBudget) {
   ngtcp2_connection_close_error_default(&last_error_);
 }
@@ -231,6 +232,7 @@ bool H3Connection::accept(const QuicAccept& info, std::span<const std::uint8_t> 
   for (const auto& cid : cids()) endpoint_->associate(cid, self);
   spdlog::debug("h3 {}: new connection{}", peer_, info.retry_scid ? " (after Retry)" : "");
   write();
+  on_tick();
   return true;
 }
 
@@ -349,6 +351,7 @@ void H3Connection::wait_then_remove() {
   if (registry_id_ != 0 && ctx_->registry != nullptr) ctx_->registry->remove(registry_id_);
   registry_id_ = 0;
   const auto pto = std::chrono::nanoseconds(3 * ngtcp2_conn_get_pto(conn_));
+  tick_timer_.cancel();
   timer_.cancel();
   timer_.expires_after(std::clamp<std::chrono::steady_clock::duration>(pto, std::chrono::milliseconds(10), std::chrono::seconds(3)));
   timer_.async_wait([weak = weak_from_this()](error_code ec) {
@@ -361,6 +364,7 @@ void H3Connection::remove_now() {
   if (state_ == State::Gone) return;
   state_ = State::Gone;
   timer_.cancel();
+  tick_timer_.cancel();
   auto streams = std::move(streams_);
   streams_.clear();
   for (auto& [id, stream] : streams) stream->on_closed(NGHTTP3_H3_NO_ERROR);
@@ -515,6 +519,30 @@ void H3Connection::on_timer() {
     return handle_error(rv);
   }
   write();
+}
+
+void H3Connection::on_tick() {
+  if (state_ != State::Open) return;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::int64_t> slow, stuck;
+  for (const auto& [id, stream] : streams_) {
+    if (!stream->dispatched() && now - stream->created() > ctx_->limits.header_timeout) slow.push_back(id);
+    else if (stream->stuck(now, ctx_->limits.idle_timeout)) stuck.push_back(id);
+  }
+  for (const auto id : slow) {
+    spdlog::info("h3 {}: stream {}: headers too slow, reset", peer_, id);
+    reset_stream(id);
+  }
+  for (const auto id : stuck) {
+    spdlog::info("h3 {}: stream {}: response unacknowledged for {} ms, reset", peer_, id,
+                 ctx_->limits.idle_timeout.count());
+    reset_stream(id);
+  }
+  tick_timer_.expires_after(std::chrono::seconds(1));
+  tick_timer_.async_wait([weak = weak_from_this()](error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_tick();
+  });
 }
 
 void H3Connection::schedule_room_check() {

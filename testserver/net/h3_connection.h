@@ -127,6 +127,9 @@ class H3Connection final : public Connection,
   bool flush(const std::uint8_t* data, std::size_t len, std::size_t segment);
   void arm_timer();
   void on_timer();
+  // Once a second: streams whose headers are too slow (limits.header_timeout) or whose
+  // response the peer stopped taking (limits.idle_timeout) are reset.
+  void on_tick();
   // After an ngtcp2 error: the matching close (or none), then the closing/draining period.
   void handle_error(int liberr);
   void start_closing();
@@ -162,6 +165,7 @@ class H3Connection final : public Connection,
   std::vector<std::uint8_t> close_packet_;
   std::uint64_t packets_while_closing_ = 0;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer tick_timer_;
   ResponseBudget budget_;
   std::map<std::int64_t, std::shared_ptr<H3Stream>> streams_;
 };

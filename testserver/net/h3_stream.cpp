@@ -270,6 +270,7 @@ void H3Stream::write_body(Bytes data, WriteHandler done) {
     return;
   }
   if (!no_body_ && !data.empty()) {
+    if (chunk_bytes_ == 0) progress_ = std::chrono::steady_clock::now();
     written_ += data.size();
     chunk_bytes_ += data.size();
     chunks_.push_back(std::move(data));
@@ -394,6 +395,7 @@ nghttp3_ssize H3Stream::read_data(nghttp3_vec* vec, std::size_t veccnt, std::uin
 
 void H3Stream::on_acked(std::uint64_t bytes) {
   acked_ += bytes;
+  progress_ = std::chrono::steady_clock::now();
   bool freed = false;
   std::uint64_t left = bytes;
   while (left > 0 && !chunks_.empty()) {

@@ -83,6 +83,14 @@ class H3Stream final : public Exchange,
   void reject(int status);
   nghttp3_ssize read_data(nghttp3_vec* vec, std::size_t veccnt, std::uint32_t* flags);
   void recheck_room();
+  // True once response bytes have waited for acknowledgement for `limit` without any
+  // progress: the peer stopped reading (flow control or no ACKs), not the handler.
+  // Reports each stall once per `limit`.
+  bool stuck(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit) {
+    if (stream_closed_ || chunk_bytes_ == 0 || now - progress_ <= limit) return false;
+    progress_ = now;
+    return true;
+  }
   bool awaiting_room() const { return pending_room_ != nullptr; }
   void on_budget_room() override { recheck_room(); }
 
@@ -132,6 +140,7 @@ class H3Stream final : public Exchange,
   std::deque<Bytes> chunks_;
   std::size_t front_offset_ = 0;  // acknowledged bytes of chunks_.front()
   std::size_t chunk_bytes_ = 0;   // what chunks_ occupy (a chunk is freed once all of it is acked)
+  std::chrono::steady_clock::time_point progress_;  // last ack, or when bytes began to wait
   std::uint64_t written_ = 0;
   std::uint64_t handed_ = 0;
   std::uint64_t acked_ = 0;
