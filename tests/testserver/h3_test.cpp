@@ -13,6 +13,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -345,7 +346,22 @@ TEST_CASE("h3: hostile datagrams are dropped or answered statelessly, service go
 
 TEST_CASE("h3: SIGTERM closes QUIC connections and the server exits 0", "[testserver][h3]") {
   H3Fixture f;
-  const auto r = f.get({"/files/a.bin"}, quiet());
-  REQUIRE(r.exit_code == 0);
+  // A download that would take about 25 s (throttled) is under way when the signal comes.
+  xfer::test::GtlsClientResult r;
+  std::thread client([&] {
+    GtlsClientOptions o;
+    o.download_dir = f.dir / "dl";
+    o.timeout = 40s;
+    r = run_gtlsclient("127.0.0.1", f.server->h3_port(), {f.uri("/files/big.bin?fault=throttle%3D200000")}, o);
+  });
+  std::this_thread::sleep_for(1500ms);
+  const auto started = std::chrono::steady_clock::now();
   CHECK(f.server->stop(10s) == 0);
+  client.join();
+  CHECK(std::chrono::steady_clock::now() - started < 10s);
+  // The client heard an application CONNECTION_CLOSE with H3_NO_ERROR, not an idle timeout.
+  CHECK(std::regex_search(r.output, std::regex(R"(frm rx \d+ 1RTT CONNECTION_CLOSE\(0x1d\) error_code=\S*\(0x100\))")));
+  const auto file = f.dir / "dl" / "big.bin?fault=throttle%3D200000";
+  REQUIRE(std::filesystem::exists(file));
+  CHECK(std::filesystem::file_size(file) < kBigSize);
 }
