@@ -1,5 +1,5 @@
 // App: everything behind the transports — routing, files, resumable uploads, control and
-// fault injection. The transports (h1/h2, later h3) hand it each Exchange; main.cpp creates it
+// fault injection. The transports (h1, h2, h3) hand it each Exchange; main.cpp creates it
 // once and the listeners share it.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Exchange: one HTTP request/response as the handlers see it, whatever carries it
-// (HTTP/1.1 over Beast, HTTP/2 over nghttp2, later HTTP/3 over nghttp3). Transports implement
+// (HTTP/1.1 over Beast, HTTP/2 over nghttp2, HTTP/3 over ngtcp2 + nghttp3). Transports implement
 // it; handlers (files, uploads, control) and the fault decorator use only this interface, so a
 // third transport plugs in without touching them.
 //
@@ -113,8 +113,9 @@ class Exchange {
   virtual void finish() = 0;
 
   // Fault injection. abort_reset: an abortive end (HTTP/1.1: TCP RST via SO_LINGER 0; h2:
-  // RST_STREAM). abort_close: a clean end of the connection (HTTP/1.1: FIN after flushing what
-  // was written; h2: GOAWAY then close).
+  // RST_STREAM; h3: RESET_STREAM + STOP_SENDING). abort_close: a clean end of the connection
+  // (HTTP/1.1: FIN after flushing what was written; h2: GOAWAY then close; h3:
+  // CONNECTION_CLOSE).
   virtual void abort_reset() = 0;
   virtual void abort_close() = 0;
 
