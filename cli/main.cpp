@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -202,6 +203,43 @@ int run_stdin_upload(xfer::Engine& engine, xfer::TransferSpec spec, const std::s
   return finish(engine, outcome);
 }
 
+// --http1.1, --http2, --http3-only, --http3: one of them, for get and put alike.
+struct ProtocolFlags {
+  bool http11 = false;
+  bool http2 = false;
+  bool http3_only = false;
+  bool http3 = false;
+  xfer::HttpVersion chosen() const {
+    using xfer::HttpVersion;
+    return http11       ? HttpVersion::Http1_1
+           : http2      ? HttpVersion::Http2
+           : http3_only ? HttpVersion::Http3
+           : http3      ? HttpVersion::Http3Preferred
+                        : HttpVersion::Any;
+  }
+  // Checked before any byte moves (for `put -`, before stdin is read).
+  std::optional<std::string> refuses(const std::string& url) const {
+    if (http3_only && url.rfind("https://", 0) != 0)
+      return fmt::format("--http3-only needs https:// URLs (HTTP/3 has no cleartext form): {:.200}", url);
+    return std::nullopt;
+  }
+};
+
+void add_protocol_flags(CLI::App& cmd, ProtocolFlags& f) {
+  auto* h1 = cmd.add_flag("--http1.1", f.http11, "use HTTP/1.1");
+  auto* h2 = cmd.add_flag("--http2", f.http2, "use HTTP/2 (h2 over TLS, h2c prior knowledge on http://)")
+                 ->excludes(h1);
+  auto* h3_only = cmd.add_flag("--http3-only", f.http3_only,
+                               "use HTTP/3 over QUIC, no TCP fallback (https:// only)")
+                      ->excludes(h1)
+                      ->excludes(h2);
+  cmd.add_flag("--http3", f.http3,
+               "prefer HTTP/3; fall back to TCP within a second when QUIC does not get through")
+      ->excludes(h1)
+      ->excludes(h2)
+      ->excludes(h3_only);
+}
+
 struct GetOptions {
   CommonOptions common;
   std::vector<std::string> urls;
@@ -212,10 +250,7 @@ struct GetOptions {
   std::uint32_t segments = 1;
   std::string limit_rate;
   std::string checkpoint_every;
-  bool http11 = false;
-  bool http2 = false;
-  bool http3_only = false;
-  bool http3 = false;
+  ProtocolFlags protocol;
   std::string checksum;
 };
 
@@ -228,6 +263,8 @@ int run_get(const GetOptions& o) {
     return fail_line(cli::kExitUsage, "-o needs exactly one URL (use -d DIR for several)");
   if (!o.checksum.empty() && o.urls.size() != 1)
     return fail_line(cli::kExitUsage, "--checksum needs exactly one URL");
+  for (const auto& url : o.urls)
+    if (auto why = o.protocol.refuses(url)) return fail_line(cli::kExitUsage, *why);
   EngineConfig config;
   if (auto r = apply_limit_rate(o.limit_rate, config); !r)
     return fail_line(cli::kExitUsage, r.error().message());
@@ -254,11 +291,7 @@ int run_get(const GetOptions& o) {
     spec.headers = headers;
     spec.checksum = o.checksum;
     spec.segments = o.segments;
-    spec.protocol = o.http11       ? HttpVersion::Http1_1
-                    : o.http2      ? HttpVersion::Http2
-                    : o.http3_only ? HttpVersion::Http3
-                    : o.http3      ? HttpVersion::Http3Preferred
-                                   : HttpVersion::Any;
+    spec.protocol = o.protocol.chosen();
     specs.emplace_back(std::move(spec));
   }
   return run_specs(**engine, std::move(specs));
@@ -273,8 +306,7 @@ struct PutOptions {
   std::string chunk_size;
   std::string limit_rate;
   std::string checksum;
-  bool http11 = false;
-  bool http2 = false;
+  ProtocolFlags http;
   bool restart_if_changed = false;
   std::string method = "PUT";
   bool allow_replay = false;
@@ -293,6 +325,7 @@ int run_put(const PutOptions& o) {
   // Checked before stdin is read: a typo must not cost the whole input.
   if (from_stdin && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
     return fail_line(cli::kExitUsage, fmt::format("{} is not an http:// or https:// URL", url));
+  if (auto why = o.http.refuses(url)) return fail_line(cli::kExitUsage, *why);
   const auto protocol = upload_protocol_named(o.protocol);
   if (!protocol) return fail_line(cli::kExitUsage, "--protocol is ietf, tus or put");
   if (*protocol != UploadProtocol::Ietf && o.interop_version != 0)
@@ -352,9 +385,7 @@ int run_put(const PutOptions& o) {
     spec.restart_if_source_changed = o.restart_if_changed;
     spec.method = o.method;
     spec.replay_non_idempotent = o.allow_replay;
-    spec.protocol_version = o.http11 ? HttpVersion::Http1_1
-                            : o.http2 ? HttpVersion::Http2
-                                      : HttpVersion::Any;
+    spec.protocol_version = o.http.chosen();
     spec.source_grows = file == "-";
     specs.emplace_back(std::move(spec));
   }
@@ -466,18 +497,7 @@ int main(int argc, char** argv) {
   get_cmd->add_option("--limit-rate", get.limit_rate, "bytes per second per transfer (K, M, G)");
   get_cmd->add_option("--checkpoint-every", get.checkpoint_every,
                       "fdatasync and journal the offset every SIZE bytes (K, M, G; default 16M)");
-  auto* h1 = get_cmd->add_flag("--http1.1", get.http11, "use HTTP/1.1");
-  auto* h2 = get_cmd->add_flag("--http2", get.http2, "use HTTP/2 (h2 over TLS, h2c prior knowledge on http://)")
-      ->excludes(h1);
-  auto* h3_only = get_cmd->add_flag("--http3-only", get.http3_only,
-                                    "use HTTP/3 over QUIC, no TCP fallback (https:// only)")
-                      ->excludes(h1)
-                      ->excludes(h2);
-  get_cmd->add_flag("--http3", get.http3,
-                    "prefer HTTP/3; fall back to TCP within a second when QUIC does not get through")
-      ->excludes(h1)
-      ->excludes(h2)
-      ->excludes(h3_only);
+  add_protocol_flags(*get_cmd, get.protocol);
   get_cmd->add_option("--checksum", get.checksum, "expected digest ALG:HEX (sha256, sha512)");
   add_common(*get_cmd, get.common);
 
@@ -506,8 +526,7 @@ int main(int argc, char** argv) {
   put_cmd->add_option("--limit-rate", put.limit_rate, "bytes per second per transfer (K, M, G)");
   put_cmd->add_option("--checksum", put.checksum,
                       "digest ALG:HEX of the file (sha256, sha512), sent as Repr-Digest");
-  auto* put_h1 = put_cmd->add_flag("--http1.1", put.http11, "use HTTP/1.1");
-  put_cmd->add_flag("--http2", put.http2, "use HTTP/2")->excludes(put_h1);
+  add_protocol_flags(*put_cmd, put.http);
   put_cmd->add_flag("--restart-if-changed", put.restart_if_changed,
                     "a source changed since its upload began starts over instead of failing");
   add_common(*put_cmd, put.common);

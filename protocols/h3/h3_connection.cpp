@@ -197,6 +197,7 @@ void H3Connection::detach(H3Stream& stream) {
   }
   streams_.erase(it);
   release_backlog(stream);
+  end_request_body(stream.id_, false);  // the whole stream is cancelled just below
   if (!closed_ && conn_) {
     if (h3_) {
       nghttp3_conn_set_stream_user_data(h3_, stream.id_, nullptr);
@@ -240,8 +241,6 @@ void H3Connection::open_pending() {
 
 Result<void> H3Connection::start_request(H3Stream& stream) {
   const HttpRequest& request = stream.request_;
-  if (request.body_length && *request.body_length > 0)
-    return fail(ErrorCategory::InvalidArgument, "request bodies over HTTP/3 are not built yet");
   auto url = Url::parse_http(request.url);
   if (!url) return std::unexpected(url.error());
   std::int64_t id = -1;
@@ -268,7 +267,15 @@ Result<void> H3Connection::start_request(H3Stream& stream) {
   std::vector<nghttp3_nv> nva;
   nva.reserve(fields.size());
   for (const auto& [name, value] : fields) nva.push_back(make_nv(name, value));
-  if (const int rv = nghttp3_conn_submit_request(h3_, id, nva.data(), nva.size(), nullptr, &stream); rv != 0) {
+  // A body the server must wait for is read as nghttp3 asks (flow control paces it); an empty one
+  // ends the stream with the headers.
+  const bool has_body = request.body_length && *request.body_length > 0;
+  if (has_body) bodies_[id] = std::make_unique<RequestBody>(*request.body_length, kStreamWindow, &stream.sink_);
+  nghttp3_data_reader reader{&H3Connection::h3_read_data};
+  if (const int rv = nghttp3_conn_submit_request(h3_, id, nva.data(), nva.size(), has_body ? &reader : nullptr,
+                                                 &stream);
+      rv != 0) {
+    bodies_.erase(id);
     (void)ngtcp2_conn_shutdown_stream(conn_, id, NGHTTP3_H3_INTERNAL_ERROR);
     // A connection the server is shutting down takes no new requests: another one will.
     if (rv == NGHTTP3_ERR_CONN_CLOSING) {
@@ -300,19 +307,22 @@ void H3Connection::on_watchdog() {
   std::vector<std::int64_t> slow;
   for (auto& [id, stream] : streams_) {
     const HttpRequest& r = stream->request_;
-    // A paused stream is slow by our choice, not the server's.
-    if (stream->paused_ || r.low_speed_bytes_per_sec == 0 || r.low_speed_seconds == 0) {
+    // A paused stream is slow by our choice, not the server's (so is an upload whose sink holds
+    // its bytes back: the rate limit).
+    const auto body = bodies_.find(id);
+    const bool held_back = body != bodies_.end() && body->second->paused_by_sink();
+    if (stream->paused_ || held_back || r.low_speed_bytes_per_sec == 0 || r.low_speed_seconds == 0) {
       stream->window_start_ = t;
-      stream->window_bytes_ = stream->received_;
+      stream->window_bytes_ = stream->moved_;
       continue;
     }
     const auto window = std::chrono::seconds(r.low_speed_seconds);
     if (t - stream->window_start_ < window) continue;
     const double seconds = std::chrono::duration<double>(t - stream->window_start_).count();
-    const double rate = static_cast<double>(stream->received_ - stream->window_bytes_) / seconds;
+    const double rate = static_cast<double>(stream->moved_ - stream->window_bytes_) / seconds;
     if (rate < r.low_speed_bytes_per_sec) slow.push_back(id);
     stream->window_start_ = t;
-    stream->window_bytes_ = stream->received_;
+    stream->window_bytes_ = stream->moved_;
   }
   for (const std::int64_t id : slow) {
     H3Stream* stream = stream_for(id);
@@ -339,8 +349,33 @@ void H3Connection::finish_stream(std::int64_t id, Result<void> outcome) {
   if (!stream) return;
   streams_.erase(id);
   release_backlog(*stream);
+  end_request_body(id, true);
   stream->complete(std::move(outcome));
   close_if_orphaned();
+}
+
+void H3Connection::end_request_body(std::int64_t stream_id, bool cut_off_on_wire) {
+  const auto it = bodies_.find(stream_id);
+  if (it == bodies_.end()) return;
+  it->second->detach_sink();
+  // A response may end before the request body does (RFC 9114 4.1: the server then asks us to
+  // stop with STOP_SENDING, but need not); the rest is not sent.
+  if (cut_off_on_wire && !it->second->all_read() && conn_ && !closed_) {
+    if (h3_) nghttp3_conn_shutdown_stream_write(h3_, stream_id);
+    (void)ngtcp2_conn_shutdown_stream_write(conn_, stream_id, NGHTTP3_H3_REQUEST_CANCELLED);
+    schedule_write();
+  }
+}
+
+void H3Connection::resume_send(H3Stream& stream) {
+  // Deferred: the sink may be calling from inside nghttp3's read_data.
+  boost::asio::post(io_, [self = shared_from_this(), id = stream.id_] {
+    const auto it = self->bodies_.find(id);
+    if (it == self->bodies_.end() || !it->second->paused_by_sink() || self->closed_ || !self->h3_) return;
+    it->second->sink_resumed();
+    (void)nghttp3_conn_resume_stream(self->h3_, id);
+    self->write();
+  });
 }
 
 void H3Connection::release_backlog(H3Stream& stream) {
@@ -480,6 +515,9 @@ void H3Connection::schedule_write() {
 void H3Connection::write() {
   if (closed_ || !conn_) return;
   open_pending();
+  if (h3_)
+    for (const std::int64_t id : resume_bodies_) (void)nghttp3_conn_resume_stream(h3_, id);
+  resume_bodies_.clear();
   if (!blocked_datagram_.empty()) {
     const ssize_t n = ::send(socket_.native_handle(), blocked_datagram_.data(), blocked_datagram_.size(), 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -643,6 +681,7 @@ Result<void> H3Connection::setup_http3() {
   callbacks.stop_sending = &H3Connection::h3_stop_sending;
   callbacks.end_stream = &H3Connection::h3_end_stream;
   callbacks.reset_stream = &H3Connection::h3_reset_stream;
+  callbacks.acked_stream_data = &H3Connection::h3_acked_stream_data;
   callbacks.shutdown = &H3Connection::h3_shutdown;
   nghttp3_settings settings;
   nghttp3_settings_default(&settings);
@@ -743,6 +782,7 @@ int H3Connection::on_stream_close(ngtcp2_conn*, std::uint32_t flags, std::int64_
       return NGTCP2_ERR_CALLBACK_FAILURE;
     }
   }
+  self->bodies_.erase(stream_id);  // nghttp3 holds no pointer into it any more
   // A stream that closed before its response ended was cut off.
   if (H3Stream* s = self->stream_for(stream_id); s && !s->ended_)
     self->finish_stream(stream_id, std::unexpected(Error(
@@ -795,7 +835,7 @@ int H3Connection::h3_recv_data(nghttp3_conn*, std::int64_t stream_id, const std:
     self->credit(stream_id, datalen);  // nobody wants it: do not let it close the window
     return 0;
   }
-  stream->received_ += datalen;
+  stream->moved_ += datalen;
   if (stream->paused_ || !stream->backlog_.empty()) {
     // Held, not credited: the window bounds how much can wait here.
     stream->backlog_.insert(stream->backlog_.end(), data, data + datalen);
@@ -858,6 +898,42 @@ int H3Connection::h3_end_stream(nghttp3_conn*, std::int64_t stream_id, void* con
     return 0;
   }
   if (s->backlog_.empty()) self->finish_stream(stream_id, {});
+  return 0;
+}
+
+nghttp3_ssize H3Connection::h3_read_data(nghttp3_conn*, std::int64_t stream_id, nghttp3_vec* vec,
+                                         std::size_t veccnt, std::uint32_t* pflags, void* conn_user_data, void*) {
+  auto* self = static_cast<H3Connection*>(conn_user_data);
+  const auto it = self->bodies_.find(stream_id);
+  if (it == self->bodies_.end()) return NGHTTP3_ERR_WOULDBLOCK;
+  const RequestBody::Filled filled = it->second->fill(vec, veccnt);
+  switch (filled.outcome) {
+    case RequestBody::Fill::Data:
+      if (filled.eof) *pflags |= NGHTTP3_DATA_FLAG_EOF;
+      return static_cast<nghttp3_ssize>(filled.vectors);
+    case RequestBody::Fill::Blocked: return NGHTTP3_ERR_WOULDBLOCK;
+    case RequestBody::Fill::Failed: break;
+  }
+  // This request fails, not the connection: outside nghttp3, cancel the stream.
+  boost::asio::post(self->io_, [weak = std::weak_ptr<H3Connection>(self->shared_from_this()), stream_id,
+                                error = *it->second->error()] {
+    auto conn = weak.lock();
+    if (!conn || conn->closed_ || !conn->stream_for(stream_id)) return;
+    conn->finish_stream(stream_id, std::unexpected(error));
+    if (conn->h3_) (void)nghttp3_conn_shutdown_stream_read(conn->h3_, stream_id);
+    (void)ngtcp2_conn_shutdown_stream(conn->conn_, stream_id, NGHTTP3_H3_REQUEST_CANCELLED);
+    conn->write();
+  });
+  return NGHTTP3_ERR_WOULDBLOCK;
+}
+
+int H3Connection::h3_acked_stream_data(nghttp3_conn*, std::int64_t stream_id, std::uint64_t datalen,
+                                       void* conn_user_data, void*) {
+  auto* self = static_cast<H3Connection*>(conn_user_data);
+  const auto it = self->bodies_.find(stream_id);
+  if (it == self->bodies_.end()) return 0;
+  if (it->second->acked(datalen)) self->resume_bodies_.push_back(stream_id);
+  if (H3Stream* s = self->stream_for(stream_id)) s->moved_ += datalen;
   return 0;
 }
 

@@ -35,6 +35,7 @@
 #include <xfer/transport_settings.h>
 
 #include "protocols/h3/quic_tls.h"
+#include "protocols/h3/request_body.h"
 #include "protocols/transport.h"
 
 namespace xfer::protocols::h3 {
@@ -62,6 +63,8 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
   void detach(H3Stream& stream);
   // The stream's sink takes bytes again: deliver what waited, credit it, send the new windows.
   void resume_receive(H3Stream& stream);
+  // The stream's sink has request-body bytes again (read_body had said pause).
+  void resume_send(H3Stream& stream);
   // Sends CONNECTION_CLOSE (no error) unless closing already, fails what is still open, stops
   // every socket and timer operation.
   void close();
@@ -107,6 +110,9 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
   void arm_watchdog();
   void on_watchdog();
   void credit(std::int64_t stream_id, std::size_t bytes);
+  // The request stream is done with its sink (response ended, failed or abandoned): no more
+  // body reads; a body not sent to its end is cut off on the wire.
+  void end_request_body(std::int64_t stream_id, bool cut_off_on_wire);
   H3Stream* stream_for(std::int64_t id);
   void finish_stream(std::int64_t id, Result<void> outcome);
 
@@ -153,6 +159,11 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
   static int h3_stop_sending(nghttp3_conn*, std::int64_t stream_id, std::uint64_t app_error_code,
                              void* conn_user_data, void* stream_user_data);
   static int h3_shutdown(nghttp3_conn*, std::int64_t id, void* conn_user_data);
+  static nghttp3_ssize h3_read_data(nghttp3_conn*, std::int64_t stream_id, nghttp3_vec* vec,
+                                    std::size_t veccnt, std::uint32_t* pflags, void* conn_user_data,
+                                    void* stream_user_data);
+  static int h3_acked_stream_data(nghttp3_conn*, std::int64_t stream_id, std::uint64_t datalen,
+                                  void* conn_user_data, void* stream_user_data);
   static int h3_reset_stream(nghttp3_conn*, std::int64_t stream_id, std::uint64_t app_error_code,
                              void* conn_user_data, void* stream_user_data);
 
@@ -176,6 +187,9 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
 
   std::deque<H3Stream*> pending_;                      // submitted, no stream id yet
   std::unordered_map<std::int64_t, H3Stream*> streams_;  // open request streams
+  // Request bodies by stream id, until the QUIC stream closes (nghttp3 points into them).
+  std::unordered_map<std::int64_t, std::unique_ptr<RequestBody>> bodies_;
+  std::vector<std::int64_t> resume_bodies_;  // acknowledgements made room: resumed by write()
   std::vector<std::uint8_t> send_buffer_;
   std::vector<std::uint8_t> receive_buffer_;
   std::vector<std::uint8_t> blocked_datagram_;  // EAGAIN: sent again when writable

@@ -27,6 +27,8 @@ void H3Stream::resume_receive() {
   connection_->resume_receive(*this);
 }
 
+void H3Stream::resume_send() { connection_->resume_send(*this); }
+
 void H3Stream::begin_headers() {
   block_ = ResponseHeaders{};
 }

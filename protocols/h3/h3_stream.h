@@ -25,7 +25,7 @@ class H3Stream final : public HttpStream {
 
   void pause_receive() override { paused_ = true; }
   void resume_receive() override;
-  void resume_send() override {}  // no request bodies over HTTP/3 yet
+  void resume_send() override;
   std::string negotiated_protocol() const override { return "h3"; }
   bool connection_ready() const override;
 
@@ -52,8 +52,9 @@ class H3Stream final : public HttpStream {
   std::size_t backlog_from_ = 0;
   bool ended_ = false;           // the response ended (delivered once the backlog is empty)
   bool completed_ = false;
-  // Low-speed watchdog: body bytes received, and where the current window started.
-  std::uint64_t received_ = 0;
+  // Low-speed watchdog: body bytes received plus request bytes the server acknowledged (an upload
+  // moves the other way), and where the current window started.
+  std::uint64_t moved_ = 0;
   std::uint64_t window_bytes_ = 0;
   std::chrono::steady_clock::time_point window_start_ = std::chrono::steady_clock::now();
 };

@@ -32,13 +32,15 @@ Result<std::unique_ptr<HttpStream>> H3Transport::start(const HttpRequest& reques
   if (url->scheme != "https")
     return fail(ErrorCategory::InvalidArgument,
                 fmt::format("HTTP/3 needs an https URL, not {:.200}", request.url));
-  const std::string origin = url->origin();
-  auto& slot = connections_[origin];
+  // An alternative service may serve the origin on another UDP port: one connection per both.
+  const std::uint16_t port = request.quic_port != 0 ? request.quic_port : url->effective_port();
+  const std::string key = url->origin() + "@" + std::to_string(port);
+  auto& slot = connections_[key];
   if (!slot || !slot->usable()) {
-    auto connection = H3Connection::open(io_, settings_, tls_, url->host.value_or(""), url->effective_port(),
+    auto connection = H3Connection::open(io_, settings_, tls_, url->host.value_or(""), port,
                                          std::chrono::milliseconds(request.connect_timeout_ms));
     if (!connection) {
-      connections_.erase(origin);
+      connections_.erase(key);
       return std::unexpected(connection.error());
     }
     slot = std::move(*connection);

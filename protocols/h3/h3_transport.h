@@ -39,7 +39,7 @@ class H3Transport final : public Transport {
   boost::asio::io_context& io_;
   TransportSettings settings_;
   std::shared_ptr<const QuicTlsContext> tls_;
-  std::map<std::string, std::shared_ptr<H3Connection>> connections_;  // by origin
+  std::map<std::string, std::shared_ptr<H3Connection>> connections_;  // by origin and UDP port
 };
 
 }  // namespace xfer::protocols::h3

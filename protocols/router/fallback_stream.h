@@ -4,8 +4,9 @@
 // fallback delay, the same request goes to the TCP transport and the origin is remembered as
 // broken for HTTP/3 for a while (later exchanges go straight to TCP). The caller's sink hears
 // only the exchange that answered: once a response head arrived over HTTP/3 nothing falls back.
-// Requests with a body do not come here (the router sends them over TCP): nothing of a body is
-// ever sent twice.
+// A request body's first read commits the exchange to HTTP/3 (the server may have got some of it:
+// sending it again elsewhere could create a second upload), so nothing of a body is ever sent
+// twice; a failure after that is the caller's to retry, as over TCP.
 #pragma once
 
 #include <chrono>

@@ -136,7 +136,7 @@ TEST_CASE("preferring HTTP/3: no handshake within the delay moves to TCP, a read
   }
 }
 
-TEST_CASE("preferring HTTP/3: no fallback once the response began, and none for bodies or http",
+TEST_CASE("preferring HTTP/3: no fallback once the response began, and none for http",
           "[router]") {
   Routes r;
   auto s = r.start(HttpVersion::Http3Preferred);
@@ -150,18 +150,98 @@ TEST_CASE("preferring HTTP/3: no fallback once the response began, and none for 
   CHECK_FALSE(r.sink.outcome->has_value());  // the caller's retry decides
   CHECK(r.tcp->streams.empty());
 
+  auto plain = r.start(HttpVersion::Http3Preferred, "http://d.example/f");
+  CHECK(r.tcp->streams.size() == 1);
+  CHECK(r.quic->streams.size() == 1);
+}
+
+TEST_CASE("preferring HTTP/3 with a body: it falls back only before a body byte was read",
+          "[router]") {
+  Routes r;
   HttpRequest upload;
   upload.url = "https://c.example/up";
   upload.method = "PATCH";
   upload.body_length = 10;
   upload.version = HttpVersion::Http3Preferred;
-  Sink body_sink;
-  auto b = r.router.start(upload, body_sink);
+
+  // The QUIC exchange fails before it asked for the body: the same request goes over TCP.
+  Sink early;
+  auto a = r.router.start(upload, early);
+  REQUIRE(a);
+  REQUIRE(r.quic->streams.size() == 1);
+  FakeStream& qa = *r.quic->streams[0];
+  qa.in_callback = true;
+  qa.sink.on_complete(fail(ErrorCategory::Network, "handshake failed", true));
+  qa.in_callback = false;
+  r.run_for(std::chrono::milliseconds(100));
+  REQUIRE(r.tcp->streams.size() == 1);
+  CHECK(r.tcp->log->requests.back().body_length == 10u);
+  CHECK_FALSE(early.outcome);
+
+  // Once QUIC took body bytes, a failure is the caller's: nothing is sent twice.
+  Routes fresh;
+  Sink late;
+  auto b = fresh.router.start(upload, late);
   REQUIRE(b);
+  REQUIRE(fresh.quic->streams.size() == 1);
+  FakeStream& qb = *fresh.quic->streams[0];
+  std::uint8_t buffer[4];
+  CHECK(qb.sink.read_body(buffer).bytes == 1);
+  qb.in_callback = true;
+  qb.sink.on_complete(fail(ErrorCategory::Network, "connection lost", true));
+  qb.in_callback = false;
+  fresh.run_for(std::chrono::milliseconds(100));
+  REQUIRE(late.outcome);
+  CHECK_FALSE(late.outcome->has_value());
+  CHECK(fresh.tcp->streams.empty());
+  CHECK(late.reads == 1);
+}
+
+}  // namespace xfer::protocols
+
+namespace xfer::protocols {
+
+TEST_CASE("routing by remembered alternative services", "[router][alt-svc]") {
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  Routes r;
+  // An unasked exchange to an origin with a live h3 alternative goes over QUIC, at its port.
+  r.router.remember_alternatives("https://a.example:443", {{"h3", "", 8443, now_ms + 60'000}});
+  auto a = r.start(HttpVersion::Any);
+  REQUIRE(r.quic->streams.size() == 1);
+  CHECK(r.quic->log->requests.back().quic_port == 8443);
+  CHECK(r.quic->log->requests.back().version == HttpVersion::Http3);
+  // ...with TCP as the fallback when QUIC fails before the response.
+  FakeStream& q = *r.quic->streams[0];
+  q.in_callback = true;
+  q.sink.on_complete(fail(ErrorCategory::Network, "no handshake", true));
+  q.in_callback = false;
+  r.run_for(std::chrono::milliseconds(100));
   CHECK(r.tcp->streams.size() == 1);
-  auto plain = r.start(HttpVersion::Http3Preferred, "http://d.example/f");
-  CHECK(r.tcp->streams.size() == 2);
-  CHECK(r.quic->streams.size() == 1);
+
+  // Explicit TCP versions, cleartext, other hosts, expired and forgotten ones stay on TCP.
+  Routes s;
+  s.router.remember_alternatives("https://a.example:443", {{"h3", "", 8443, now_ms + 60'000}});
+  auto h2 = s.start(HttpVersion::Http2);
+  auto plain = s.start(HttpVersion::Any, "http://a.example/f");
+  s.router.remember_alternatives("https://b.example:443", {{"h3", "elsewhere.example", 443, now_ms + 60'000}});
+  auto other = s.start(HttpVersion::Any, "https://b.example/f");
+  s.router.remember_alternatives("https://c.example:443", {{"h3", "", 443, now_ms - 1}});
+  auto expired = s.start(HttpVersion::Any, "https://c.example/f");
+  s.router.remember_alternatives("https://d.example:443", {{"h2", "", 443, now_ms + 60'000}});
+  auto not_h3 = s.start(HttpVersion::Any, "https://d.example/f");
+  CHECK(s.quic->streams.empty());
+  CHECK(s.tcp->streams.size() == 5);
+  s.router.remember_alternatives("https://a.example:443", {});
+  auto forgotten = s.start(HttpVersion::Any);
+  CHECK(s.quic->streams.empty());
+
+  // An HTTP/3-only exchange uses the alternative's port too.
+  s.router.remember_alternatives("https://e.example:443", {{"h3", "E.example", 9443, now_ms + 60'000}});
+  auto only = s.start(HttpVersion::Http3, "https://e.example/f");
+  REQUIRE(s.quic->streams.size() == 1);
+  CHECK(s.quic->log->requests.back().quic_port == 9443);
 }
 
 }  // namespace xfer::protocols
