@@ -23,6 +23,8 @@
 #include <xfer/header_list.h>
 #include <xfer/http_version.h>
 
+#include "base/alt_service.h"
+
 namespace xfer::protocols {
 
 struct HttpRequest {
@@ -41,6 +43,9 @@ struct HttpRequest {
   // to hops at this request's origin, unless this is set; then to every http(s) origin except
   // over a downgrade from https to http. (curl's --location-trusted.)
   bool forward_headers_across_origins = false;
+  // HTTP/3 only: the UDP port to reach the origin at, when an alternative service says it is
+  // not the URL's own (set by the router from Alt-Svc); 0 = the URL's port.
+  std::uint16_t quic_port = 0;
 };
 
 // A response header field; the name is lower case.
@@ -111,6 +116,13 @@ class Transport {
   virtual Result<std::unique_ptr<HttpStream>> start(const HttpRequest& request,
                                                     ExchangeSink& sink) = 0;
   virtual TransportCapabilities capabilities() const = 0;
+  // What is known about an origin's alternative services ("https://host:port"; learned from its
+  // Alt-Svc, or remembered by the journal from an earlier run). A transport that can reach one
+  // routes the origin's exchanges there; an empty list forgets them. Others ignore it.
+  virtual void remember_alternatives(const std::string& origin, std::vector<AlternativeService> services) {
+    (void)origin;
+    (void)services;
+  }
 };
 
 }  // namespace xfer::protocols

@@ -267,7 +267,7 @@ Result<OriginRecord> decode_origin(std::string_view key, std::string_view value)
   std::uint32_t count = 0;
   bool ok = r.str(o.origin) && r.u32(count) && count <= r.remaining() / 18;
   for (std::uint32_t i = 0; ok && i < count; ++i) {
-    AltSvcEntry e;
+    AlternativeService e;
     ok = r.str(e.alpn) && r.str(e.host) && r.u16(e.port) && r.i64(e.expires_at);
     if (ok) o.alt_svc.push_back(std::move(e));
   }

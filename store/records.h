@@ -17,6 +17,7 @@
 #include <xfer/transfer_state.h>
 #include <xfer/upload_protocol.h>
 
+#include "base/alt_service.h"
 #include "base/upload_limits.h"
 
 namespace xfer::store {
@@ -94,19 +95,10 @@ struct SegmentRecord {
   bool operator==(const SegmentRecord&) const = default;
 };
 
-struct AltSvcEntry {
-  std::string alpn;  // "h3", "h2"
-  std::string host;  // empty = same host
-  std::uint16_t port = 0;
-  UnixMillis expires_at = 0;
-
-  bool operator==(const AltSvcEntry&) const = default;
-};
-
 // What we learned about one origin ("https://host:port").
 struct OriginRecord {
   std::string origin;
-  std::vector<AltSvcEntry> alt_svc;
+  std::vector<AlternativeService> alt_svc;
   std::uint32_t upload_interop_version = 0;  // 0 = unknown / not supported
   UploadLimits upload_limits;
   UnixMillis updated_at = 0;

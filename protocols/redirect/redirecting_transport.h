@@ -47,6 +47,9 @@ class RedirectingTransport final : public Transport {
   Result<std::unique_ptr<HttpStream>> start(const HttpRequest& request,
                                             ExchangeSink& sink) override;
   TransportCapabilities capabilities() const override { return inner_->capabilities(); }
+  void remember_alternatives(const std::string& origin, std::vector<AlternativeService> services) override {
+    inner_->remember_alternatives(origin, std::move(services));
+  }
 
   Transport& inner() { return *inner_; }
 

@@ -6,12 +6,17 @@
 // QUIC transport an HTTP/3-only request is refused with a clear error, a preferring one goes
 // over TCP.
 //
-// Not built yet (issue 10): Alt-Svc (the journal's capability cache deciding per origin), the
-// broken-origin memory across runs.
+// An https origin with a live "h3" alternative service (remember_alternatives: from its Alt-Svc,
+// or from the journal) is treated as preferring HTTP/3 even when the exchange did not ask: TCP
+// stays the fallback. Only alternatives on the origin's own host are used (another host would
+// need a connection to a name other than the one the certificate is checked for; RFC 7838
+// allows it, this router does not take it yet). The broken-origin memory lasts for this process.
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <optional>
 
 #include <boost/asio/io_context.hpp>
 
@@ -28,6 +33,7 @@ class RoutingTransport final : public Transport {
 
   Result<std::unique_ptr<HttpStream>> start(const HttpRequest& request, ExchangeSink& sink) override;
   TransportCapabilities capabilities() const override;
+  void remember_alternatives(const std::string& origin, std::vector<AlternativeService> services) override;
 
  private:
   boost::asio::io_context& io_;
@@ -35,6 +41,10 @@ class RoutingTransport final : public Transport {
   std::shared_ptr<Transport> quic_;  // may be null
   std::chrono::milliseconds fallback_after_;
   std::shared_ptr<BrokenQuicOrigins> broken_ = std::make_shared<BrokenQuicOrigins>();
+  std::map<std::string, AlternativeService> h3_at_;  // origin → its usable HTTP/3 alternative
+
+  // The UDP port of the origin's live HTTP/3 alternative, if it has one.
+  std::optional<std::uint16_t> h3_port(const std::string& origin);
 };
 
 }  // namespace xfer::protocols

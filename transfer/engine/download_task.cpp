@@ -208,10 +208,7 @@ void DownloadTask::start_segment(Segment& seg) {
 
 void DownloadTask::on_head(Segment& seg, const protocols::ResponseHeaders& head) {
   if (phase_ != Phase::Running) return;
-  if (seg.stream && protocol_.empty()) {
-    protocol_ = seg.stream->negotiated_protocol();
-    if (!protocol_.empty()) host_.protocol_learned(origin_, protocol_);
-  }
+  learn_from_head(seg.stream.get(), head, record_.url);
   const int status = head.status;
   if (status != 200 && status != 206 && status != 416) {
     seg.ignore_body = true;

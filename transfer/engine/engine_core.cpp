@@ -194,6 +194,7 @@ void EngineCore::start_task(const Candidate& c) {
     waiting_index_[c.id] = waiting_.emplace(clock_.unix_millis() + 200, c);
     return;
   }
+  alternatives_.load(origin_of((*record)->url), *transport_);
   auto made = make_task(*this, journal_, std::move(**record));
   if (!made) {
     spdlog::error("transfer {}: {}", c.id, made.error().describe());

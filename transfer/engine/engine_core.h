@@ -26,6 +26,7 @@
 #include "transfer/engine/rate_limiter.h"
 #include "transfer/engine/scheduler.h"
 #include "transfer/engine/task_core.h"
+#include "transfer/engine/alternatives_memory.h"
 #include "transfer/engine/task_host.h"
 
 namespace xfer::engine {
@@ -75,6 +76,9 @@ class EngineCore final : public TaskHost {
   void attempt_outcome(const std::string& origin, bool success,
                        const std::string& protocol) override;
   void protocol_learned(const std::string& origin, const std::string& protocol) override;
+  void alt_svc_seen(const std::string& origin, const std::string& value) override {
+    alternatives_.seen(origin, value, *transport_);
+  }
   std::uint64_t announced_source_size(TransferId id) const override;
   void task_stopped(TransferId id, TransferState state, bool outbox_changed) override;
 
@@ -114,6 +118,7 @@ class EngineCore final : public TaskHost {
   std::unordered_map<TransferId, std::multimap<std::int64_t, Candidate>::iterator> waiting_index_;
   std::unordered_map<TransferId, TransferState> after_stop_;  // user requests while stopping
   std::set<std::string> multiplexed_origins_;
+  AlternativesMemory alternatives_{journal_, clock_};
   std::set<std::string> active_destinations_;
   // Secrets of queued transfers must live in memory (never in the journal); identical ones (a
   // batch enqueued with one -H) share one copy, so 100,000 queued cost a pointer each.

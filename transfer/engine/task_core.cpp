@@ -213,6 +213,16 @@ bool TaskCore::sends_headers_to(const std::string& url) const {
   return host_.config().forward_headers_across_origins || origin_of(url) == origin_;
 }
 
+void TaskCore::learn_from_head(const protocols::HttpStream* stream, const protocols::ResponseHeaders& head,
+                               const std::string& url) {
+  if (stream && protocol_.empty()) {
+    protocol_ = stream->negotiated_protocol();
+    if (!protocol_.empty()) host_.protocol_learned(origin_, protocol_);
+  }
+  if (const std::string* alt_svc = head.find("alt-svc"))
+    host_.alt_svc_seen(origin_of(head.url.empty() ? url : head.url), *alt_svc);
+}
+
 bool TaskCore::withholds_headers_from(const std::string& url) const {
   return !sends_headers_to(url) &&
          (!record_.request_headers.empty() || !credentials_.headers.empty());

@@ -138,6 +138,10 @@ class TaskCore : public std::enable_shared_from_this<TaskCore> {
   bool sends_headers_to(const std::string& url) const;
   // `url` is on another origin and there are headers or secrets it will not be sent.
   bool withholds_headers_from(const std::string& url) const;
+  // Every response head: which protocol carries the origin (once per attempt's first head), and
+  // the alternative services the answering origin (`url`: the URL that answered) advertises.
+  void learn_from_head(const protocols::HttpStream* stream, const protocols::ResponseHeaders& head,
+                       const std::string& url);
   void emit(EventKind kind, std::string message);
   std::int64_t unix_now() const { return host_.clock().unix_millis(); }
   // A restart made every queued persist stale: its `applied` is skipped.

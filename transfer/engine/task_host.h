@@ -50,6 +50,11 @@ class TaskHost {
                                const std::string& protocol) = 0;
   // The response head told which protocol carries the origin's traffic ("h2" multiplexes).
   virtual void protocol_learned(const std::string& origin, const std::string& protocol) = 0;
+  // A response from `origin` carried Alt-Svc with this value (RFC 7838).
+  virtual void alt_svc_seen(const std::string& origin, const std::string& value) {
+    (void)origin;
+    (void)value;
+  }
   // What was announced of a growing upload source in this process (0: nothing).
   virtual std::uint64_t announced_source_size(TransferId) const { return 0; }
   // The task left Active (final checkpoint or terminal batch done) and may be destroyed.

@@ -619,11 +619,8 @@ void UploadTask::on_head(Exchange& ex, const ResponseHeaders& head) {
     return;
   }
   if (phase_ != Phase::Running) return;
+  learn_from_head(ex.stream.get(), head, ex.url);
   if (!head.url.empty()) ex.url = head.url;
-  if (ex.stream && protocol_.empty()) {
-    protocol_ = ex.stream->negotiated_protocol();
-    if (!protocol_.empty()) host_.protocol_learned(origin_, protocol_);
-  }
   ex.head = head;
 }
 
@@ -1147,7 +1144,9 @@ UploadTask::PersistWork UploadTask::prepare_persist(const PersistJob& job) {
   snapshot.acked_offset = acked_;
   std::optional<store::OriginRecord> origin;
   if (origin_dirty_ && !upload_.resource_url.empty()) {
-    origin = origin_record_.value_or(store::OriginRecord{});
+    // What the journal has now: the engine may have added to the record (Alt-Svc) since.
+    auto current = host_.journal().get_origin(origin_);
+    origin = current && *current ? **current : origin_record_.value_or(store::OriginRecord{});
     origin->origin = origin_;
     origin->upload_interop_version = upload_.interop_version;
     origin->upload_limits = limits_;

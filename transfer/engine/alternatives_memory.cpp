@@ -1,0 +1,85 @@
+#include "transfer/engine/alternatives_memory.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "protocols/http/alt_svc.h"
+
+namespace xfer::engine {
+namespace {
+
+// An advertised lifetime beyond this is taken as this: a value from a misconfigured server must
+// not pin an origin to an endpoint for years.
+constexpr std::uint64_t kLongestMaxAgeSeconds = 30ull * 24 * 3600;
+constexpr std::int64_t kRewriteWhenLongerByMs = 3600 * 1000;
+
+bool same_endpoints(const std::vector<AlternativeService>& a, const std::vector<AlternativeService>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.alpn == y.alpn && x.host == y.host && x.port == y.port;
+  });
+}
+
+bool pushed_out(const std::vector<AlternativeService>& before, const std::vector<AlternativeService>& now) {
+  for (std::size_t i = 0; i < before.size() && i < now.size(); ++i)
+    if (now[i].expires_at - before[i].expires_at > kRewriteWhenLongerByMs) return true;
+  return false;
+}
+
+}  // namespace
+
+void AlternativesMemory::load(const std::string& origin, protocols::Transport& transport) {
+  if (!origin.starts_with("https://") || !loaded_.insert(origin).second) return;
+  auto record = journal_.get_origin(origin);
+  if (!record) {
+    spdlog::warn("origin {}: reading its alternative services: {}", origin, record.error().describe());
+    return;
+  }
+  if (!*record) return;
+  std::vector<AlternativeService> live;
+  const auto now = clock_.unix_millis();
+  for (const auto& s : (*record)->alt_svc)
+    if (s.expires_at > now) live.push_back(s);
+  if (live.empty()) return;
+  known_[origin] = live;
+  transport.remember_alternatives(origin, std::move(live));
+}
+
+void AlternativesMemory::seen(const std::string& origin, const std::string& value,
+                              protocols::Transport& transport) {
+  // HTTP/3 has no cleartext form: an http:// origin's alternatives are nothing we could use.
+  if (!origin.starts_with("https://")) return;
+  auto field = protocols::parse_alt_svc(value);
+  if (!field) return;
+  load(origin, transport);
+  const auto now = clock_.unix_millis();
+  std::vector<AlternativeService> services;
+  if (!field->clear)
+    for (const auto& e : field->entries) {
+      if (e.alpn != "h3") continue;  // the only alternative this engine speaks
+      const auto ma = std::min(e.max_age_seconds, kLongestMaxAgeSeconds);
+      services.push_back({e.alpn, e.host, e.port, now + static_cast<std::int64_t>(ma) * 1000});
+    }
+  auto& known = known_[origin];
+  if (same_endpoints(known, services) && !pushed_out(known, services)) return;
+  known = services;
+  transport.remember_alternatives(origin, services);
+  journal_write(origin, services);
+}
+
+void AlternativesMemory::journal_write(const std::string& origin, const std::vector<AlternativeService>& services) {
+  auto current = journal_.get_origin(origin);
+  if (!current) {
+    spdlog::warn("origin {}: {}", origin, current.error().describe());
+    return;
+  }
+  store::OriginRecord record = current->value_or(store::OriginRecord{});
+  record.origin = origin;
+  record.alt_svc = services;
+  store::Batch batch;
+  batch.put_origin(record);
+  if (auto r = journal_.commit(std::move(batch), store::Durability::Buffered); !r)
+    spdlog::warn("origin {}: remembering its alternative services: {}", origin, r.error().describe());
+}
+
+}  // namespace xfer::engine

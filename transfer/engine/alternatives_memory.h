@@ -1,0 +1,43 @@
+// AlternativesMemory: the alternative services (RFC 7838 Alt-Svc) each https origin advertised,
+// kept in the journal's origin records so that the next run goes straight to HTTP/3, and handed
+// to the transport, whose router uses a live "h3" one with TCP as the fallback.
+//
+// The journal is a cache here, written unsynced and only when something changed (another
+// endpoint, or an expiry pushed out by more than an hour): a response per file of a batch of
+// 100,000 must not cost a journal write each. Losing the latest entry in a crash costs one
+// TCP connection until the origin says it again.
+//
+// Threading: the engine's loop thread.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/alt_service.h"
+#include "base/clock.h"
+#include "protocols/transport.h"
+#include "store/journal.h"
+
+namespace xfer::engine {
+
+class AlternativesMemory {
+ public:
+  AlternativesMemory(store::Journal& journal, const Clock& clock) : journal_(journal), clock_(clock) {}
+
+  // Before the first exchange with `origin` in this process: what the journal remembers.
+  void load(const std::string& origin, protocols::Transport& transport);
+  // A response from `origin` carried `Alt-Svc: value`.
+  void seen(const std::string& origin, const std::string& value, protocols::Transport& transport);
+
+ private:
+  void journal_write(const std::string& origin, const std::vector<AlternativeService>& services);
+
+  store::Journal& journal_;
+  const Clock& clock_;
+  std::set<std::string> loaded_;
+  std::map<std::string, std::vector<AlternativeService>> known_;
+};
+
+}  // namespace xfer::engine
