@@ -3,6 +3,8 @@
 // FaultExchange decorator, so they work the same on every transport).
 #include "testserver/app.h"
 
+#include <map>
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -39,7 +41,7 @@ class AppImpl final : public App {
         faults_(std::move(faults), config.fault_seed),
         files_(std::make_shared<FileHandler>(root, pool_, faults_)),
         uploads_(std::make_shared<UploadHandler>(*store_, pool_, faults_)),
-        control_(faults_, uploads_),
+        control_(faults_, uploads_, requests_by_protocol_),
         expiry_timer_(io) {
     schedule_expiry();
   }
@@ -54,6 +56,7 @@ class AppImpl final : public App {
       if (!control_authorized(req)) return unauthorized(ex);
       return control_.handle(ex, path.substr(10));
     }
+    ++requests_by_protocol_[req.protocol];
     // A fault can kill the process (crash-after) or hold a connection (stall, throttle): with
     // a token configured, only its holders may ask for one. Checked before plan_for, so a
     // refused request does not use up `times` counters or draws of the random source.
@@ -152,6 +155,7 @@ class AppImpl final : public App {
   FaultEngine faults_;
   std::shared_ptr<FileHandler> files_;
   std::shared_ptr<UploadHandler> uploads_;
+  std::map<std::string, std::uint64_t> requests_by_protocol_;  // before control_, which reads it
   ControlHandler control_;
   boost::asio::steady_timer expiry_timer_;
 };

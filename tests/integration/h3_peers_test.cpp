@@ -137,11 +137,12 @@ TEST_CASE("xfer get --http3 uses HTTP/3 where it works and falls back to TCP whe
   REQUIRE(r.exit_code == 0);
   CHECK(sha256_file(out / "quic.bin") == sha256_file(f.dir / "www" / "a.bin"));
 
-  // The test server speaks only TCP: its UDP port is closed (refused at once), or silent.
+  // The test server without its HTTP/3 listener speaks only TCP: its UDP port is closed
+  // (refused at once), or silent.
   TempDir tcp_dir{"xfer-h3-tcp"};
   fs::create_directories(tcp_dir / "root");
   fs::copy_file(f.dir / "www" / "a.bin", tcp_dir / "root" / "a.bin");
-  auto tcp_server = start_server(tcp_dir);
+  auto tcp_server = start_server(tcp_dir, {"--no-http3"});
   const std::string url = tcp_server->https_origin() + "/files/a.bin";
   for (const bool silent : {false, true}) {
     CAPTURE(silent);

@@ -46,6 +46,14 @@ void ControlHandler::handle(const std::shared_ptr<Exchange>& ex, std::string_vie
     respond(ex, 200, {}, faults_.log_json(), "application/json");
     return;
   }
+  if (sub == "stats") {
+    if (method != "GET" && method != "HEAD") return respond(ex, 405, {{"allow", "GET"}}, "method not allowed\n");
+    std::string body = "{\"requests\":{";
+    for (const auto& [protocol, n] : requests_)
+      body += fmt::format("{}\"{}\":{}", body.back() == '{' ? "" : ",", protocol, n);
+    respond(ex, 200, {}, body + "}}\n", "application/json");
+    return;
+  }
   if (sub == "limits") {
     if (method == "GET") return respond(ex, 200, {}, limits_json(uploads_->default_limits()), "application/json");
     if (method != "POST" && method != "PUT") return respond(ex, 405, {{"allow", "GET, POST, PUT"}}, "method not allowed\n");

@@ -1,0 +1,175 @@
+// xfer against xfer-testserver over HTTP/3: downloads whole, segmented, cut by the server's
+// faults (RESET_STREAM, CONNECTION_CLOSE) and resumed, SIGKILL of `xfer get` then `xfer
+// resume`; resumable uploads at several interop versions with a cut creation resumed on its
+// resource (the 104 came over HTTP/3); Alt-Svc learned over HTTP/2 sending the next run on the
+// same journal to HTTP/3. The server's /_control/stats says which protocol carried the requests.
+// Every file is compared by SHA-256.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <regex>
+
+#include "tests/integration/engine_harness.h"
+#include "tests/integration/upload_fixture.h"
+#include "tests/support/files.h"
+
+using namespace xfer::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Requests the server served over `protocol` so far ("h2", "h3", "http/1.1").
+std::uint64_t served_over(const TestServerProcess& server, const TempDir& dir, const std::string& protocol) {
+  static int n = 0;
+  const auto out = dir / ("stats-" + std::to_string(++n) + ".json");
+  auto r = run_cli({"get", server.http_origin() + "/_control/stats", "-o", out.string(), "--journal",
+                    (dir / "stats-journal").string()});
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(out);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex("\"" + protocol + "\":([0-9]+)"))) return 0;
+  return std::stoull(m[1]);
+}
+
+struct H3Fixture {
+  TempDir dir{"xfer-h3ts"};
+  std::unique_ptr<TestServerProcess> server;
+  std::string sha;
+
+  explicit H3Fixture(std::uint64_t size) {
+    fs::create_directories(dir / "root");
+    write_pattern_file(dir / "root" / "f.bin", size, 57);
+    sha = sha256_file(dir / "root" / "f.bin");
+    server = start_server(dir, {"--control"});
+    REQUIRE(server->h3_port() == server->tls_port());
+  }
+  std::string url(const std::string& query = "") const {
+    return server->https_origin() + "/files/f.bin" + query;
+  }
+  std::vector<std::string> get(const std::string& url, const fs::path& out, const std::string& journal,
+                               std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args{"get", url, "-o", out.string(), "--journal", (dir / journal).string(),
+                                  "--cacert", server->cert().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("xfer get --http3-only from xfer-testserver: whole, segmented, cut by the server", "[cli][h3]") {
+  H3Fixture f(6'000'000);
+  struct Case {
+    std::string query;
+    std::vector<std::string> extra;
+  };
+  const std::vector<Case> cases = {
+      {"", {}},
+      // Slow enough that the single stream is split into ranges, each a stream of one connection.
+      {"?fault=throttle=1500000", {"--segments", "4"}},
+      {"?fault=reset-after=1000000,times=1", {}},
+      {"?fault=close-after=2000000,times=1", {}},
+      {"?fault=reset-after=1500000,times=2", {"--segments", "3"}},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    CAPTURE(c.query);
+    const auto out = f.dir / "out" / ("f" + std::to_string(++n) + ".bin");
+    auto extra = c.extra;
+    extra.push_back("--http3-only");
+    auto r = run_cli(f.get(f.url(c.query), out, "j" + std::to_string(n), extra));
+    INFO(r.stderr_text);
+    REQUIRE(r.exit_code == 0);
+    CHECK(sha256_file(out) == f.sha);
+  }
+  CHECK(served_over(*f.server, f.dir, "h3") >= cases.size());
+  CHECK(served_over(*f.server, f.dir, "h2") == 0);
+}
+
+TEST_CASE("SIGKILL of xfer get over HTTP/3 at random moments, then xfer resume", "[cli][h3][crash]") {
+  H3Fixture f(4 << 20);
+  std::mt19937_64 rng(Catch::rngSeed());
+  int resumed = 0;
+  const int iterations = 8;
+  for (int i = 0; i < iterations; ++i) {
+    const auto kill_ms = std::uniform_int_distribution<int>(50, 900)(rng);
+    CAPTURE(i, kill_ms);
+    const auto out = f.dir / ("out-" + std::to_string(i)) / "f.bin";
+    const std::string journal = "kill-" + std::to_string(i);
+    run_cli(f.get(f.url("?fault=throttle=6000000"), out, journal, {"--http3-only"}),
+            std::chrono::milliseconds(kill_ms));
+    const bool was_complete = fs::exists(out);
+    auto second = run_cli({"resume", "--journal", (f.dir / journal).string(), "--cacert", f.server->cert().string()});
+    INFO(second.stderr_text);
+    REQUIRE(second.exit_code == 0);
+    CHECK_FALSE(fs::exists(out.string() + ".part"));
+    if (fs::exists(out)) {
+      CHECK(sha256_file(out) == f.sha);
+      if (!was_complete) ++resumed;
+    }
+  }
+  CHECK(resumed >= iterations / 2);
+  CHECK(served_over(*f.server, f.dir, "h2") == 0);
+}
+
+TEST_CASE("xfer put over HTTP/3: resumable uploads, a cut creation resumed on its resource", "[cli][h3][upload]") {
+  UploadFixture f(4'000'000, {"--control"});
+  const std::vector<std::string> trust{"--cacert", f.server->cert().string(), "--http3-only"};
+  for (const int version : {3, 6, 10}) {
+    // times= counts per server and per item text: each version cuts at its own offset.
+    for (const std::string& fault : {std::string(), "reset-after=" + std::to_string(1'000'000 + version) + ",times=1"}) {
+      CAPTURE(version, fault);
+      const auto before = f.completed();
+      std::vector<std::string> extra = trust;
+      extra.insert(extra.end(), {"--interop-version", std::to_string(version), "--creation", "optimistic"});
+      if (!fault.empty()) extra.insert(extra.end(), {"-H", "Xfer-Fault: " + fault});
+      auto r = run_cli(put_args(f, f.server->https_origin() + "/uploads", extra));
+      INFO(r.stderr_text);
+      REQUIRE(r.exit_code == 0);
+      f.check_one_new_upload(before);
+    }
+  }
+  // Several appends and a careful creation.
+  const auto before = f.completed();
+  auto extra = trust;
+  extra.insert(extra.end(), {"--creation", "careful", "--chunk-size", "1M", "-H",
+                             "Xfer-Fault: close-after=1500000,times=1"});
+  auto r = run_cli(put_args(f, f.server->https_origin() + "/uploads", extra));
+  INFO(r.stderr_text);
+  REQUIRE(r.exit_code == 0);
+  f.check_one_new_upload(before);
+  CHECK(served_over(*f.server, f.dir, "h3") >= 8);
+  CHECK(served_over(*f.server, f.dir, "h2") == 0);
+}
+
+TEST_CASE("Alt-Svc learned over HTTP/2 sends the next run on the journal to HTTP/3", "[cli][h3][alt-svc]") {
+  H3Fixture f(3'000'000);
+  // First run: nothing known, TCP (h2 by ALPN); the response advertises h3 at the same port.
+  auto first = run_cli(f.get(f.url(), f.dir / "a.bin", "j"));
+  INFO(first.stderr_text);
+  REQUIRE(first.exit_code == 0);
+  CHECK(sha256_file(f.dir / "a.bin") == f.sha);
+  const auto h2_after_first = served_over(*f.server, f.dir, "h2");
+  CHECK(h2_after_first >= 1);
+  CHECK(served_over(*f.server, f.dir, "h3") == 0);
+
+  // Second run, same journal, no flag: straight to HTTP/3.
+  auto second = run_cli(f.get(f.url("?again"), f.dir / "b.bin", "j"));
+  INFO(second.stderr_text);
+  REQUIRE(second.exit_code == 0);
+  CHECK(sha256_file(f.dir / "b.bin") == f.sha);
+  CHECK(served_over(*f.server, f.dir, "h3") >= 1);
+  CHECK(served_over(*f.server, f.dir, "h2") == h2_after_first);
+
+  // An explicit TCP version is kept; another journal knows nothing.
+  auto pinned = run_cli(f.get(f.url("?pinned"), f.dir / "c.bin", "j", {"--http2"}));
+  REQUIRE(pinned.exit_code == 0);
+  CHECK(served_over(*f.server, f.dir, "h2") == h2_after_first + 1);
+  auto fresh = run_cli(f.get(f.url("?fresh"), f.dir / "d.bin", "other"));
+  REQUIRE(fresh.exit_code == 0);
+  CHECK(served_over(*f.server, f.dir, "h2") == h2_after_first + 2);
+}
