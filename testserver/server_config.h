@@ -24,6 +24,9 @@ struct ServerConfig {
   bool log_json = false;         // --log json
   bool http3 = true;             // --no-http3 turns the HTTP/3 listener (UDP, same port as --listen) off
   bool quic_retry = true;        // --no-quic-retry: accept QUIC clients without a Retry round trip
+  std::string udp_impair;        // --udp-impair SPEC: loss/reorder/delay/corrupt/blackhole on every UDP datagram
+  std::string udp_relay;         // --udp-relay LISTEN=TARGET: run as a UDP relay instead of a server
+  std::uint64_t rebind_after = 0;  // --rebind-after N (relay): new source port towards TARGET after N bytes; 0 = never
 };
 
 }  // namespace xts

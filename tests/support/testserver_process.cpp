@@ -40,6 +40,19 @@ std::unique_ptr<TestServerProcess> TestServerProcess::start(const TestServerOpti
   return server;
 }
 
+std::unique_ptr<TestServerProcess> TestServerProcess::start_relay(std::uint16_t target_port,
+                                                                 std::vector<std::string> extra_args,
+                                                                 std::filesystem::path log_file) {
+  TestServerOptions options;
+  options.relay = fmt::format("127.0.0.1:0=127.0.0.1:{}", target_port);
+  options.extra_args = std::move(extra_args);
+  options.log_file = std::move(log_file);
+  options.tls = options.plain = false;
+  std::unique_ptr<TestServerProcess> relay(new TestServerProcess(options));
+  relay->launch(std::nullopt, std::nullopt);
+  return relay;
+}
+
 TestServerProcess::~TestServerProcess() {
   try {
     stop();
@@ -50,12 +63,16 @@ TestServerProcess::~TestServerProcess() {
 void TestServerProcess::launch(std::optional<std::uint16_t> tls_port,
                                std::optional<std::uint16_t> plain_port) {
   const char* override_binary = std::getenv("XFER_TESTSERVER_BINARY");
-  std::vector<std::string> args{override_binary != nullptr ? override_binary : XFER_TESTSERVER_PATH, "--root", options_.root.string(), "--data",
-                                options_.data.string()};
-  if (options_.tls) {
+  std::vector<std::string> args{override_binary != nullptr ? override_binary : XFER_TESTSERVER_PATH};
+  if (options_.relay.empty()) {
+    args.insert(args.end(), {"--root", options_.root.string(), "--data", options_.data.string()});
+  } else {
+    args.insert(args.end(), {"--udp-relay", options_.relay});
+  }
+  if (options_.tls && options_.relay.empty()) {
     args.insert(args.end(), {"--listen", listen_arg(tls_port), "--self-signed"});
   }
-  if (options_.plain) args.insert(args.end(), {"--listen-plain", listen_arg(plain_port)});
+  if (options_.plain && options_.relay.empty()) args.insert(args.end(), {"--listen-plain", listen_arg(plain_port)});
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   args.insert(args.begin(), options_.wrapper.begin(), options_.wrapper.end());
 
@@ -85,10 +102,11 @@ void TestServerProcess::launch(std::optional<std::uint16_t> tls_port,
     kill_hard();
     throw std::runtime_error("xfer-testserver: bad ready line: " + ready_line_);
   }
-  tls_port_ = ready["tls_port"].is_number() ? ready["tls_port"].get<std::uint16_t>() : 0;
-  plain_port_ = ready["plain_port"].is_number() ? ready["plain_port"].get<std::uint16_t>() : 0;
+  tls_port_ = ready.contains("tls_port") && ready["tls_port"].is_number() ? ready["tls_port"].get<std::uint16_t>() : 0;
+  plain_port_ = ready.contains("plain_port") && ready["plain_port"].is_number() ? ready["plain_port"].get<std::uint16_t>() : 0;
   h3_port_ = ready.contains("h3_port") && ready["h3_port"].is_number() ? ready["h3_port"].get<std::uint16_t>() : 0;
-  cert_ = ready["cert"].is_string() ? std::filesystem::path(ready["cert"].get<std::string>()) : std::filesystem::path();
+  relay_port_ = ready.contains("relay_port") && ready["relay_port"].is_number() ? ready["relay_port"].get<std::uint16_t>() : 0;
+  cert_ = ready.contains("cert") && ready["cert"].is_string() ? std::filesystem::path(ready["cert"].get<std::string>()) : std::filesystem::path();
 }
 
 bool TestServerProcess::running() {

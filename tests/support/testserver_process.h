@@ -33,11 +33,18 @@ struct TestServerOptions {
   // Server stderr is appended here; empty = inherited (shows up in the test's output).
   std::filesystem::path log_file;
   std::chrono::milliseconds ready_timeout{20'000};
+  // Non-empty: run `xfer-testserver --udp-relay <relay>` (a UDP relay, no --root/--data, no
+  // listeners of its own; root/data/tls/plain are ignored). relay_port() is its port.
+  std::string relay;
 };
 
 class TestServerProcess {
  public:
   static std::unique_ptr<TestServerProcess> start(const TestServerOptions& options);
+  // xfer-testserver --udp-relay 127.0.0.1:0=127.0.0.1:<target_port> <extra_args> (e.g.
+  // {"--rebind-after", "1000000"}); stderr appended to log_file when given.
+  static std::unique_ptr<TestServerProcess> start_relay(std::uint16_t target_port, std::vector<std::string> extra_args,
+                                                        std::filesystem::path log_file = {});
   ~TestServerProcess();
   TestServerProcess(const TestServerProcess&) = delete;
   TestServerProcess& operator=(const TestServerProcess&) = delete;
@@ -47,6 +54,8 @@ class TestServerProcess {
   // The HTTP/3 (UDP) port from the ready line's "h3_port"; 0 when it is null (no --listen,
   // or --no-http3).
   std::uint16_t h3_port() const { return h3_port_; }
+  // The relay's UDP port ("relay_port" of its ready line); 0 for a server.
+  std::uint16_t relay_port() const { return relay_port_; }
   const std::filesystem::path& cert() const { return cert_; }
   const std::string& ready_line() const { return ready_line_; }
   pid_t pid() const { return pid_; }
@@ -75,6 +84,7 @@ class TestServerProcess {
   std::uint16_t tls_port_ = 0;
   std::uint16_t plain_port_ = 0;
   std::uint16_t h3_port_ = 0;
+  std::uint16_t relay_port_ = 0;
   std::filesystem::path cert_;
   std::string ready_line_;
 };

@@ -6,6 +6,7 @@
 #include "testserver/app/http_util.h"
 #include "testserver/app/problem.h"
 #include "testserver/app/structured_fields.h"
+#include "testserver/net/udp_impair.h"
 
 namespace xts {
 
@@ -51,7 +52,10 @@ void ControlHandler::handle(const std::shared_ptr<Exchange>& ex, std::string_vie
     std::string body = "{\"requests\":{";
     for (const auto& [protocol, n] : requests_)
       body += fmt::format("{}\"{}\":{}", body.back() == '{' ? "" : ",", protocol, n);
-    respond(ex, 200, {}, body + "}}\n", "application/json");
+    body += "}";
+    // Only when --udp-impair is on: what the impairment did so far.
+    if (net::impair_counters().enabled) body += ",\"udp\":" + net::impair_counters().json();
+    respond(ex, 200, {}, body + "}\n", "application/json");
     return;
   }
   if (sub == "limits") {

@@ -44,7 +44,7 @@ std::string SocketAddress::to_string() const {
   return "?";
 }
 
-DatagramPath::DatagramPath(asio::io_context& io) : socket_(io), rx_buffers_(kRxBatch * kRxSlot) {}
+DatagramPath::DatagramPath(asio::io_context& io) : io_(io), socket_(io), rx_buffers_(kRxBatch * kRxSlot) {}
 
 DatagramPath::~DatagramPath() {
   *alive_ = false;
@@ -98,6 +98,7 @@ void DatagramPath::start(std::function<void(const Datagram&)> on_datagram) {
 void DatagramPath::close() {
   if (closed_) return;
   closed_ = true;
+  if (impairer_) impairer_->clear();
   error_code ec;
   socket_.close(ec);
   writable_waiters_.clear();
@@ -135,9 +136,17 @@ void DatagramPath::on_readable() {
     for (int i = 0; i < n; ++i) {
       if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
       from[i].len = msgs[i].msg_hdr.msg_namelen;
-      Datagram d{std::span<const std::uint8_t>(rx_buffers_.data() + static_cast<std::size_t>(i) * kRxSlot, msgs[i].msg_len),
-                 from[i]};
-      on_datagram_(d);
+      const std::span<const std::uint8_t> bytes(rx_buffers_.data() + static_cast<std::size_t>(i) * kRxSlot,
+                                                msgs[i].msg_len);
+      if (impairer_) {
+        impairer_->process(Impairer::Direction::In, bytes,
+                           [this, alive, remote = from[i]](std::span<const std::uint8_t> b) {
+                             if (alive.expired() || closed_) return;
+                             on_datagram_(Datagram{b, remote});
+                           });
+      } else {
+        on_datagram_(Datagram{bytes, from[i]});
+      }
       if (alive.expired() || closed_) return;
     }
     if (static_cast<std::size_t>(n) < kRxBatch) break;
@@ -176,6 +185,10 @@ DatagramPath::SendResult DatagramPath::send(const SocketAddress& remote, std::sp
                                             std::size_t segment) {
   if (closed_ || data.empty()) return SendResult::Sent;
   segment = std::max<std::size_t>(segment, 1);
+  if (impairer_) {
+    send_impaired(remote, data, segment);
+    return SendResult::Sent;
+  }
   std::size_t offset = 0;
   while (offset < data.size()) {
     // With GSO the whole run goes at once (at most 64 segments; the kernel's limit); without
@@ -200,6 +213,28 @@ DatagramPath::SendResult DatagramPath::send(const SocketAddress& remote, std::sp
     offset += chunk;  // lost
   }
   return SendResult::Sent;
+}
+
+void DatagramPath::impair(const ImpairSpec& spec) {
+  impairer_ = std::make_unique<Impairer>(io_, spec);
+  spdlog::info("quic: UDP impairment on: {}", spec.to_string());
+}
+
+// Impaired: one datagram at a time (a GSO run is split), each sent on its own when the
+// impairment lets it through (now or from a timer). A full socket buffer loses the datagram
+// instead of WouldBlock (a delayed datagram has nobody to wait for it).
+void DatagramPath::send_impaired(const SocketAddress& remote, std::span<const std::uint8_t> data, std::size_t segment) {
+  auto alive = std::weak_ptr<bool>(alive_);
+  for (std::size_t offset = 0; offset < data.size(); offset += segment) {
+    const auto one = data.subspan(offset, std::min(segment, data.size() - offset));
+    impairer_->process(Impairer::Direction::Out, one, [this, alive, remote](std::span<const std::uint8_t> b) {
+      if (alive.expired() || closed_) return;
+      int err = 0;
+      if (!send_one(remote, b.data(), b.size(), b.size(), err))
+        spdlog::debug("quic: sendmsg to {}: {}", remote.to_string(), std::strerror(err));
+    });
+    if (alive.expired() || closed_) return;
+  }
 }
 
 void DatagramPath::when_writable(std::function<void()> fn) {

@@ -2,9 +2,10 @@
 // owns the socket (non-blocking, bound to one concrete address, 4 MiB buffers), reads in
 // batches with recvmmsg and sends a run of equal-size packets as one sendmsg with a UDP_SEGMENT
 // (GSO) control message, falling back to one sendmsg per packet for good if the kernel or
-// route cannot segment (EIO). Because nothing else touches the socket, a packet-impairment
-// layer (loss, reordering, delay, corruption) can later be slotted in here without changing
-// the QUIC code. Event-loop thread only.
+// route cannot segment (EIO). Because nothing else touches the socket, the packet-impairment
+// layer (--udp-impair: loss, reordering, delay, corruption, blackhole; udp_impair.h) sits
+// here, without the QUIC code knowing: with it, a GSO run is split and every datagram is
+// impaired and sent on its own. Event-loop thread only.
 #pragma once
 
 #include <sys/socket.h>
@@ -21,6 +22,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+
+#include "testserver/net/udp_impair.h"
 
 namespace xts::net {
 
@@ -60,13 +63,19 @@ class DatagramPath {
   SendResult send(const SocketAddress& remote, std::span<const std::uint8_t> data, std::size_t segment);
   void when_writable(std::function<void()> fn);
 
+  // Every datagram received and sent from now on goes through `spec` (per datagram; a GSO
+  // run is split). Call before start().
+  void impair(const ImpairSpec& spec);
+
  private:
   explicit DatagramPath(boost::asio::io_context& io);
+  void send_impaired(const SocketAddress& remote, std::span<const std::uint8_t> data, std::size_t segment);
   void wait_readable();
   void on_readable();
   bool send_one(const SocketAddress& remote, const std::uint8_t* data, std::size_t len, std::size_t segment,
                 int& err);
 
+  boost::asio::io_context& io_;
   boost::asio::ip::udp::socket socket_;
   SocketAddress local_;
   std::function<void(const Datagram&)> on_datagram_;
@@ -75,6 +84,7 @@ class DatagramPath {
   bool closed_ = false;
   bool wait_write_ = false;
   std::vector<std::function<void()>> writable_waiters_;
+  std::unique_ptr<Impairer> impairer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

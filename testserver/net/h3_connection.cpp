@@ -327,6 +327,7 @@ void H3Connection::start_closing() {
                                                             close_packet_.size(), &last_error_, now_ns());
   if (n > 0) {
     close_packet_.resize(static_cast<std::size_t>(n));
+    follow_path(ps.path);
     endpoint_->datagram_path().send(remote_, close_packet_, close_packet_.size());
   } else {
     // Nothing could be written (e.g. capped by anti-amplification): leave silently.
@@ -405,6 +406,22 @@ bool H3Connection::flush(const std::uint8_t* data, std::size_t len, std::size_t 
   return false;
 }
 
+bool H3Connection::same_remote(const ngtcp2_path& path) const {
+  return path.remote.addrlen == 0 ||
+         (path.remote.addrlen == remote_.len && std::memcmp(path.remote.addr, remote_.get(), remote_.len) == 0);
+}
+
+// Packets go where ngtcp2 says (writev_stream's path), not to a fixed peer address: after a
+// client's address changed, ngtcp2 validates and moves to the new path.
+void H3Connection::follow_path(const ngtcp2_path& path) {
+  if (same_remote(path) || path.remote.addrlen > sizeof(remote_.storage)) return;
+  SocketAddress next;
+  std::memcpy(&next.storage, path.remote.addr, path.remote.addrlen);
+  next.len = static_cast<socklen_t>(path.remote.addrlen);
+  spdlog::info("h3 {}: path changed, now sending to {}", peer_, next.to_string());
+  remote_ = next;
+}
+
 // One GSO batch of equal-size packets per call (a shorter packet may only end a batch), then
 // the next batch on a later turn; ngtcp2 paces through update_pkt_tx_time and the expiry.
 void H3Connection::write() {
@@ -471,7 +488,19 @@ void H3Connection::write() {
       break;
     }
     const auto n = static_cast<std::size_t>(nwrite);
+    if (count > 0 && !same_remote(ps.path)) {
+      // ngtcp2 moved to another path (the peer's address changed: NAT rebinding, path
+      // validation): the batch goes to the old address, this packet to the new one.
+      if (flush(tx_.data(), len, gso)) {
+        follow_path(ps.path);
+        flush(tx_.data() + len, n, n);
+      }
+      ngtcp2_conn_update_pkt_tx_time(conn_, ts);
+      schedule_write();
+      break;
+    }
     if (count == 0) {
+      follow_path(ps.path);
       gso = n;
     } else if (n > gso || (gso > path_max && n != gso)) {
       // Cannot join the batch (larger, or the batch began with a PMTU probe): the batch, then

@@ -125,6 +125,8 @@ class H3Connection final : public Connection,
   bool setup_http3();
   void write();
   bool flush(const std::uint8_t* data, std::size_t len, std::size_t segment);
+  bool same_remote(const ngtcp2_path& path) const;
+  void follow_path(const ngtcp2_path& path);
   void arm_timer();
   void on_timer();
   // Once a second: streams whose headers are too slow (limits.header_timeout) or whose

@@ -38,6 +38,7 @@ std::expected<std::shared_ptr<QuicListener>, std::string> QuicListener::open(
   auto path = DatagramPath::open(io, endpoint);
   if (!path) return std::unexpected(path.error());
   listener->path_ = std::move(*path);
+  if (options.impair) listener->path_->impair(*options.impair);
   if (gnutls_rnd(GNUTLS_RND_KEY, listener->secret_.data(), listener->secret_.size()) != 0)
     return std::unexpected("no random bytes for the QUIC token secret");
   return listener;

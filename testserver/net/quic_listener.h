@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +29,7 @@ class QuicListener final : public QuicEndpoint, public std::enable_shared_from_t
  public:
   struct Options {
     bool retry = true;  // --no-quic-retry turns it off
+    std::optional<ImpairSpec> impair;  // --udp-impair
   };
 
   static std::expected<std::shared_ptr<QuicListener>, std::string> open(

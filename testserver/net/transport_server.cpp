@@ -44,7 +44,13 @@ std::expected<std::unique_ptr<TransportServer>, std::string> TransportServer::op
       auto credentials = QuicServerCredentials::load(cert, key);
       if (!credentials) return std::unexpected(credentials.error());
       const boost::asio::ip::udp::endpoint udp(endpoint->address(), server->tls_->port());
-      auto h3 = QuicListener::open(io, udp, std::move(*credentials), ctx, {.retry = config.quic_retry});
+      QuicListener::Options quic{.retry = config.quic_retry};
+      if (!config.udp_impair.empty()) {
+        auto spec = parse_impair_spec(config.udp_impair);
+        if (!spec) return std::unexpected("--udp-impair: " + spec.error());
+        if (spec->active()) quic.impair = *spec;
+      }
+      auto h3 = QuicListener::open(io, udp, std::move(*credentials), ctx, quic);
       if (!h3) return std::unexpected(h3.error() + " (the TLS listener has this port over TCP; --no-http3 turns HTTP/3 off)");
       server->h3_ = std::move(*h3);
       ctx->alt_svc = alt_svc_h3(server->h3_->port());
