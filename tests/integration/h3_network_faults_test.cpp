@@ -165,3 +165,41 @@ TEST_CASE("xfer get --http3-only through a UDP relay that rebinds mid-download",
   CHECK(server_log.find("path changed") != std::string::npos);
   CHECK(stat_of(stats(*s.server, s.dir), "h3") == 1);
 }
+
+TEST_CASE("xfer-testserver refuses a bad --udp-impair and a relay without TARGET", "[cli][h3][netfault]") {
+  TempDir dir{"xfer-h3nf-bad"};
+  for (const std::string spec : {"loss=1.5", "loss=-0.1", "loss=abc", "jitter=5ms", "delay=5x", "loss=0.1,loss=0.2",
+                                 "blackhole-after=-1", "seed=1,", "loss"}) {
+    CAPTURE(spec);
+    TestServerOptions options;
+    options.root = dir / "root";
+    options.data = dir / "data";
+    options.extra_args = {"--udp-impair", spec};
+    options.log_file = dir / "server.log";
+    CHECK_THROWS_WITH(TestServerProcess::start(options), Catch::Contains("exited before it was ready"));
+  }
+  const auto log = read_text(dir / "server.log");
+  CHECK(log.find("--udp-impair: loss: a probability must be in [0,1], got 1.5") != std::string::npos);
+  CHECK(log.find("unknown key 'jitter'") != std::string::npos);
+  // A relay needs a TARGET with a port.
+  CHECK_THROWS(TestServerProcess::start_relay(0, {}, dir / "relay.log"));
+}
+
+// Longer and harsher: 32 MiB at 5 % loss with reordering and delay, both ways, and a rebinding
+// relay that impairs too. Not in the default suite.
+TEST_CASE("xfer get --http3-only: 32 MiB through 5 % loss, reordering, delay and a rebinding", "[cli][h3][netfault][torture]") {
+  Served s({"--udp-impair", "loss=0.05,reorder=0.02,delay=5ms,corrupt=0.002,seed=21"}, 32u << 20);
+  auto relay = TestServerProcess::start_relay(s.server->h3_port(),
+                                              {"--rebind-after", "8000000", "--udp-impair", "loss=0.01,seed=22"},
+                                              s.dir / "relay.log");
+  const auto url = "https://127.0.0.1:" + std::to_string(relay->relay_port()) + "/files/f.bin";
+  const auto t0 = Clock::now();
+  auto r = run_cli(s.get(url, "out", {"--http3-only"}), std::nullopt, std::chrono::seconds(300));
+  const double took = seconds_since(t0);
+  INFO(r.stderr_text);
+  WARN("32 MiB through 5 % loss + relay: " << took << " s");
+  REQUIRE(r.exit_code == 0);
+  CHECK(sha256_file(s.dir / "out.out") == s.sha);
+  relay->stop();
+  CHECK(read_text(s.dir / "relay.log").find("rebinds=1") != std::string::npos);
+}
