@@ -17,7 +17,9 @@ void Batch::put_transfer(const TransferRecord& record) { ops().list.emplace_back
 void Batch::erase_transfer(TransferId id) { ops().list.emplace_back(EraseTransferOp{id}); }
 void Batch::put_segment(const SegmentRecord& segment) { ops().list.emplace_back(PutSegmentOp{segment}); }
 void Batch::put_upload(const UploadRecord& upload) { ops().list.emplace_back(PutUploadOp{upload}); }
-void Batch::put_origin(const OriginRecord& origin) { ops().list.emplace_back(PutOriginOp{origin}); }
+void Batch::put_origin(const OriginRecord& origin, OriginFields fields) {
+  ops().list.emplace_back(PutOriginOp{origin, fields});
+}
 void Batch::add_event(const OutboxEvent& event) { ops().list.emplace_back(AddEventOp{event}); }
 void Batch::ack_event(std::uint64_t seq) { ops().list.emplace_back(AckEventOp{seq}); }
 

@@ -23,6 +23,7 @@ struct PutSegmentOp {
 };
 struct PutOriginOp {
   OriginRecord origin;
+  OriginFields fields = OriginFields::All;
 };
 struct AddEventOp {
   OutboxEvent event;

@@ -34,6 +34,12 @@ namespace xfer::store {
 
 enum class Durability { Synced, Buffered };
 
+// Which fields of an origin record a put replaces. Two writers that each own some fields (an
+// upload learning the server's interop version and limits, the engine learning its Alt-Svc)
+// put only theirs: the merge with the stored record happens inside the commit, so neither
+// undoes the other however their commits interleave.
+enum class OriginFields { All, Uploads, Alternatives };
+
 // A set of changes applied all-or-nothing by Journal::commit.
 class Batch {
  public:
@@ -47,7 +53,7 @@ class Batch {
   void erase_transfer(TransferId id);  // with its segments and upload record
   void put_upload(const UploadRecord& upload);
   void put_segment(const SegmentRecord& segment);
-  void put_origin(const OriginRecord& origin);
+  void put_origin(const OriginRecord& origin, OriginFields fields = OriginFields::All);
   // The journal assigns event.seq at commit time.
   void add_event(const OutboxEvent& event);
   void ack_event(std::uint64_t seq);

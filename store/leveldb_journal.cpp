@@ -346,6 +346,7 @@ std::vector<Result<void>> LevelDbJournal::apply_group(std::span<const GroupCommi
       continue;
     }
     for (auto& [id, record] : delta.transfers) overlay.transfers[id] = std::move(record);
+    for (auto& [origin, record] : delta.origins) overlay.origins[origin] = std::move(record);
     for (auto& [id, indexes] : delta.segments_put) {
       auto& into = overlay.segments_put[id];
       into.insert(into.end(), indexes.begin(), indexes.end());
@@ -451,7 +452,33 @@ Result<void> LevelDbJournal::resolve(const Batch::Ops& ops, const Overlay& group
             },
             [&](const PutOriginOp& put) -> Result<void> {
               if (put.origin.origin.empty()) return fail(ErrorCategory::InvalidArgument, "origin record without origin");
-              out.Put(keys::origin(put.origin.origin), encode(put.origin));
+              OriginRecord record = put.origin;
+              if (put.fields != OriginFields::All) {
+                // The stored record (as this group left it) keeps the fields this put does not own.
+                std::optional<OriginRecord> stored;
+                if (auto it = delta.origins.find(record.origin); it != delta.origins.end()) {
+                  stored = it->second;
+                } else if (auto g = group.origins.find(record.origin); g != group.origins.end()) {
+                  stored = g->second;
+                } else {
+                  auto read = get_origin(record.origin);
+                  if (!read) return std::unexpected(read.error());
+                  stored = std::move(*read);
+                }
+                if (stored) {
+                  OriginRecord merged = *stored;
+                  if (put.fields == OriginFields::Uploads) {
+                    merged.upload_interop_version = record.upload_interop_version;
+                    merged.upload_limits = record.upload_limits;
+                    merged.updated_at = record.updated_at;
+                  } else {
+                    merged.alt_svc = record.alt_svc;
+                  }
+                  record = std::move(merged);
+                }
+              }
+              out.Put(keys::origin(record.origin), encode(record));
+              delta.origins[record.origin] = std::move(record);
               return {};
             },
             [&](const AddEventOp& add) -> Result<void> {

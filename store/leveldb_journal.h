@@ -43,6 +43,7 @@ class LevelDbJournal final : public Journal {
   struct Overlay {
     std::unordered_map<TransferId, std::optional<TransferRecord>> transfers;  // nullopt = erased
     std::unordered_map<TransferId, std::vector<std::uint32_t>> segments_put;
+    std::unordered_map<std::string, OriginRecord> origins;
   };
 
   // A reader's hold on the database: a reopen cannot swap it while held.

@@ -360,10 +360,17 @@ void H3Connection::end_request_body(std::int64_t stream_id, bool cut_off_on_wire
   it->second->detach_sink();
   // A response may end before the request body does (RFC 9114 4.1: the server then asks us to
   // stop with STOP_SENDING, but need not); the rest is not sent.
-  if (cut_off_on_wire && !it->second->all_read() && conn_ && !closed_) {
-    if (h3_) nghttp3_conn_shutdown_stream_write(h3_, stream_id);
-    (void)ngtcp2_conn_shutdown_stream_write(conn_, stream_id, NGHTTP3_H3_REQUEST_CANCELLED);
-    schedule_write();
+  // Until the server acknowledged every byte (not merely until the sink was read to its end):
+  // a server that answered early and stopped crediting the stream would pin it open forever.
+  // Deferred: this may run inside one of nghttp3's callbacks.
+  if (cut_off_on_wire && !it->second->all_acked() && conn_ && !closed_) {
+    boost::asio::post(io_, [self = shared_from_this(), stream_id] {
+      const auto body = self->bodies_.find(stream_id);
+      if (self->closed_ || !self->conn_ || body == self->bodies_.end() || body->second->all_acked()) return;
+      if (self->h3_) nghttp3_conn_shutdown_stream_write(self->h3_, stream_id);
+      (void)ngtcp2_conn_shutdown_stream_write(self->conn_, stream_id, NGHTTP3_H3_REQUEST_CANCELLED);
+      self->write();
+    });
   }
 }
 

@@ -1,12 +1,42 @@
 #include "protocols/router/routing_transport.h"
 
 #include <chrono>
+#include <cstdlib>
+#include <string_view>
 
 #include "base/ascii.h"
 #include "protocols/http/url.h"
 
 namespace xfer::protocols {
 namespace {
+
+const char* env(const char* lower, const char* upper) {
+  const char* v = std::getenv(lower);
+  if (!v || !*v) v = std::getenv(upper);
+  return v && *v ? v : nullptr;
+}
+
+// libcurl takes https_proxy / all_proxy from the environment (no_proxy excepted): an origin the
+// user reaches through a proxy must not be reached around it over UDP because it advertised
+// Alt-Svc through that proxy.
+bool proxied(const std::string& host) {
+  if (!env("https_proxy", "HTTPS_PROXY") && !env("all_proxy", "ALL_PROXY")) return false;
+  const char* no_proxy = env("no_proxy", "NO_PROXY");
+  if (!no_proxy) return true;
+  std::string_view list(no_proxy);
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string entry = ascii_lower(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    entry.erase(0, entry.find_first_not_of(" \t"));
+    entry.erase(entry.find_last_not_of(" \t") + 1);
+    if (entry == "*") return false;
+    if (!entry.empty() && entry.front() == '.') entry.erase(0, 1);
+    if (entry.empty()) continue;
+    if (host == entry || (host.size() > entry.size() && host.ends_with("." + entry))) return false;
+  }
+  return true;
+}
 
 std::int64_t unix_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -47,7 +77,8 @@ Result<std::unique_ptr<HttpStream>> RoutingTransport::start(const HttpRequest& r
   auto url = Url::parse_http(request.url);
   const bool https = url && url->scheme == "https";
   const std::string origin = url ? url->origin() : std::string();
-  const auto alternative = https ? h3_port(origin) : std::nullopt;
+  const auto alternative =
+      https && !proxied(ascii_lower(url->host.value_or(""))) ? h3_port(origin) : std::nullopt;
   HttpRequest over_quic = request;
   if (alternative) over_quic.quic_port = *alternative;
   switch (request.version) {

@@ -10,7 +10,9 @@
 // or from the journal) is treated as preferring HTTP/3 even when the exchange did not ask: TCP
 // stays the fallback. Only alternatives on the origin's own host are used (another host would
 // need a connection to a name other than the one the certificate is checked for; RFC 7838
-// allows it, this router does not take it yet). The broken-origin memory lasts for this process.
+// allows it, this router does not take it yet), and not while the environment sends the
+// origin through a proxy (https_proxy / all_proxy, as libcurl reads them). The broken-origin
+// memory lasts for this process.
 #pragma once
 
 #include <chrono>

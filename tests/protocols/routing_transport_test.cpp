@@ -245,3 +245,28 @@ TEST_CASE("routing by remembered alternative services", "[router][alt-svc]") {
 }
 
 }  // namespace xfer::protocols
+
+namespace xfer::protocols {
+
+TEST_CASE("an origin reached through a proxy is not sent around it by Alt-Svc", "[router][alt-svc]") {
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  ::setenv("https_proxy", "http://proxy.example:3128", 1);
+  ::setenv("no_proxy", "localhost, .internal.example", 1);
+  Routes r;
+  for (const char* origin : {"https://a.example:443", "https://x.internal.example:443"})
+    r.router.remember_alternatives(origin, {{"h3", "", 443, now_ms + 60'000}});
+  auto proxied = r.start(HttpVersion::Any, "https://a.example/f");
+  CHECK(r.quic->streams.empty());
+  CHECK(r.tcp->streams.size() == 1);
+  auto exempt = r.start(HttpVersion::Any, "https://x.internal.example/f");
+  CHECK(r.quic->streams.size() == 1);
+  // Asking for HTTP/3 explicitly is the user's choice, proxy or not.
+  auto asked = r.start(HttpVersion::Http3, "https://a.example/f");
+  CHECK(r.quic->streams.size() == 2);
+  ::unsetenv("https_proxy");
+  ::unsetenv("no_proxy");
+}
+
+}  // namespace xfer::protocols

@@ -447,3 +447,61 @@ TEST_CASE("a second opener is refused with the owner's pid", "[store][journal]")
     CHECK_THAT(j.error().message(), Catch::Contains("in use by pid " + std::to_string(::getpid())));
   }
 }
+
+TEST_CASE("origin puts that own some fields keep the others, in one group or across commits",
+          "[store][journal]") {
+  test::TempDir dir("journal-origin-fields");
+  auto j = open_journal(dir.path());
+  const std::string key = "https://example.test:443";
+  OriginRecord uploads;
+  uploads.origin = key;
+  uploads.upload_interop_version = 7;
+  uploads.upload_limits.max_size = 1000;
+  uploads.updated_at = 5;
+  OriginRecord alternatives;
+  alternatives.origin = key;
+  alternatives.alt_svc = {{"h3", "", 8443, 99}};
+
+  // Separate commits, both orders of arrival.
+  Batch a;
+  a.put_origin(uploads, OriginFields::Uploads);
+  commit_ok(*j, std::move(a));
+  Batch b;
+  b.put_origin(alternatives, OriginFields::Alternatives);
+  commit_ok(*j, std::move(b), Durability::Buffered);
+  uploads.upload_interop_version = 8;
+  Batch c;
+  c.put_origin(uploads, OriginFields::Uploads);
+  commit_ok(*j, std::move(c));
+  auto got = j->get_origin(key);
+  REQUIRE(got);
+  REQUIRE(got->has_value());
+  CHECK((*got)->upload_interop_version == 8);
+  CHECK((*got)->upload_limits.max_size == 1000u);
+  REQUIRE((*got)->alt_svc.size() == 1);
+  CHECK((*got)->alt_svc[0].port == 8443);
+
+  // Within one batch, the later put sees the earlier one.
+  alternatives.alt_svc = {{"h3", "", 9443, 99}};
+  uploads.upload_interop_version = 9;
+  Batch d;
+  d.put_origin(alternatives, OriginFields::Alternatives);
+  d.put_origin(uploads, OriginFields::Uploads);
+  commit_ok(*j, std::move(d));
+  got = j->get_origin(key);
+  REQUIRE(got);
+  CHECK((*got)->upload_interop_version == 9);
+  REQUIRE((*got)->alt_svc.size() == 1);
+  CHECK((*got)->alt_svc[0].port == 9443);
+
+  // All replaces the whole record.
+  OriginRecord whole;
+  whole.origin = key;
+  Batch e;
+  e.put_origin(whole);
+  commit_ok(*j, std::move(e));
+  got = j->get_origin(key);
+  REQUIRE(got);
+  CHECK((*got)->alt_svc.empty());
+  CHECK((*got)->upload_interop_version == 0);
+}

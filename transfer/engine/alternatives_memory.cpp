@@ -26,6 +26,13 @@ bool pushed_out(const std::vector<AlternativeService>& before, const std::vector
   return false;
 }
 
+// A shorter lifetime than the journal holds (a server phasing an alternative out).
+bool pulled_in(const std::vector<AlternativeService>& before, const std::vector<AlternativeService>& now) {
+  for (std::size_t i = 0; i < before.size() && i < now.size(); ++i)
+    if (now[i].expires_at < before[i].expires_at) return true;
+  return false;
+}
+
 }  // namespace
 
 void AlternativesMemory::load(const std::string& origin, protocols::Transport& transport) {
@@ -41,7 +48,7 @@ void AlternativesMemory::load(const std::string& origin, protocols::Transport& t
   for (const auto& s : (*record)->alt_svc)
     if (s.expires_at > now) live.push_back(s);
   if (live.empty()) return;
-  known_[origin] = live;
+  written_[origin] = live;
   transport.remember_alternatives(origin, std::move(live));
 }
 
@@ -60,24 +67,21 @@ void AlternativesMemory::seen(const std::string& origin, const std::string& valu
       const auto ma = std::min(e.max_age_seconds, kLongestMaxAgeSeconds);
       services.push_back({e.alpn, e.host, e.port, now + static_cast<std::int64_t>(ma) * 1000});
     }
-  auto& known = known_[origin];
-  if (same_endpoints(known, services) && !pushed_out(known, services)) return;
-  known = services;
+  // The router always hears the latest (a short ma must keep working, a shortened one must
+  // shorten); the journal only when it would be wrong otherwise.
   transport.remember_alternatives(origin, services);
+  auto& written = written_[origin];
+  if (same_endpoints(written, services) && !pushed_out(written, services) && !pulled_in(written, services)) return;
+  written = services;
   journal_write(origin, services);
 }
 
 void AlternativesMemory::journal_write(const std::string& origin, const std::vector<AlternativeService>& services) {
-  auto current = journal_.get_origin(origin);
-  if (!current) {
-    spdlog::warn("origin {}: {}", origin, current.error().describe());
-    return;
-  }
-  store::OriginRecord record = current->value_or(store::OriginRecord{});
+  store::OriginRecord record;
   record.origin = origin;
   record.alt_svc = services;
   store::Batch batch;
-  batch.put_origin(record);
+  batch.put_origin(record, store::OriginFields::Alternatives);
   if (auto r = journal_.commit(std::move(batch), store::Durability::Buffered); !r)
     spdlog::warn("origin {}: remembering its alternative services: {}", origin, r.error().describe());
 }

@@ -3,9 +3,10 @@
 // to the transport, whose router uses a live "h3" one with TCP as the fallback.
 //
 // The journal is a cache here, written unsynced and only when something changed (another
-// endpoint, or an expiry pushed out by more than an hour): a response per file of a batch of
-// 100,000 must not cost a journal write each. Losing the latest entry in a crash costs one
-// TCP connection until the origin says it again.
+// endpoint, an expiry pushed out by more than an hour, or pulled in): a response per file of a
+// batch of 100,000 must not cost a journal write each. Losing the latest entry in a crash costs
+// one TCP connection until the origin says it again. Only the record's alternatives are
+// written (OriginFields::Alternatives): an upload's facts about the origin stay.
 //
 // Threading: the engine's loop thread.
 #pragma once
@@ -37,7 +38,7 @@ class AlternativesMemory {
   store::Journal& journal_;
   const Clock& clock_;
   std::set<std::string> loaded_;
-  std::map<std::string, std::vector<AlternativeService>> known_;
+  std::map<std::string, std::vector<AlternativeService>> written_;  // what the journal has
 };
 
 }  // namespace xfer::engine

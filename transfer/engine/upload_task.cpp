@@ -1144,9 +1144,7 @@ UploadTask::PersistWork UploadTask::prepare_persist(const PersistJob& job) {
   snapshot.acked_offset = acked_;
   std::optional<store::OriginRecord> origin;
   if (origin_dirty_ && !upload_.resource_url.empty()) {
-    // What the journal has now: the engine may have added to the record (Alt-Svc) since.
-    auto current = host_.journal().get_origin(origin_);
-    origin = current && *current ? **current : origin_record_.value_or(store::OriginRecord{});
+    origin = origin_record_.value_or(store::OriginRecord{});
     origin->origin = origin_;
     origin->upload_interop_version = upload_.interop_version;
     origin->upload_limits = limits_;
@@ -1157,7 +1155,8 @@ UploadTask::PersistWork UploadTask::prepare_persist(const PersistJob& job) {
   PersistWork work;
   work.before_commit = [snapshot, origin, keep = !job.discard_local](store::Batch& batch) -> Result<void> {
     if (keep) batch.put_upload(snapshot);
-    if (origin) batch.put_origin(*origin);
+    // Only the upload fields: the engine keeps the origin's Alt-Svc in the same record.
+    if (origin) batch.put_origin(*origin, store::OriginFields::Uploads);
     return {};
   };
   work.applied = [this, acked = snapshot.acked_offset] { durable_acked_ = acked; };
