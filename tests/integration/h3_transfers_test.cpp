@@ -173,3 +173,22 @@ TEST_CASE("Alt-Svc learned over HTTP/2 sends the next run on the journal to HTTP
   REQUIRE(fresh.exit_code == 0);
   CHECK(served_over(*f.server, f.dir, "h2") == h2_after_first + 2);
 }
+
+TEST_CASE("SIGKILL of xfer put over HTTP/3, then xfer resume at once", "[cli][h3][upload][crash]") {
+  // A killed client over QUIC sends nothing: the server learns of it only at its idle timeout
+  // (60 s here). The resume's offset retrieval ends the stale request (as the draft recommends)
+  // instead of waiting for it.
+  UploadFixture f(6'000'000, {"--control"});
+  const auto before = f.completed();
+  auto first = run_cli(put_args(f, f.server->https_origin() + "/uploads",
+                                {"--cacert", f.server->cert().string(), "--http3-only", "--limit-rate", "4M"}),
+                       std::chrono::milliseconds(700));
+  CHECK(first.exit_code == -9);
+  const auto started = std::chrono::steady_clock::now();
+  auto second = run_cli({"resume", "--journal", f.journal(), "--cacert", f.server->cert().string()});
+  INFO(second.stderr_text);
+  REQUIRE(second.exit_code == 0);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+  CHECK(second.stderr_text.find("409") == std::string::npos);
+  f.check_one_new_upload(before);
+}

@@ -150,38 +150,35 @@ TEST_CASE("server SIGKILLed mid-upload restarts with a durable offset and comple
   xfer::test::write_pattern_file(src, kBig, 9);
   // Stall at 12 MiB for long enough to kill the server while the body is half in; the server
   // syncs every 8 MiB, so 8 MiB are durable and 4 MiB are written but not acknowledged.
+  // The headers go to a file as they arrive (a later -D wins over the helper's): the 104s tell
+  // the upload's URL and, from interop 5, each durable checkpoint. An offset retrieval would not
+  // do: it ends the request that is still writing (the draft's concurrency rule).
+  const auto dump = s.dir / "created.headers";
   xts_test::CurlResult created;
   std::thread client([&] {
     created = s.curl({"-H", "Upload-Draft-Interop-Version: 6", "-H", "Upload-Complete: ?1", "-H",
-                      "Xfer-Fault: stall=12582912:30000", "--data-binary", "@" + src.string(), s.url("/uploads")},
+                      "Xfer-Fault: stall=12582912:30000", "--data-binary", "@" + src.string(), "-D",
+                      dump.string(), s.url("/uploads")},
                      40s);
   });
   const bool stalled = wait_until([&] { return s.server_log().find("\"fault\":\"stall\"") != std::string::npos; }, 20s);
   // The 8 MiB checkpoint is synced on the server's pool while the body keeps arriving (a fast
-  // client reaches the stall first): wait until offset retrieval, which reports the durable
-  // offset, shows it.
-  std::string id;
-  wait_until([&] {
-    std::error_code ec;
-    for (std::filesystem::directory_iterator it(s.data / "parts", ec), end; !ec && it != end;
-         it.increment(ec)) {
-      id = it->path().stem().string();
-      return true;
-    }
+  // client reaches the stall first): its 104 says when it is durable.
+  const auto headers = [&] { return xts_test::parse_header_dump(xts_test::read_all(dump.string())); };
+  const bool checkpointed = wait_until([&] {
+    for (const auto& r : headers())
+      if (r.status == 104 && r.header("upload-offset") && *r.header("upload-offset") == std::to_string(8ull << 20))
+        return true;
     return false;
-  }, 5s);
-  const bool checkpointed = !id.empty() && wait_until([&] {
-    const auto h = s.curl({"-I", "-H", "Upload-Draft-Interop-Version: 6", s.url("/uploads/" + id)});
-    const auto o = h.final_response().header("upload-offset");
-    return o && *o == std::to_string(8ull << 20);
   }, 20s);
   s.server->kill_hard();
   client.join();
   REQUIRE(stalled);
   REQUIRE(checkpointed);
-  const auto* interim = created.interim(104);
-  REQUIRE(interim != nullptr);
-  const auto loc = xts_test::path_of_location(*interim->header("location"));
+  std::string loc;
+  for (const auto& r : headers())
+    if (r.status == 104 && r.header("location")) loc = xts_test::path_of_location(*r.header("location"));
+  REQUIRE_FALSE(loc.empty());
 
   s.server->restart();
   const auto head = s.curl({"-I", "-H", "Upload-Draft-Interop-Version: 6", s.url(loc)});
@@ -200,7 +197,7 @@ TEST_CASE("server SIGKILLed mid-upload restarts with a durable offset and comple
   CHECK(xfer::test::sha256_file(s.root / "uploads" / loc.substr(9)) == xfer::test::sha256_file(src));
 }
 
-TEST_CASE("a second append while one is running gets 409; offsets stay consistent", "[testserver][upload]") {
+TEST_CASE("a second append while one is running ends the first; offsets stay consistent", "[testserver][upload]") {
   AppServer s;
   const auto src = s.dir / "src.bin";
   xfer::test::write_pattern_file(src, 400'000, 11);
@@ -218,13 +215,23 @@ TEST_CASE("a second append while one is running gets 409; offsets stay consisten
     first = s.curl(a);
   });
   REQUIRE(wait_until([&] { return s.server_log().find("\"fault\":\"stall\"") != std::string::npos; }, 10s));
+  // The racing append ends the stalled one (its client may be gone: the draft's advice), which
+  // keeps what it delivered before its stall; the racing one then gets 409 with that offset.
   auto b = append_headers(9, 100'000, true);
   b.insert(b.end(), {"--data-binary", "@" + second, s.url(loc)});
   const auto racing = s.curl(b);
-  CHECK(racing.status() == 409);
-  CHECK(racing.final_response().header("upload-offset") == "100000");
   t.join();
-  CHECK(first.status() == 201);
+  CHECK(first.status() != 201);  // reset, no final response
+  CHECK(racing.status() == 409);
+  const auto offset = racing.final_response().header("upload-offset");
+  REQUIRE(offset);
+  const auto kept = std::stoull(*offset);
+  CHECK(kept > 100'000);  // the stall comes after some of the first append's bytes
+  CHECK(kept < 400'000);
+  auto c = append_headers(9, kept, true);
+  c.insert(c.end(), {"--data-binary", "@" + slice_file(src, kept, 400'000, s.dir / "c.bin"), s.url(loc)});
+  const auto rest = s.curl(c);
+  CHECK(rest.status() == 201);
   CHECK(xfer::test::sha256_file(s.root / "uploads" / loc.substr(9)) == xfer::test::sha256_file(src));
 }
 

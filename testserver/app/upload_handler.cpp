@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "testserver/app/file_digest.h"
 #include "testserver/app/http_util.h"
@@ -407,16 +408,26 @@ void UploadHandler::release(const std::shared_ptr<Upload>& u) {
 }
 
 void UploadHandler::when_settled(const std::shared_ptr<Exchange>& ex, const std::shared_ptr<Upload>& u,
-                                 std::function<void()> fn) {
+                                 std::function<void()> fn, bool supersede) {
+  std::shared_ptr<Exchange> previous;
   {
     std::lock_guard lock(store_.mutex());
-    if (u->state == Upload::State::kPersisting) {
+    const bool receiving = u->state == Upload::State::kReceiving;
+    if (u->state == Upload::State::kPersisting || (supersede && receiving)) {
       auto exec = ex->executor();
       u->waiters.push_back([exec, fn = std::move(fn)]() mutable { boost::asio::post(exec, std::move(fn)); });
-      return;
+      if (receiving) previous = u->active.lock();
+      fn = nullptr;
     }
   }
-  fn();
+  // The draft recommends ending a previous request on the resource (its client may be gone
+  // without the server knowing: a killed client over QUIC is silent until the idle timeout):
+  // what it delivered is kept, and this request runs once it has let go.
+  if (previous && !previous->closed()) {
+    spdlog::info("upload: a new request on a resource another request is writing: ending that one");
+    previous->abort_reset();
+  }
+  if (fn) fn();
 }
 
 void UploadHandler::options(const std::shared_ptr<Exchange>& ex) {
@@ -566,9 +577,9 @@ void UploadHandler::resource(const std::shared_ptr<Exchange>& ex, const std::str
     return;
   }
   if (req.method == "HEAD" || req.method == "GET") {
-    when_settled(ex, u, [self = shared_from_this(), ex, u, plan] { self->retrieve(ex, u, plan); });
+    when_settled(ex, u, [self = shared_from_this(), ex, u, plan] { self->retrieve(ex, u, plan); }, true);
   } else if (req.method == "PATCH") {
-    when_settled(ex, u, [self = shared_from_this(), ex, u] { self->append(ex, u); });
+    when_settled(ex, u, [self = shared_from_this(), ex, u] { self->append(ex, u); }, true);
   } else if (req.method == "DELETE") {
     when_settled(ex, u, [self = shared_from_this(), ex, u] { self->cancel(ex, u); });
   } else {

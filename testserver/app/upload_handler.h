@@ -40,9 +40,12 @@ class UploadHandler : public std::enable_shared_from_this<UploadHandler> {
                 const FaultPlan& plan);
   void append(const std::shared_ptr<Exchange>& ex, const std::shared_ptr<Upload>& u);
   void cancel(const std::shared_ptr<Exchange>& ex, const std::shared_ptr<Upload>& u);
-  // Runs fn now if the upload is not being persisted, else once it is idle again.
+  // Runs fn now if the upload is not being persisted, else once it is idle again. With
+  // `supersede` (offset retrieval, append), a request still writing into the upload is ended
+  // first (draft: "terminate previous requests to enable quick resumption") and fn runs once
+  // what it delivered is stored.
   void when_settled(const std::shared_ptr<Exchange>& ex, const std::shared_ptr<Upload>& u,
-                    std::function<void()> fn);
+                    std::function<void()> fn, bool supersede = false);
   void release(const std::shared_ptr<Upload>& u);
 
   UploadStore& store_;
