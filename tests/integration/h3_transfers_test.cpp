@@ -137,13 +137,24 @@ TEST_CASE("xfer put over HTTP/3: resumable uploads, a cut creation resumed on it
   const auto before = f.completed();
   auto extra = trust;
   extra.insert(extra.end(), {"--creation", "careful", "--chunk-size", "1M", "-H",
-                             "Xfer-Fault: close-after=1500000,times=1"});
+                             "Xfer-Fault: close-after=700000,times=2"});  // the empty creation takes one arming
   auto r = run_cli(put_args(f, f.server->https_origin() + "/uploads", extra));
   INFO(r.stderr_text);
   REQUIRE(r.exit_code == 0);
   f.check_one_new_upload(before);
   CHECK(served_over(*f.server, f.dir, "h3") >= 8);
   CHECK(served_over(*f.server, f.dir, "h2") == 0);
+  // The cuts happened, over HTTP/3 (the server logs every fault it injected).
+  const auto log = f.dir / "faults.json";
+  REQUIRE(run_cli({"get", f.server->http_origin() + "/_control/log", "-o", log.string(), "--journal",
+                   f.journal("log-journal")})
+              .exit_code == 0);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t cuts = 0;
+  for (std::size_t at = 0; (at = text.find("\"protocol\":\"h3\"", at)) != std::string::npos; ++at) ++cuts;
+  CHECK(cuts >= 4);  // three resets and the close
+  CHECK(text.find("\"fault\":\"close-after\"") != std::string::npos);
 }
 
 TEST_CASE("Alt-Svc learned over HTTP/2 sends the next run on the journal to HTTP/3", "[cli][h3][alt-svc]") {
