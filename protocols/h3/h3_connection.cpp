@@ -27,6 +27,10 @@ constexpr std::uint64_t kMaxStreamWindow = 16ull << 20;
 constexpr std::uint64_t kConnectionWindow = 16ull << 20;
 constexpr std::uint64_t kMaxConnectionWindow = 64ull << 20;
 constexpr std::chrono::seconds kIdleTimeout{30};
+// Keep-alive PINGs while the connection is quiet, and how long a connection with streams may
+// hear nothing at all before its path counts as gone.
+constexpr std::chrono::seconds kKeepAlive{1};
+constexpr std::chrono::seconds kSilentPeer{10};
 constexpr std::size_t kDatagramsPerRead = 64;
 constexpr std::size_t kMaxDatagram = 64 * 1024;
 constexpr std::size_t kCidLength = 18;
@@ -170,6 +174,11 @@ Result<void> H3Connection::start(const boost::asio::ip::udp::endpoint& remote,
       rv != 0)
     return fail(ErrorCategory::Internal, fmt::format("ngtcp2_conn_client_new: {}", ngtcp2_strerror(rv)));
   ngtcp2_conn_set_tls_native_handle(conn_, session_->native());
+  // A PING after a second without ack-eliciting traffic: a live server answers it even while
+  // every stream is paused, so silence means the path is gone (see on_watchdog).
+  ngtcp2_conn_set_keep_alive_timeout(
+      conn_, static_cast<ngtcp2_duration>(std::chrono::duration_cast<std::chrono::nanoseconds>(kKeepAlive).count()));
+  last_heard_ = std::chrono::steady_clock::now();
   wait_readable();
   write();  // the Initial: it starts the handshake
   if (closed_) return std::unexpected(callback_error_.value_or(Error(ErrorCategory::Network, "QUIC connection failed", true)));
@@ -304,6 +313,17 @@ void H3Connection::arm_watchdog() {
 
 void H3Connection::on_watchdog() {
   const auto t = std::chrono::steady_clock::now();
+  // UDP blocked mid-transfer (a firewall, a NAT that forgot us): QUIC's idle timeout would take
+  // 30 s to say so; the keep-alive PINGs make silence mean it sooner. Retryable: the engine's
+  // next attempt finds no handshake and the router falls back to TCP.
+  if (handshake_done_ && t - last_heard_ > kSilentPeer) {
+    fail_connection(Error(ErrorCategory::Network,
+                          fmt::format("HTTP/3 to {}: no packet from the server for {} s (UDP blocked?)", host_,
+                                      kSilentPeer.count()),
+                          true),
+                    false);
+    return;
+  }
   std::vector<std::int64_t> slow;
   for (auto& [id, stream] : streams_) {
     const HttpRequest& r = stream->request_;
@@ -458,6 +478,7 @@ void H3Connection::on_readable() {
                      nullptr};
     ngtcp2_pkt_info pi{};
     const int rv = ngtcp2_conn_read_pkt(conn_, &path, &pi, in.data(), static_cast<std::size_t>(n), now());
+    if (rv == 0) last_heard_ = std::chrono::steady_clock::now();
     if (rv != 0) {
       if (rv == NGTCP2_ERR_DRAINING) {
         fail_connection(error_for(rv, "the server closed the connection"), true);

@@ -200,6 +200,7 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
   bool going_away_ = false;  // the server sent GOAWAY: no new requests here
   bool orphaned_ = false;
   boost::asio::steady_timer watchdog_;
+  std::chrono::steady_clock::time_point last_heard_{};  // the last packet ngtcp2 accepted
   bool watchdog_armed_ = false;
   void close_if_orphaned();
 };
