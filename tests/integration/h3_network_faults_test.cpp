@@ -14,6 +14,7 @@
 #include <regex>
 
 #include "tests/integration/engine_harness.h"
+#include "tests/integration/server_stats.h"
 #include "tests/integration/upload_fixture.h"
 #include "tests/support/files.h"
 
@@ -26,27 +27,7 @@ namespace {
 constexpr std::uint64_t kSize = 4 * 1024 * 1024;
 constexpr auto kChildTimeout = std::chrono::seconds(90);  // every xfer run is killed after this
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// The server's GET /_control/stats over cleartext HTTP/1.1 (TCP is not impaired).
-std::string stats(const TestServerProcess& server, const TempDir& dir) {
-  static int n = 0;
-  const auto out = dir / ("stats-" + std::to_string(++n) + ".json");
-  auto r = run_cli({"get", server.http_origin() + "/_control/stats", "-o", out.string(), "--journal",
-                    (dir / ("stats-journal-" + std::to_string(n))).string()},
-                   std::nullopt, std::chrono::seconds(20));
-  REQUIRE(r.exit_code == 0);
-  return read_text(out);
-}
-
-std::uint64_t stat_of(const std::string& json, const std::string& key) {
-  std::smatch m;
-  if (!std::regex_search(json, m, std::regex("\"" + key + "\":([0-9]+)"))) return 0;
-  return std::stoull(m[1]);
-}
+std::string stats(const TestServerProcess& server, const TempDir& dir) { return control_json(server, dir, "stats"); }
 
 struct Served {
   TempDir dir{"xfer-h3nf"};

@@ -7,12 +7,10 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
-#include <regex>
 
 #include "tests/integration/engine_harness.h"
+#include "tests/integration/server_stats.h"
 #include "tests/integration/upload_fixture.h"
 #include "tests/support/files.h"
 
@@ -23,16 +21,7 @@ namespace {
 
 // Requests the server served over `protocol` so far ("h2", "h3", "http/1.1").
 std::uint64_t served_over(const TestServerProcess& server, const TempDir& dir, const std::string& protocol) {
-  static int n = 0;
-  const auto out = dir / ("stats-" + std::to_string(++n) + ".json");
-  auto r = run_cli({"get", server.http_origin() + "/_control/stats", "-o", out.string(), "--journal",
-                    (dir / "stats-journal").string()});
-  REQUIRE(r.exit_code == 0);
-  std::ifstream in(out);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex("\"" + protocol + "\":([0-9]+)"))) return 0;
-  return std::stoull(m[1]);
+  return stat_of(control_json(server, dir, "stats"), protocol);
 }
 
 struct H3Fixture {
@@ -145,12 +134,7 @@ TEST_CASE("xfer put over HTTP/3: resumable uploads, a cut creation resumed on it
   CHECK(served_over(*f.server, f.dir, "h3") >= 8);
   CHECK(served_over(*f.server, f.dir, "h2") == 0);
   // The cuts happened, over HTTP/3 (the server logs every fault it injected).
-  const auto log = f.dir / "faults.json";
-  REQUIRE(run_cli({"get", f.server->http_origin() + "/_control/log", "-o", log.string(), "--journal",
-                   f.journal("log-journal")})
-              .exit_code == 0);
-  std::ifstream in(log);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = control_json(*f.server, f.dir, "log");
   std::size_t cuts = 0;
   for (std::size_t at = 0; (at = text.find("\"protocol\":\"h3\"", at)) != std::string::npos; ++at) ++cuts;
   CHECK(cuts >= 4);  // three resets and the close

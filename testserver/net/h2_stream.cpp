@@ -10,6 +10,7 @@
 
 #include "testserver/net/request_target.h"
 #include "testserver/net/response_headers.h"
+#include "testserver/net/stream_fields.h"
 
 namespace xts::net {
 
@@ -17,38 +18,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
-
-// Header names and values as nghttp2 wants them; the strings own the bytes until submit
-// returns (nghttp2 copies them).
-struct NvList {
-  std::vector<std::string> storage;
-  std::vector<nghttp2_nv> nva;
-
-  void add(std::string name, std::string value) {
-    storage.push_back(std::move(name));
-    storage.push_back(std::move(value));
-  }
-  nghttp2_nv* build() {
-    nva.clear();
-    for (std::size_t i = 0; i + 1 < storage.size(); i += 2) {
-      nva.push_back({reinterpret_cast<std::uint8_t*>(storage[i].data()),
-                     reinterpret_cast<std::uint8_t*>(storage[i + 1].data()), storage[i].size(),
-                     storage[i + 1].size(), NGHTTP2_NV_FLAG_NONE});
-    }
-    return nva.data();
-  }
-};
-
-NvList response_nv(int status, const Headers& headers) {
-  NvList nv;
-  nv.add(":status", std::to_string(status));
-  for (const auto& h : headers) {
-    if (is_transport_owned_header(h.name)) continue;
-    if (h.value.find_first_of("\r\n") != std::string::npos) continue;
-    nv.add(to_lower(h.name), h.value);
-  }
-  return nv;
-}
 
 ssize_t read_callback(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t length,
                       std::uint32_t* flags, nghttp2_data_source* source, void*) {
@@ -67,33 +36,11 @@ H2Stream::H2Stream(std::shared_ptr<H2Session> session, std::int32_t id, Request 
 // ---------------------------------------------------------------------------------------------
 // Request side.
 
-void H2Stream::add_header(std::string_view name, std::string_view value,
-                          const TransportLimits& limits) {
-  // RFC 9113 §6.5.2 counts 32 bytes of overhead per field; so do we.
-  header_bytes_ += name.size() + value.size() + 32;
-  ++header_count_;
-  if (header_bytes_ > limits.max_header_bytes || header_count_ > limits.max_header_count) {
-    too_large_ = true;
-  }
-  if (too_large_) return;
-  if (!name.empty() && name.front() == ':') {
-    if (name == ":method") request_.method = std::string(value);
-    else if (name == ":path") request_.target = std::string(value);
-    else if (name == ":authority") request_.authority = std::string(value);
-    return;
-  }
-  if (name == "host" && request_.authority.empty()) request_.authority = std::string(value);
-  if (name == "content-length") request_.content_length = parse_uint64(value);
-  request_.headers.push_back({std::string(name), std::string(value)});
+void H2Stream::add_header(std::string_view name, std::string_view value, const TransportLimits& limits) {
+  fields_.add(name, value, limits);
 }
 
-bool H2Stream::complete_headers() {
-  if (request_.method.empty() || (request_.target.empty() && request_.method != "CONNECT")) return false;
-  auto split = split_request_target(request_.target);
-  request_.path = std::move(split.path);
-  request_.query = std::move(split.query);
-  return true;
-}
+bool H2Stream::complete_headers() { return fields_.complete(true); }
 
 void H2Stream::on_data(const std::uint8_t* data, std::size_t len) {
   received_ += len;
@@ -199,10 +146,10 @@ void H2Stream::deliver() {
 
 void H2Stream::send_interim(int status, const Headers& headers) {
   if (!usable() || head_sent_ || abort_ != Abort::None || status < 100 || status > 199) return;
-  auto nv = response_nv(status, headers);
+  auto nv = response_nv<nghttp2_nv>(status, headers);
   auto* nva = nv.build();
   const int rv = nghttp2_submit_headers(session_->session(), NGHTTP2_FLAG_NONE, id_, nullptr, nva,
-                                        nv.nva.size(), nullptr);
+                                        nv.size(), nullptr);
   if (rv != 0) spdlog::warn("h2 stream {}: interim {} not sent: {}", id_, status, nghttp2_strerror(rv));
   session_->schedule_write();
 }
@@ -214,7 +161,7 @@ void H2Stream::send_response_head(int status, const Headers& headers,
   if (!content_length) content_length = content_length_from(headers);
   const bool bodiless_status = status == 204 || status == 304 || status < 200;
   no_body_ = request_.method == "HEAD" || bodiless_status || (content_length && *content_length == 0);
-  auto nv = response_nv(status, headers);
+  auto nv = response_nv<nghttp2_nv>(status, headers);
   if (content_length && !bodiless_status) nv.add("content-length", std::to_string(*content_length));
   if (const auto& alt = session_->alt_svc(); !alt.empty()) nv.add("alt-svc", alt);
   auto* nva = nv.build();
@@ -222,7 +169,7 @@ void H2Stream::send_response_head(int status, const Headers& headers,
   provider.source.ptr = this;
   provider.read_callback = &read_callback;
   has_provider_ = !no_body_;
-  const int rv = nghttp2_submit_response(session_->session(), id_, nva, nv.nva.size(),
+  const int rv = nghttp2_submit_response(session_->session(), id_, nva, nv.size(),
                                          has_provider_ ? &provider : nullptr);
   if (rv != 0) {
     spdlog::warn("h2 stream {}: response not sent: {}", id_, nghttp2_strerror(rv));
@@ -350,11 +297,11 @@ void H2Stream::reject(int status) {
   head_sent_ = true;
   no_body_ = true;
   finished_ = true;
-  NvList nv;
+  NvList<nghttp2_nv> nv;
   nv.add(":status", std::to_string(status));
   nv.add("content-length", "0");
   auto* nva = nv.build();
-  nghttp2_submit_response(session_->session(), id_, nva, nv.nva.size(), nullptr);
+  nghttp2_submit_response(session_->session(), id_, nva, nv.size(), nullptr);
 }
 
 void H2Stream::resume() {

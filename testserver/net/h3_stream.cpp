@@ -8,6 +8,7 @@
 
 #include "testserver/net/request_target.h"
 #include "testserver/net/response_headers.h"
+#include "testserver/net/stream_fields.h"
 
 namespace xts::net {
 
@@ -15,37 +16,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
-
-// Field lines for nghttp3, which copies them at submit time (no NO_COPY flags).
-struct NvList {
-  std::vector<std::string> storage;
-  std::vector<nghttp3_nv> nva;
-
-  void add(std::string name, std::string value) {
-    storage.push_back(std::move(name));
-    storage.push_back(std::move(value));
-  }
-  nghttp3_nv* build() {
-    nva.clear();
-    for (std::size_t i = 0; i + 1 < storage.size(); i += 2) {
-      nva.push_back({reinterpret_cast<std::uint8_t*>(storage[i].data()),
-                     reinterpret_cast<std::uint8_t*>(storage[i + 1].data()), storage[i].size(),
-                     storage[i + 1].size(), NGHTTP3_NV_FLAG_NONE});
-    }
-    return nva.data();
-  }
-};
-
-NvList response_nv(int status, const Headers& headers) {
-  NvList nv;
-  nv.add(":status", std::to_string(status));
-  for (const auto& h : headers) {
-    if (is_transport_owned_header(h.name)) continue;
-    if (h.value.find_first_of("\r\n") != std::string::npos) continue;
-    nv.add(to_lower(h.name), h.value);
-  }
-  return nv;
-}
 
 nghttp3_ssize read_callback(nghttp3_conn*, std::int64_t, nghttp3_vec* vec, std::size_t veccnt,
                             std::uint32_t* flags, void*, void* stream_user_data) {
@@ -69,28 +39,10 @@ H3Stream::H3Stream(std::shared_ptr<H3Session> session, std::int64_t id, Request 
 // Request side.
 
 void H3Stream::add_header(std::string_view name, std::string_view value, const TransportLimits& limits) {
-  header_bytes_ += name.size() + value.size() + 32;  // as HTTP/2 counts them
-  ++header_count_;
-  if (header_bytes_ > limits.max_header_bytes || header_count_ > limits.max_header_count) too_large_ = true;
-  if (too_large_) return;
-  if (!name.empty() && name.front() == ':') {
-    if (name == ":method") request_.method = std::string(value);
-    else if (name == ":path") request_.target = std::string(value);
-    else if (name == ":authority") request_.authority = std::string(value);
-    return;
-  }
-  if (name == "host" && request_.authority.empty()) request_.authority = std::string(value);
-  if (name == "content-length") request_.content_length = parse_uint64(value);
-  request_.headers.push_back({std::string(name), std::string(value)});
+  fields_.add(name, value, limits);
 }
 
-bool H3Stream::complete_headers() {
-  if (request_.method.empty() || request_.target.empty()) return false;
-  auto split = split_request_target(request_.target);
-  request_.path = std::move(split.path);
-  request_.query = std::move(split.query);
-  return true;
-}
+bool H3Stream::complete_headers() { return fields_.complete(false); }
 
 void H3Stream::on_data(const std::uint8_t* data, std::size_t len) {
   received_ += len;
@@ -187,10 +139,10 @@ void H3Stream::fail_pending() {
 
 void H3Stream::send_interim(int status, const Headers& headers) {
   if (!usable() || head_sent_ || abort_ != Abort::None || status < 100 || status > 199 || status == 101) return;
-  auto nv = response_nv(status, headers);
+  auto nv = response_nv<nghttp3_nv>(status, headers);
   auto* nva = nv.build();
   // Frames go out in submission order, so this HEADERS precedes the final response.
-  if (int rv = nghttp3_conn_submit_info(session_->http3(), id_, nva, nv.nva.size()); rv != 0)
+  if (int rv = nghttp3_conn_submit_info(session_->http3(), id_, nva, nv.size()); rv != 0)
     spdlog::warn("h3 stream {}: interim {} not sent: {}", id_, status, nghttp3_strerror(rv));
   session_->schedule_write();
 }
@@ -201,12 +153,12 @@ void H3Stream::send_response_head(int status, const Headers& headers, std::optio
   if (!content_length) content_length = content_length_from(headers);
   const bool bodiless_status = status == 204 || status == 304 || status < 200;
   no_body_ = request_.method == "HEAD" || bodiless_status || (content_length && *content_length == 0);
-  auto nv = response_nv(status, headers);
+  auto nv = response_nv<nghttp3_nv>(status, headers);
   if (content_length && !bodiless_status) nv.add("content-length", std::to_string(*content_length));
   auto* nva = nv.build();
   nghttp3_data_reader reader{&read_callback};
   has_reader_ = !no_body_;
-  if (int rv = nghttp3_conn_submit_response(session_->http3(), id_, nva, nv.nva.size(), has_reader_ ? &reader : nullptr);
+  if (int rv = nghttp3_conn_submit_response(session_->http3(), id_, nva, nv.size(), has_reader_ ? &reader : nullptr);
       rv != 0) {
     spdlog::warn("h3 stream {}: response not sent: {}", id_, nghttp3_strerror(rv));
     session_->reset_stream(id_);
@@ -336,11 +288,11 @@ void H3Stream::reject(int status) {
   no_body_ = true;
   finished_ = true;
   eof_handed_ = true;
-  NvList nv;
+  NvList<nghttp3_nv> nv;
   nv.add(":status", std::to_string(status));
   nv.add("content-length", "0");
   auto* nva = nv.build();
-  nghttp3_conn_submit_response(session_->http3(), id_, nva, nv.nva.size(), nullptr);
+  nghttp3_conn_submit_response(session_->http3(), id_, nva, nv.size(), nullptr);
   session_->schedule_write();
 }
 

@@ -22,6 +22,7 @@
 
 #include "testserver/exchange.h"
 #include "testserver/net/limits.h"
+#include "testserver/net/stream_fields.h"
 #include "testserver/net/response_budget.h"
 
 namespace xts::net {
@@ -69,7 +70,7 @@ class H3Stream final : public Exchange,
   // Connection side (inside nghttp3 callbacks).
   std::int64_t id() const { return id_; }
   void add_header(std::string_view name, std::string_view value, const TransportLimits& limits);
-  bool too_large() const { return too_large_; }
+  bool too_large() const { return fields_.too_large(); }
   bool complete_headers();
   bool dispatched() const { return dispatched_; }
   void set_dispatched() { dispatched_ = true; }
@@ -110,10 +111,8 @@ class H3Stream final : public Exchange,
   boost::asio::any_io_executor executor_;
   std::int64_t id_;
   Request request_;
+  RequestFields fields_{request_};  // folds the header block into request_
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
-  std::size_t header_bytes_ = 0;
-  std::size_t header_count_ = 0;
-  bool too_large_ = false;
   bool dispatched_ = false;
   bool closed_ = false;
   bool stream_closed_ = false;

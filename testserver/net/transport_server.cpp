@@ -44,7 +44,8 @@ std::expected<std::unique_ptr<TransportServer>, std::string> TransportServer::op
       auto credentials = QuicServerCredentials::load(cert, key);
       if (!credentials) return std::unexpected(credentials.error());
       const boost::asio::ip::udp::endpoint udp(endpoint->address(), server->tls_->port());
-      QuicListener::Options quic{.retry = config.quic_retry};
+      QuicListener::Options quic;
+      quic.retry = config.quic_retry;
       if (!config.udp_impair.empty()) {
         auto spec = parse_impair_spec(config.udp_impair);
         if (!spec) return std::unexpected("--udp-impair: " + spec.error());
