@@ -31,7 +31,8 @@ constexpr std::chrono::seconds kIdleTimeout{30};
 // hear nothing at all before its path counts as gone.
 constexpr std::chrono::seconds kKeepAlive{1};
 constexpr std::chrono::seconds kSilentPeer{10};
-constexpr std::size_t kDatagramsPerRead = 64;
+// Read this many datagrams, then write (acknowledgements, window updates) before reading on.
+constexpr std::size_t kDatagramsPerRead = 256;
 constexpr std::size_t kMaxDatagram = 64 * 1024;
 constexpr std::size_t kCidLength = 18;
 
@@ -64,7 +65,6 @@ H3Connection::H3Connection(boost::asio::io_context& io, const TransportSettings&
       socket_(io),
       timer_(io),
       send_buffer_(kMaxDatagram),
-      receive_buffer_(kMaxDatagram),
       watchdog_(io) {
   conn_ref_.get_conn = &H3Connection::get_conn;
   conn_ref_.user_data = this;
@@ -113,6 +113,7 @@ Result<void> H3Connection::start(const boost::asio::ip::udp::endpoint& remote,
     return fail(ErrorCategory::Network, fmt::format("getsockname: {}", std::strerror(errno)), true);
   std::memcpy(&remote_addr_, remote.data(), remote.size());
   remote_len_ = static_cast<socklen_t>(remote.size());
+  udp_ = std::make_unique<UdpBatch>(socket_.native_handle());
 
   auto session = QuicTlsSession::create(*tls_, host_, &conn_ref_);
   if (!session) return std::unexpected(session.error());
@@ -367,6 +368,9 @@ H3Stream* H3Connection::stream_for(std::int64_t id) {
 void H3Connection::finish_stream(std::int64_t id, Result<void> outcome) {
   H3Stream* stream = stream_for(id);
   if (!stream) return;
+  // Bytes that arrived before a reset are the sink's if it takes them: a resumed download then
+  // starts after them, not before.
+  if (!outcome && !stream->paused_ && !deliver_backlog(*stream)) return;
   streams_.erase(id);
   release_backlog(*stream);
   end_request_body(id, true);
@@ -423,7 +427,14 @@ void H3Connection::credit(std::int64_t stream_id, std::size_t bytes) {
   ngtcp2_conn_extend_max_offset(conn_, bytes);
 }
 
-void H3Connection::drain(H3Stream& stream) {
+void H3Connection::deliver_batch() {
+  std::vector<std::int64_t> ids;
+  ids.swap(to_deliver_);
+  for (const std::int64_t id : ids)
+    if (H3Stream* stream = stream_for(id)) drain(*stream);
+}
+
+bool H3Connection::deliver_backlog(H3Stream& stream) {
   const std::int64_t id = stream.id_;
   while (!stream.paused_ && stream.backlog_from_ < stream.backlog_.size()) {
     const std::span<const std::uint8_t> data(stream.backlog_.data() + stream.backlog_from_,
@@ -432,13 +443,18 @@ void H3Connection::drain(H3Stream& stream) {
     if (stream.sink_.on_body(data) == BodyAction::Pause) stream.paused_ = true;
     stream.backlog_from_ = stream.backlog_.size();
     credit(id, data.size());
-    if (!stream_for(id)) return;  // the sink's reaction ended it
+    if (!stream_for(id)) return false;  // the sink's reaction ended it
   }
   if (stream.backlog_from_ == stream.backlog_.size()) {
     stream.backlog_.clear();
     stream.backlog_from_ = 0;
   }
-  if (stream.ended_ && stream.backlog_.empty()) finish_stream(id, {});
+  return true;
+}
+
+void H3Connection::drain(H3Stream& stream) {
+  if (!deliver_backlog(stream)) return;
+  if (stream.ended_ && stream.backlog_.empty()) finish_stream(stream.id_, {});
 }
 
 // ---- I/O ---------------------------------------------------------------------------------------
@@ -453,50 +469,52 @@ void H3Connection::wait_readable() {
 }
 
 void H3Connection::on_readable() {
-  std::vector<std::uint8_t>& in = receive_buffer_;
-  for (std::size_t i = 0; i < kDatagramsPerRead && !closed_; ++i) {
-    sockaddr_storage from{};
-    iovec iov{in.data(), in.size()};
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof(from);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    const ssize_t n = ::recvmsg(socket_.native_handle(), &msg, 0);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
-      // A connected UDP socket reports the ICMP errors of its peer here.
-      fail_connection(Error(ErrorCategory::Network,
-                 fmt::format("HTTP/3 to {}: {}{}", host_, std::strerror(errno),
-                             errno == ECONNREFUSED ? " (nothing answers on that UDP port)" : ""),
-                 true),
-           true);
-      return;
-    }
-    ngtcp2_path path{{reinterpret_cast<ngtcp2_sockaddr*>(&local_addr_), local_len_},
-                     {reinterpret_cast<ngtcp2_sockaddr*>(&from), msg.msg_namelen},
-                     nullptr};
-    ngtcp2_pkt_info pi{};
-    const int rv = ngtcp2_conn_read_pkt(conn_, &path, &pi, in.data(), static_cast<std::size_t>(n), now());
-    if (rv == 0) last_heard_ = std::chrono::steady_clock::now();
-    if (rv != 0) {
-      if (rv == NGTCP2_ERR_DRAINING) {
-        fail_connection(error_for(rv, "the server closed the connection"), true);
-        return;
-      }
-      if (!last_error_.error_code) {
-        if (rv == NGTCP2_ERR_CRYPTO)
-          ngtcp2_connection_close_error_set_transport_error_tls_alert(
-              &last_error_, ngtcp2_conn_get_tls_alert(conn_), nullptr, 0);
-        else
-          ngtcp2_connection_close_error_set_transport_error_liberr(&last_error_, rv, nullptr, 0);
-      }
-      fail_connection(error_for(rv, "reading"), false);
-      return;
-    }
+  reading_batch_ = true;
+  const long n = udp_->receive(kDatagramsPerRead,
+                               [this](std::span<const std::uint8_t> datagram, const sockaddr_storage& from,
+                                      socklen_t from_len) { return read_datagram(datagram, from, from_len); });
+  reading_batch_ = false;
+  if (closed_) return;
+  deliver_batch();
+  if (closed_) return;
+  if (n < 0 && n != -EAGAIN && n != -EWOULDBLOCK && n != -EINTR) {
+    const int err = static_cast<int>(-n);
+    // A connected UDP socket reports the ICMP errors of its peer here.
+    fail_connection(Error(ErrorCategory::Network,
+                          fmt::format("HTTP/3 to {}: {}{}", host_, std::strerror(err),
+                                      err == ECONNREFUSED ? " (nothing answers on that UDP port)" : ""),
+                          true),
+                    true);
+    return;
   }
   write();
   wait_readable();
+}
+
+bool H3Connection::read_datagram(std::span<const std::uint8_t> datagram, const sockaddr_storage& from,
+                                 socklen_t from_len) {
+  ngtcp2_path path{{reinterpret_cast<ngtcp2_sockaddr*>(&local_addr_), local_len_},
+                   {reinterpret_cast<ngtcp2_sockaddr*>(const_cast<sockaddr_storage*>(&from)), from_len},
+                   nullptr};
+  ngtcp2_pkt_info pi{};
+  const int rv = ngtcp2_conn_read_pkt(conn_, &path, &pi, datagram.data(), datagram.size(), now());
+  if (rv == 0) {
+    last_heard_ = std::chrono::steady_clock::now();
+    return true;
+  }
+  if (rv == NGTCP2_ERR_DRAINING) {
+    fail_connection(error_for(rv, "the server closed the connection"), true);
+    return false;
+  }
+  if (!last_error_.error_code) {
+    if (rv == NGTCP2_ERR_CRYPTO)
+      ngtcp2_connection_close_error_set_transport_error_tls_alert(&last_error_, ngtcp2_conn_get_tls_alert(conn_),
+                                                                  nullptr, 0);
+    else
+      ngtcp2_connection_close_error_set_transport_error_liberr(&last_error_, rv, nullptr, 0);
+  }
+  fail_connection(error_for(rv, "reading"), false);
+  return false;
 }
 
 Error H3Connection::error_for(int liberr, const char* during) const {
@@ -540,29 +558,58 @@ void H3Connection::schedule_write() {
   });
 }
 
+bool H3Connection::send_run(std::size_t len, std::size_t segment) {
+  if (len == 0) return true;
+  std::size_t sent = 0;
+  if (udp_->send({send_buffer_.data(), len}, segment, sent) != UdpBatch::SendOutcome::WouldBlock) return true;
+  // Anything else (EMSGSIZE: a path-MTU probe larger than the path) is a lost packet, which
+  // QUIC recovers from; only a full socket buffer keeps packets for later.
+  blocked_.push_back({std::vector<std::uint8_t>(send_buffer_.begin() + static_cast<std::ptrdiff_t>(sent),
+                                                send_buffer_.begin() + static_cast<std::ptrdiff_t>(len)),
+                      segment});
+  return false;
+}
+
+bool H3Connection::send_blocked() {
+  while (!blocked_.empty()) {
+    BlockedRun& run = blocked_.front();
+    std::size_t sent = 0;
+    if (udp_->send(run.packets, run.segment, sent) == UdpBatch::SendOutcome::WouldBlock) {
+      run.packets.erase(run.packets.begin(), run.packets.begin() + static_cast<std::ptrdiff_t>(sent));
+      return false;
+    }
+    blocked_.pop_front();
+  }
+  return true;
+}
+
 void H3Connection::write() {
   if (closed_ || !conn_) return;
   open_pending();
   if (h3_)
     for (const std::int64_t id : resume_bodies_) (void)nghttp3_conn_resume_stream(h3_, id);
   resume_bodies_.clear();
-  if (!blocked_datagram_.empty()) {
-    const ssize_t n = ::send(socket_.native_handle(), blocked_datagram_.data(), blocked_datagram_.size(), 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      wait_writable();
-      return;
-    }
-    blocked_datagram_.clear();
+  if (!send_blocked()) {
+    wait_writable();
+    return;
   }
   const std::size_t max_udp = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
   const std::size_t quantum = std::max<std::size_t>(ngtcp2_conn_get_send_quantum(conn_), max_udp);
-  const std::size_t max_packets = std::max<std::size_t>(1, quantum / max_udp);
+  // The send quantum is what pacing allows now; one GSO run holds at most what fits the buffer.
+  const std::size_t max_packets =
+      std::clamp<std::size_t>(quantum / max_udp, 1, std::min(UdpBatch::kMaxSegments, send_buffer_.size() / max_udp));
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi{};
   const ngtcp2_tstamp ts = now();
   std::size_t packets = 0;
-  for (;;) {
+  std::size_t run = 0;      // bytes of the run being built at the front of send_buffer_
+  std::size_t segment = 0;  // the size of its packets: the first one's
+  const auto blocked = [&] {
+    ngtcp2_conn_update_pkt_tx_time(conn_, ts);
+    wait_writable();
+  };
+  while (packets < max_packets) {
     std::int64_t stream_id = -1;
     int fin = 0;
     nghttp3_vec vec[16];
@@ -582,7 +629,7 @@ void H3Connection::write() {
     if (fin) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     ngtcp2_ssize ndatalen = -1;
     const ngtcp2_ssize nwrite = ngtcp2_conn_writev_stream(
-        conn_, &ps.path, &pi, send_buffer_.data(), max_udp, &ndatalen, flags, stream_id,
+        conn_, &ps.path, &pi, send_buffer_.data() + run, max_udp, &ndatalen, flags, stream_id,
         reinterpret_cast<const ngtcp2_vec*>(vec), static_cast<std::size_t>(nvec), ts);
     if (nwrite < 0) {
       if (nwrite == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
@@ -604,21 +651,30 @@ void H3Connection::write() {
     if (h3_ && ndatalen >= 0 && stream_id >= 0)
       (void)nghttp3_conn_add_write_offset(h3_, stream_id, static_cast<std::size_t>(ndatalen));
     if (nwrite == 0) break;
-    const ssize_t n = ::send(socket_.native_handle(), send_buffer_.data(), static_cast<std::size_t>(nwrite), 0);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        blocked_datagram_.assign(send_buffer_.begin(), send_buffer_.begin() + nwrite);
-        ngtcp2_conn_update_pkt_tx_time(conn_, ts);
-        wait_writable();
-        return;
+    ++packets;
+    const auto size = static_cast<std::size_t>(nwrite);
+    if (run > 0 && size > segment) {
+      // Larger than the run's packets: the run leaves first, this packet starts the next one.
+      const bool sent = send_run(run, segment);
+      std::memmove(send_buffer_.data(), send_buffer_.data() + run, size);
+      run = size;
+      segment = size;
+      if (!sent) {
+        blocked_.push_back({std::vector<std::uint8_t>(send_buffer_.begin(), send_buffer_.begin() + static_cast<std::ptrdiff_t>(size)), segment});
+        return blocked();
       }
-      // EMSGSIZE: a path-MTU probe larger than the path; anything else is the next read's news.
+      continue;
     }
-    if (++packets == max_packets) {
-      // The send quantum is used up: pacing decides when the rest goes (the timer).
-      break;
+    if (run == 0) segment = size;
+    run += size;
+    // A shorter packet can only end a run (GSO cuts every piece but the last to `segment`).
+    if (size < segment || packets == max_packets || send_buffer_.size() - run < max_udp) {
+      if (!send_run(run, segment)) return blocked();
+      run = 0;
     }
   }
+  // Whatever is left, and then pacing decides when the rest goes (the timer).
+  if (!send_run(run, segment)) return blocked();
   ngtcp2_conn_update_pkt_tx_time(conn_, ts);
   arm_timer();
 }
@@ -864,8 +920,12 @@ int H3Connection::h3_recv_data(nghttp3_conn*, std::int64_t stream_id, const std:
     return 0;
   }
   stream->moved_ += datalen;
-  if (stream->paused_ || !stream->backlog_.empty()) {
-    // Held, not credited: the window bounds how much can wait here.
+  // Held, not credited until the sink takes it (the window bounds how much can wait here):
+  // while paused, and while a batch of datagrams is read, so that the sink gets the batch's
+  // bytes in one piece (one file write) instead of a packet's worth at a time.
+  const bool queue = stream->paused_ || !stream->backlog_.empty() || self->reading_batch_;
+  if (queue) {
+    if (!stream->paused_ && stream->backlog_.empty()) self->to_deliver_.push_back(stream_id);
     stream->backlog_.insert(stream->backlog_.end(), data, data + datalen);
     return 0;
   }

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +37,7 @@
 
 #include "protocols/h3/quic_tls.h"
 #include "protocols/h3/request_body.h"
+#include "protocols/h3/udp_batch.h"
 #include "protocols/transport.h"
 
 namespace xfer::protocols::h3 {
@@ -91,6 +93,12 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
   void wait_readable();
   void on_readable();
   void write();  // what ngtcp2 and nghttp3 have to send, then the timer
+  // Sends send_buffer_[0, len) as packets of `segment` bytes; false if the kernel pushed back
+  // (what is left is kept in blocked_ and the socket watched).
+  bool send_run(std::size_t len, std::size_t segment);
+  bool send_blocked();
+  // One datagram from the server into ngtcp2; false once the connection failed.
+  bool read_datagram(std::span<const std::uint8_t> datagram, const sockaddr_storage& from, socklen_t from_len);
   void schedule_write();
   void wait_writable();
   void arm_timer();
@@ -100,8 +108,13 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
   void fail_connection(const Error& error, bool silent);
   Error error_for(int liberr, const char* during) const;
 
-  // Delivers what a stream has waiting while its sink takes it; credits what it took.
+  // Delivers what a stream has waiting while its sink takes it; credits what it took; ends the
+  // stream if its response ended and nothing waits.
   void drain(H3Stream& stream);
+  // The delivering part of drain(): false if the sink's reaction ended the stream.
+  bool deliver_backlog(H3Stream& stream);
+  // After a batch of datagrams: every stream that got body bytes in it hears of them at once.
+  void deliver_batch();
   // A stream leaves with bytes the sink never took: the connection's window gets them back
   // (ngtcp2 does not), or enough abandoned paused streams would stall every other one.
   void release_backlog(H3Stream& stream);
@@ -190,9 +203,16 @@ class H3Connection : public std::enable_shared_from_this<H3Connection> {
   // Request bodies by stream id, until the QUIC stream closes (nghttp3 points into them).
   std::unordered_map<std::int64_t, std::unique_ptr<RequestBody>> bodies_;
   std::vector<std::int64_t> resume_bodies_;  // acknowledgements made room: resumed by write()
+  bool reading_batch_ = false;               // on_readable is feeding datagrams to ngtcp2
+  std::vector<std::int64_t> to_deliver_;     // streams with body bytes from this batch
+  std::unique_ptr<UdpBatch> udp_;
+  // Packets are written here back to back and leave as runs of equal size (GSO).
   std::vector<std::uint8_t> send_buffer_;
-  std::vector<std::uint8_t> receive_buffer_;
-  std::vector<std::uint8_t> blocked_datagram_;  // EAGAIN: sent again when writable
+  struct BlockedRun {
+    std::vector<std::uint8_t> packets;
+    std::size_t segment = 0;
+  };
+  std::deque<BlockedRun> blocked_;  // EAGAIN: sent first, in order, once the socket is writable
   bool write_scheduled_ = false;
   bool waiting_writable_ = false;
   bool handshake_done_ = false;
