@@ -10,7 +10,9 @@
 // inside a callback (post the destruction instead).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -123,6 +125,16 @@ class Transport {
     (void)origin;
     (void)services;
   }
+  // HTTP/3 to `origin` was found not to work (by an earlier run, kept in the journal): a
+  // transport that would try it goes straight to TCP for `how_long`. Others ignore it.
+  virtual void remember_quic_broken(const std::string& origin, std::chrono::milliseconds how_long) {
+    (void)origin;
+    (void)how_long;
+  }
+  // `listener` hears whenever the transport finds an origin's HTTP/3 not working, and for how
+  // long it will not try it (an empty listener stops that). Called on the transport's thread.
+  using QuicBrokenListener = std::function<void(const std::string& origin, std::chrono::milliseconds how_long)>;
+  virtual void on_quic_broken(QuicBrokenListener listener) { (void)listener; }
 };
 
 }  // namespace xfer::protocols

@@ -473,6 +473,7 @@ Result<void> LevelDbJournal::resolve(const Batch::Ops& ops, const Overlay& group
                     merged.updated_at = record.updated_at;
                   } else {
                     merged.alt_svc = record.alt_svc;
+                    merged.h3_broken_until = record.h3_broken_until;
                   }
                   record = std::move(merged);
                 }

@@ -136,6 +136,7 @@ std::optional<Error> legacy_error(std::string_view described, bool failed) {
 
 std::uint8_t record_version(std::uint8_t kind) {
   if (kind == static_cast<std::uint8_t>(RecordKind::Upload)) return 3;
+  if (kind == static_cast<std::uint8_t>(RecordKind::Origin)) return 2;
   return kind == static_cast<std::uint8_t>(RecordKind::Transfer) ||
                  kind == static_cast<std::uint8_t>(RecordKind::Event)
              ? 2
@@ -255,6 +256,7 @@ std::string encode(const OriginRecord& o) {
   w.opt_u64(o.upload_limits.max_age ? std::optional<std::uint64_t>(o.upload_limits.max_age->count())
                                      : std::nullopt);
   w.i64(o.updated_at);
+  w.i64(o.h3_broken_until);
   return finish(w);
 }
 
@@ -275,7 +277,10 @@ Result<OriginRecord> decode_origin(std::string_view key, std::string_view value)
        get_opt_u64(r, o.upload_limits.min_size) &&
        get_opt_u64(r, o.upload_limits.max_append_size) &&
        get_opt_u64(r, o.upload_limits.min_append_size) &&
-       get_opt_u64(r, max_age) && r.i64(o.updated_at) && r.at_end();
+       get_opt_u64(r, max_age) && r.i64(o.updated_at);
+  // Version 1 records end here; version 2 knows when HTTP/3 broke.
+  if (ok && opened->version >= 2) ok = r.i64(o.h3_broken_until);
+  ok = ok && r.at_end();
   if (!ok || (max_age && *max_age > static_cast<std::uint64_t>(INT64_MAX)))
     return corrupt(key, "malformed origin record");
   if (max_age) o.upload_limits.max_age = std::chrono::seconds(static_cast<std::int64_t>(*max_age));

@@ -99,6 +99,8 @@ struct SegmentRecord {
 struct OriginRecord {
   std::string origin;
   std::vector<AlternativeService> alt_svc;
+  // Its HTTP/3 did not work (no handshake, blocked UDP): TCP without trying until then.
+  UnixMillis h3_broken_until = 0;
   std::uint32_t upload_interop_version = 0;  // 0 = unknown / not supported
   UploadLimits upload_limits;
   UnixMillis updated_at = 0;

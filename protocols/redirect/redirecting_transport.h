@@ -50,6 +50,10 @@ class RedirectingTransport final : public Transport {
   void remember_alternatives(const std::string& origin, std::vector<AlternativeService> services) override {
     inner_->remember_alternatives(origin, std::move(services));
   }
+  void remember_quic_broken(const std::string& origin, std::chrono::milliseconds how_long) override {
+    inner_->remember_quic_broken(origin, how_long);
+  }
+  void on_quic_broken(QuicBrokenListener listener) override { inner_->on_quic_broken(std::move(listener)); }
 
   Transport& inner() { return *inner_; }
 

@@ -5,7 +5,7 @@
 namespace xfer::protocols {
 namespace {
 // How long an origin whose HTTP/3 failed goes straight to TCP.
-constexpr std::chrono::minutes kBrokenFor{10};
+constexpr std::chrono::milliseconds kBrokenFor = std::chrono::minutes(10);
 }  // namespace
 
 bool BrokenQuicOrigins::broken(const std::string& origin) {
@@ -16,7 +16,12 @@ bool BrokenQuicOrigins::broken(const std::string& origin) {
   return false;
 }
 
-void BrokenQuicOrigins::mark(const std::string& origin, std::chrono::steady_clock::duration how_long) {
+void BrokenQuicOrigins::mark(const std::string& origin, std::chrono::milliseconds how_long) {
+  remember(origin, how_long);
+  if (on_mark) on_mark(origin, how_long);
+}
+
+void BrokenQuicOrigins::remember(const std::string& origin, std::chrono::milliseconds how_long) {
   until[origin] = std::chrono::steady_clock::now() + how_long;
 }
 

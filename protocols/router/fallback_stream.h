@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,8 +25,13 @@ namespace xfer::protocols {
 // Origins whose HTTP/3 did not work, until when (shared by the router and its streams).
 struct BrokenQuicOrigins {
   std::map<std::string, std::chrono::steady_clock::time_point> until;
+  // Hears every mark (the engine keeps it in the journal for the next run).
+  std::function<void(const std::string& origin, std::chrono::milliseconds how_long)> on_mark;
   bool broken(const std::string& origin);
-  void mark(const std::string& origin, std::chrono::steady_clock::duration how_long);
+  // A failure seen now: remembered, and on_mark told.
+  void mark(const std::string& origin, std::chrono::milliseconds how_long);
+  // What an earlier run found (from the journal): remembered, nobody told.
+  void remember(const std::string& origin, std::chrono::milliseconds how_long);
 };
 
 class FallbackStream final : public HttpStream, private ExchangeSink {

@@ -63,6 +63,12 @@ void RoutingTransport::remember_alternatives(const std::string& origin, std::vec
   }
 }
 
+void RoutingTransport::remember_quic_broken(const std::string& origin, std::chrono::milliseconds how_long) {
+  broken_->remember(origin, how_long);
+}
+
+void RoutingTransport::on_quic_broken(QuicBrokenListener listener) { broken_->on_mark = std::move(listener); }
+
 std::optional<std::uint16_t> RoutingTransport::h3_port(const std::string& origin) {
   const auto it = h3_at_.find(origin);
   if (it == h3_at_.end()) return std::nullopt;

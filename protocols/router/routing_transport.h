@@ -11,8 +11,9 @@
 // stays the fallback. Only alternatives on the origin's own host are used (another host would
 // need a connection to a name other than the one the certificate is checked for; RFC 7838
 // allows it, this router does not take it yet), and not while the environment sends the
-// origin through a proxy (https_proxy / all_proxy, as libcurl reads them). The broken-origin
-// memory lasts for this process.
+// origin through a proxy (https_proxy / all_proxy, as libcurl reads them). An origin whose
+// HTTP/3 failed is reported to on_quic_broken's listener, which may keep it beyond this process
+// and hand it back with remember_quic_broken.
 #pragma once
 
 #include <chrono>
@@ -36,6 +37,8 @@ class RoutingTransport final : public Transport {
   Result<std::unique_ptr<HttpStream>> start(const HttpRequest& request, ExchangeSink& sink) override;
   TransportCapabilities capabilities() const override;
   void remember_alternatives(const std::string& origin, std::vector<AlternativeService> services) override;
+  void remember_quic_broken(const std::string& origin, std::chrono::milliseconds how_long) override;
+  void on_quic_broken(QuicBrokenListener listener) override;
 
  private:
   boost::asio::io_context& io_;

@@ -29,11 +29,12 @@ struct H3Fixture {
   std::unique_ptr<TestServerProcess> server;
   std::string sha;
 
-  explicit H3Fixture(std::uint64_t size) {
+  explicit H3Fixture(std::uint64_t size, std::vector<std::string> server_args = {}) {
     fs::create_directories(dir / "root");
     write_pattern_file(dir / "root" / "f.bin", size, 57);
     sha = sha256_file(dir / "root" / "f.bin");
-    server = start_server(dir, {"--control"});
+    server_args.push_back("--control");
+    server = start_server(dir, server_args);
     REQUIRE(server->h3_port() == server->tls_port());
   }
   std::string url(const std::string& query = "") const {
@@ -167,6 +168,30 @@ TEST_CASE("Alt-Svc learned over HTTP/2 sends the next run on the journal to HTTP
   auto fresh = run_cli(f.get(f.url("?fresh"), f.dir / "d.bin", "other"));
   REQUIRE(fresh.exit_code == 0);
   CHECK(served_over(*f.server, f.dir, "h2") == h2_after_first + 2);
+}
+
+TEST_CASE("an origin whose HTTP/3 broke goes straight to TCP in the next run on the journal", "[cli][h3][alt-svc]") {
+  // Every datagram to or from the server is dropped; TCP works and advertises h3.
+  H3Fixture f(1'000'000, {"--udp-impair", "blackhole-after=0"});
+  auto learn = run_cli(f.get(f.url(), f.dir / "a.bin", "j"));
+  REQUIRE(learn.exit_code == 0);
+  CHECK(served_over(*f.server, f.dir, "h3") == 0);
+  const auto udp_before = stat_of(control_json(*f.server, f.dir, "stats"), "datagrams");
+
+  // The journal says h3: tried, no handshake, TCP after the fallback delay; the failure is kept.
+  auto fallback = run_cli(f.get(f.url("?b"), f.dir / "b.bin", "j"));
+  INFO(fallback.stderr_text);
+  REQUIRE(fallback.exit_code == 0);
+  CHECK(sha256_file(f.dir / "b.bin") == f.sha);
+  const auto udp_after_fallback = stat_of(control_json(*f.server, f.dir, "stats"), "datagrams");
+  CHECK(udp_after_fallback > udp_before);
+
+  // The next run does not knock on UDP at all.
+  auto third = run_cli(f.get(f.url("?c"), f.dir / "c.bin", "j"));
+  REQUIRE(third.exit_code == 0);
+  CHECK(sha256_file(f.dir / "c.bin") == f.sha);
+  CHECK(stat_of(control_json(*f.server, f.dir, "stats"), "datagrams") == udp_after_fallback);
+  CHECK(served_over(*f.server, f.dir, "h3") == 0);
 }
 
 TEST_CASE("SIGKILL of xfer put over HTTP/3, then xfer resume at once", "[cli][h3][upload][crash]") {

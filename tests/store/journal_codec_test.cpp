@@ -189,6 +189,16 @@ TEST_CASE("version 1 records, before errors were structured, keep their errors",
     bad = bad.substr(0, bad.size() - 4 - 1) + std::string(1, '\x02');
     CHECK_FALSE(decode_upload(key, with_checksum(bad)));
   }
+  SECTION("an origin record from before the broken-HTTP/3 memory") {
+    OriginRecord o = xfer::test::sample_origin("https://example.test:443");
+    // Version 2 added h3_broken_until (8 bytes at the end).
+    const auto back = decode_origin(key, version_1(encode(o), 8));
+    REQUIRE(back);
+    CHECK(back->h3_broken_until == 0);  // nothing known: HTTP/3 is tried
+    o.h3_broken_until = 0;
+    CHECK(*back == o);
+    CHECK(encode(o)[0] == 2);
+  }
   SECTION("a failed event") {
     OutboxEvent e = sample_event(8);
     e.error.reset();  // its presence byte is the one field version 1 lacks

@@ -51,6 +51,7 @@ inline store::OriginRecord sample_origin(const std::string& origin) {
   o.upload_limits.min_append_size = 16384;
   o.upload_limits.max_age = std::chrono::seconds(3600);
   o.updated_at = 1'700'000'000'777;
+  o.h3_broken_until = 1'700'000'600'000;
   return o;
 }
 

@@ -43,16 +43,27 @@ void AlternativesMemory::load(const std::string& origin, protocols::Transport& t
     return;
   }
   if (!*record) return;
-  std::vector<AlternativeService> live;
+  Known known;
   const auto now = clock_.unix_millis();
   for (const auto& s : (*record)->alt_svc)
-    if (s.expires_at > now) live.push_back(s);
-  if (live.empty()) return;
-  written_[origin] = live;
-  transport.remember_alternatives(origin, std::move(live));
+    if (s.expires_at > now) known.services.push_back(s);
+  if ((*record)->h3_broken_until > now) {
+    known.h3_broken_until = (*record)->h3_broken_until;
+    transport.remember_quic_broken(origin, std::chrono::milliseconds(known.h3_broken_until - now));
+  }
+  if (known.services.empty() && known.h3_broken_until == 0) return;
+  written_[origin] = known;
+  if (!known.services.empty()) transport.remember_alternatives(origin, std::move(known.services));
 }
 
-void AlternativesMemory::seen(const std::string& origin, const std::string& value,
+void AlternativesMemory::broken(const std::string& origin, std::chrono::milliseconds how_long) {
+  if (!origin.starts_with("https://")) return;
+  Known& known = written_[origin];
+  known.h3_broken_until = clock_.unix_millis() + how_long.count();
+  journal_write(origin, known);
+}
+
+void AlternativesMemory::seen(const std::string& origin, const std::string& value, std::uint64_t age_seconds,
                               protocols::Transport& transport) {
   // HTTP/3 has no cleartext form: an http:// origin's alternatives are nothing we could use.
   if (!origin.starts_with("https://")) return;
@@ -64,22 +75,27 @@ void AlternativesMemory::seen(const std::string& origin, const std::string& valu
   if (!field->clear)
     for (const auto& e : field->entries) {
       if (e.alpn != "h3") continue;  // the only alternative this engine speaks
-      const auto ma = std::min(e.max_age_seconds, kLongestMaxAgeSeconds);
+      const auto advertised = std::min(e.max_age_seconds, kLongestMaxAgeSeconds);
+      if (advertised <= age_seconds) continue;  // expired while the response sat in a cache
+      const auto ma = advertised - age_seconds;
       services.push_back({e.alpn, e.host, e.port, now + static_cast<std::int64_t>(ma) * 1000});
     }
   // The router always hears the latest (a short ma must keep working, a shortened one must
   // shorten); the journal only when it would be wrong otherwise.
   transport.remember_alternatives(origin, services);
-  auto& written = written_[origin];
-  if (same_endpoints(written, services) && !pushed_out(written, services) && !pulled_in(written, services)) return;
-  written = services;
-  journal_write(origin, services);
+  Known& written = written_[origin];
+  if (same_endpoints(written.services, services) && !pushed_out(written.services, services) &&
+      !pulled_in(written.services, services))
+    return;
+  written.services = services;
+  journal_write(origin, written);
 }
 
-void AlternativesMemory::journal_write(const std::string& origin, const std::vector<AlternativeService>& services) {
+void AlternativesMemory::journal_write(const std::string& origin, const Known& known) {
   store::OriginRecord record;
   record.origin = origin;
-  record.alt_svc = services;
+  record.alt_svc = known.services;
+  record.h3_broken_until = known.h3_broken_until;
   store::Batch batch;
   batch.put_origin(record, store::OriginFields::Alternatives);
   if (auto r = journal_.commit(std::move(batch), store::Durability::Buffered); !r)

@@ -90,6 +90,7 @@ EngineCore::EngineCore(boost::asio::io_context& io, EngineConfig config, store::
       tick_(io) {}
 
 EngineCore::~EngineCore() {
+  if (transport_) transport_->on_quic_broken({});
   tasks_.clear();
   pool_.join();
 }
@@ -98,6 +99,10 @@ Result<void> EngineCore::start(const TransportFactory& factory) {
   auto transport = factory(io_, config_);
   if (!transport) return std::unexpected(transport.error());
   transport_ = std::move(*transport);
+  // The listener dies with transport_ (finish_shutdown, or this destructor), before this.
+  transport_->on_quic_broken([this](const std::string& origin, std::chrono::milliseconds how_long) {
+    alternatives_.broken(origin, how_long);
+  });
   deliver_outbox();
   refill_window();
   arm_tick();
@@ -615,6 +620,7 @@ void EngineCore::shutdown(std::function<void()> done) {
 }
 
 void EngineCore::finish_shutdown() {
+  if (transport_) transport_->on_quic_broken({});
   transport_.reset();
   for (auto& [id, end] : pending_ends_)
     end.second(fail(ErrorCategory::InvalidArgument, "the engine has been shut down"));

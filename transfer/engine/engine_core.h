@@ -76,8 +76,8 @@ class EngineCore final : public TaskHost {
   void attempt_outcome(const std::string& origin, bool success,
                        const std::string& protocol) override;
   void protocol_learned(const std::string& origin, const std::string& protocol) override;
-  void alt_svc_seen(const std::string& origin, const std::string& value) override {
-    alternatives_.seen(origin, value, *transport_);
+  void alt_svc_seen(const std::string& origin, const std::string& value, std::uint64_t age_seconds) override {
+    alternatives_.seen(origin, value, age_seconds, *transport_);
   }
   std::uint64_t announced_source_size(TransferId id) const override;
   void task_stopped(TransferId id, TransferState state, bool outbox_changed) override;

@@ -1,10 +1,12 @@
 #include "transfer/engine/task_core.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "base/ascii.h"
 #include "base/crash_point.h"
 #include "transfer/engine/event_hub.h"
 #include "transfer/engine/origin.h"
@@ -219,8 +221,19 @@ void TaskCore::learn_from_head(const protocols::HttpStream* stream, const protoc
     protocol_ = stream->negotiated_protocol();
     if (!protocol_.empty()) host_.protocol_learned(origin_, protocol_);
   }
-  if (const std::string* alt_svc = head.find("alt-svc"))
-    host_.alt_svc_seen(origin_of(head.url.empty() ? url : head.url), *alt_svc);
+  // Every Alt-Svc field line counts (RFC 9110 §5.3: they combine as one comma-separated list).
+  std::string alt_svc;
+  for (const auto& [name, value] : head.fields)
+    if (ascii_iequals(name, "alt-svc")) alt_svc += (alt_svc.empty() ? "" : ", ") + value;
+  if (alt_svc.empty()) return;
+  // A response served from a cache is Age seconds old: its alternatives' max-age started then
+  // (RFC 7838 §3.1). A malformed Age counts as none.
+  std::uint64_t age = 0;
+  if (const std::string* text = head.find("age")) {
+    const auto* end = text->data() + text->size();
+    if (auto [p, ec] = std::from_chars(text->data(), end, age); ec != std::errc() || p != end) age = 0;
+  }
+  host_.alt_svc_seen(origin_of(head.url.empty() ? url : head.url), alt_svc, age);
 }
 
 bool TaskCore::withholds_headers_from(const std::string& url) const {

@@ -50,10 +50,12 @@ class TaskHost {
                                const std::string& protocol) = 0;
   // The response head told which protocol carries the origin's traffic ("h2" multiplexes).
   virtual void protocol_learned(const std::string& origin, const std::string& protocol) = 0;
-  // A response from `origin` carried Alt-Svc with this value (RFC 7838).
-  virtual void alt_svc_seen(const std::string& origin, const std::string& value) {
+  // A response from `origin` carried Alt-Svc with this value (RFC 7838; several field lines
+  // joined by commas) and had been in a cache for `age_seconds` (its Age field; 0 without).
+  virtual void alt_svc_seen(const std::string& origin, const std::string& value, std::uint64_t age_seconds) {
     (void)origin;
     (void)value;
+    (void)age_seconds;
   }
   // What was announced of a growing upload source in this process (0: nothing).
   virtual std::uint64_t announced_source_size(TransferId) const { return 0; }
