@@ -24,6 +24,10 @@ namespace {
 constexpr std::uint32_t kMaxSegments = 16;
 constexpr int kMaxRestartsPerAttempt = 4;
 constexpr std::uint64_t kPreallocateAtLeast = 1 << 20;
+// Body bytes arrive a DATA frame (16 KiB over HTTP/2) or a read batch at a time; they are
+// gathered to this much per segment and written with one pwrite. Bounded: at most this much per
+// segment is received but not yet in the file.
+constexpr std::size_t kCoalesceWrites = 256 * 1024;
 // A length above this is a lie, not a big file: no local file system holds 1 EiB in one file
 // (ext4 stops at 16 TiB, XFS and btrfs at the 8 EiB of off_t). Reporting it as "disk full"
 // would send the user to free space that can never be enough.
@@ -49,8 +53,12 @@ struct DownloadTask::Segment {
   std::uint32_t index = 0;
   std::uint64_t start = 0;
   std::optional<std::uint64_t> end;  // exclusive
-  std::uint64_t cursor = 0;          // next byte to write
+  std::uint64_t cursor = 0;          // next byte to write to the file
   std::uint64_t durable = 0;         // synced and journaled
+  // Received after `cursor`, not yet written (kCoalesceWrites). Written before anything looks
+  // at the file or the cursor: a checkpoint's snapshot, a split, the segment's end, a new request.
+  std::vector<std::uint8_t> pending;
+  std::uint64_t received() const { return cursor + pending.size(); }
   bool done = false;
   bool ignore_body = false;
   std::optional<std::uint64_t> expect_end;  // end the response announced
@@ -176,6 +184,11 @@ Result<void> DownloadTask::prepare() {
 }
 
 void DownloadTask::start_segment(Segment& seg) {
+  // Bytes of an earlier exchange still waiting are good bytes of the same representation.
+  if (auto r = write_pending(seg); !r) {
+    fail_attempt(r.error(), std::nullopt);
+    return;
+  }
   seg.ask = protocols::RangeAsk{};
   seg.ask.offset = seg.cursor;
   if (seg.end) seg.ask.last = *seg.end - 1;
@@ -333,6 +346,10 @@ void DownloadTask::maybe_split() {
     }
   }
   split_done_ = true;
+  if (auto r = write_pending(first); !r) {
+    fail_attempt(r.error(), std::nullopt);
+    return;
+  }
   // Split what is left; the first stream keeps running and stops at its new end.
   const std::uint64_t from = first.cursor;
   if (*size_ <= from || *size_ - from < cfg.segment_threshold) return;
@@ -362,6 +379,7 @@ void DownloadTask::restart_in_place(const std::string& reason) {
     return;
   }
   seg.cursor = seg.durable = 0;
+  seg.pending.clear();
   validators_ = {};
   size_.reset();
   size_checked_ = false;
@@ -403,8 +421,8 @@ void DownloadTask::restart_from_zero(const std::string& reason) {
 BodyAction DownloadTask::on_body(Segment& seg, std::span<const std::uint8_t> data) {
   if (phase_ != Phase::Running || seg.ignore_body || seg.done) return BodyAction::Continue;
   const std::uint64_t n = data.size();
-  if ((seg.expect_end && seg.cursor + n > *seg.expect_end) ||
-      (size_ && seg.cursor + n > *size_)) {
+  const std::uint64_t at = seg.received();
+  if ((seg.expect_end && at + n > *seg.expect_end) || (size_ && at + n > *size_)) {
     fail_attempt(Error(ErrorCategory::Protocol,
                        "server sent more body bytes than its Content-Length/Content-Range said"),
                  std::nullopt);
@@ -414,17 +432,14 @@ BodyAction DownloadTask::on_body(Segment& seg, std::span<const std::uint8_t> dat
   bool cut = false;
   if (seg.end) {
     const bool open_ended = !seg.ask.last.has_value();
-    if (seg.cursor + n > *seg.end || (open_ended && seg.cursor + n == *seg.end)) {
-      take = *seg.end - seg.cursor;
+    if (at + n > *seg.end || (open_ended && at + n == *seg.end)) {
+      take = *seg.end - at;
       cut = true;
     }
   }
-  if (take > 0) {
-    if (auto r = file_->write_at(seg.cursor, data.first(take)); !r) {
-      fail_attempt(r.error(), std::nullopt);
-      return BodyAction::Pause;
-    }
-    seg.cursor += take;
+  if (auto r = take_body(seg, data.first(take), cut); !r) {
+    fail_attempt(r.error(), std::nullopt);
+    return BodyAction::Pause;
   }
   if (cut) {
     segment_done(seg);
@@ -442,6 +457,11 @@ void DownloadTask::on_complete(Segment& seg, Result<void> outcome) {
   if (phase_ != Phase::Running) return;
   if (seg.sink) seg.sink->detached = true;  // the exchange is over; release it at the boundary
   detach(seg);
+  // What arrived before a failure is kept: the retry continues after it.
+  if (auto r = write_pending(seg); !r) {
+    fail_attempt(r.error(), std::nullopt);
+    return;
+  }
   if (!outcome) {
     fail_attempt(outcome.error(), std::nullopt);
     return;
@@ -505,7 +525,40 @@ bool DownloadTask::worth_keeping_after(const Error& error) const {
 
 // ---- durability ------------------------------------------------------------------------------
 
+Result<void> DownloadTask::write_pending(Segment& seg) {
+  if (seg.pending.empty()) return {};
+  auto r = file_->write_at(seg.cursor, seg.pending);
+  if (!r) {
+    seg.pending.clear();  // the attempt fails; the next one asks from the cursor again
+    return r;
+  }
+  seg.cursor += seg.pending.size();
+  seg.pending.clear();
+  return {};
+}
+
+Result<void> DownloadTask::take_body(Segment& seg, std::span<const std::uint8_t> data, bool last) {
+  if (data.empty()) return last ? write_pending(seg) : Result<void>{};
+  if (seg.pending.empty() && (data.size() >= kCoalesceWrites || last)) {
+    // Large enough alone (or nothing more comes): no copy.
+    if (auto r = file_->write_at(seg.cursor, data); !r) return r;
+    seg.cursor += data.size();
+    return {};
+  }
+  if (seg.pending.capacity() < kCoalesceWrites) seg.pending.reserve(kCoalesceWrites);
+  seg.pending.insert(seg.pending.end(), data.begin(), data.end());
+  if (seg.pending.size() >= kCoalesceWrites || last) return write_pending(seg);
+  return {};
+}
+
 DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
+  // Every received byte goes to the file first, so the snapshot's offsets cover them (unless the
+  // file is about to go: a cancel must not fail on a full disk).
+  std::optional<Error> unwritten;
+  for (auto& s : segments_) {
+    if (job.discard_local) s->pending.clear();
+    if (auto r = write_pending(*s); !r && !unwritten) unwritten = r.error();
+  }
   // The snapshot is taken now, so every byte below these offsets was written before the sync
   // that the pool job is about to run.
   std::vector<store::SegmentRecord> segs;
@@ -518,6 +571,11 @@ DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
   const std::uint64_t prefix = written_prefix();
 
   PersistWork work;
+  if (unwritten) {
+    // The write failed (a full disk): this job fails with it, as a failed sync would.
+    work.before_commit = [error = *unwritten](store::Batch&) -> Result<void> { return std::unexpected(error); };
+    return work;
+  }
   work.before_commit = [file = file_, &fs = host_.file_system(), digest = digest_,
                         part = part_path_, dest = record_.local_path, segs, checks,
                         sync_data = job.sync_data, finalize = job.finalize,
@@ -570,7 +628,7 @@ std::uint64_t DownloadTask::written_prefix() const {
 
 std::uint64_t DownloadTask::bytes_done() const {
   std::uint64_t total = 0;
-  for (const auto& s : segments_) total += s->cursor - s->start;
+  for (const auto& s : segments_) total += s->received() - s->start;
   return total;
 }
 

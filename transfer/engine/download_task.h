@@ -10,8 +10,9 @@
 //    the Completed record and its outbox event are one synced batch after that.
 // 3. Bytes are appended only when the pure range decision says the response continues the same
 //    representation at our offset; anything else restarts from zero (and says so in an event).
-// Body bytes go from the transport callback straight to pwrite at the cursor; when a rate limit
-// runs out the stream is paused (flow control), never buffered.
+// Body bytes go from the transport callback to pwrite at the cursor, gathered to 256 KiB per
+// segment first (one write instead of one per DATA frame or packet); when a rate limit runs out
+// the stream is paused (flow control), never buffered beyond that.
 //
 // Threading: loop thread only. Owned by EngineCore through a shared_ptr; pool completions and
 // timers hold weak_ptrs.
@@ -76,6 +77,11 @@ class DownloadTask final : public TaskCore {
   void restart_from_zero(const std::string& reason);
   void segment_done(Segment& segment);
   void detach(Segment& segment);
+  // Body bytes of `segment` into the file: gathered while small, written once enough arrived or
+  // `last` (nothing more for this segment).
+  Result<void> take_body(Segment& segment, std::span<const std::uint8_t> data, bool last);
+  // What `segment` gathered, into the file at its cursor.
+  Result<void> write_pending(Segment& segment);
   // Bytes from 0 that are all written (what the digest may hash so far).
   std::uint64_t written_prefix() const;
 
