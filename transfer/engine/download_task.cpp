@@ -559,6 +559,16 @@ DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
     if (job.discard_local) s->pending.clear();
     if (auto r = write_pending(*s); !r && !unwritten) unwritten = r.error();
   }
+  if (unwritten) {
+    // Bytes that did not fit (a full disk) are dropped, and with them every stream, which would
+    // append after them. This job still makes what is written durable (a stop must still
+    // journal its state); the attempt fails with the write's error right after.
+    release_exchanges();
+    for (auto& s : segments_) s->pending.clear();
+    boost::asio::post(host_.io(), [weak = weak_self(), error = *unwritten] {
+      if (auto self = weak.lock()) self->fail_attempt(error, std::nullopt);
+    });
+  }
   // The snapshot is taken now, so every byte below these offsets was written before the sync
   // that the pool job is about to run.
   std::vector<store::SegmentRecord> segs;
@@ -571,11 +581,6 @@ DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
   const std::uint64_t prefix = written_prefix();
 
   PersistWork work;
-  if (unwritten) {
-    // The write failed (a full disk): this job fails with it, as a failed sync would.
-    work.before_commit = [error = *unwritten](store::Batch&) -> Result<void> { return std::unexpected(error); };
-    return work;
-  }
   work.before_commit = [file = file_, &fs = host_.file_system(), digest = digest_,
                         part = part_path_, dest = record_.local_path, segs, checks,
                         sync_data = job.sync_data, finalize = job.finalize,
