@@ -106,7 +106,7 @@ TEST_CASE("cli: a Retry-After of decades is refused at once with the HTTP exit c
   }
 }
 
-TEST_CASE("cli: retries are announced one line each; the final line states its cause once",
+TEST_CASE("cli: retries are announced one line each - the final line states its cause once",
           "[cli][retry]") {
   TempDir dir("xfer-retry-lines");
   // A port nobody listens on: bind, note the port, close.

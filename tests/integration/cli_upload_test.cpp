@@ -213,7 +213,7 @@ TEST_CASE("put --checksum is sent as Repr-Digest and the server refuses a mismat
   CHECK(f.completed() == before_bad);
 }
 
-TEST_CASE("put --protocol put: a plain PUT, sent again from zero after a cut; POST only if allowed",
+TEST_CASE("put --protocol put: a plain PUT, sent again from zero after a cut - POST only if allowed",
           "[cli][upload]") {
   UploadFixture f(2'000'000);
   const auto target = [&](const std::string& name) { return f.server->http_origin() + "/files/" + name; };

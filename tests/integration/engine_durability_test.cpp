@@ -62,7 +62,7 @@ struct DurabilityFixture {
 
 }  // namespace
 
-TEST_CASE("power loss drops unsynced bytes; journaled offsets stay within synced data",
+TEST_CASE("power loss drops unsynced bytes - journaled offsets stay within synced data",
           "[engine][durability]") {
   std::mt19937_64 rng(Catch::rngSeed());
   for (int round = 0; round < 5; ++round) {

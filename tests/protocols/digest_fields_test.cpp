@@ -61,7 +61,7 @@ TEST_CASE("Hasher: streaming in pieces equals one shot, and finish() makes it re
   CHECK(to_hex(*hasher->finish()) == kAbcSha256);
 }
 
-TEST_CASE("Hasher: resume after restart by re-feeding the prefix; clone; reset", "[digest]") {
+TEST_CASE("Hasher: resume after restart by re-feeding the prefix - clone - reset", "[digest]") {
   const std::string file = "the quick brown fox jumps over the lazy dog, many times over";
   const auto whole = hash_all(DigestAlgorithm::Sha512, file);
   // First run stopped after 17 bytes; the restart re-reads that prefix from .part, then continues.

@@ -121,7 +121,7 @@ TEST_CASE("redirect policy: caller headers stay with the original origin", "[red
   }
 }
 
-TEST_CASE("redirect policy: userinfo is a caller credential; a Location's is dropped",
+TEST_CASE("redirect policy: userinfo is a caller credential - a Location's is dropped",
           "[redirect]") {
   Scenario s("http://user:pw@a.example/f");
   CHECK(s.answer(302, "http://a.example/g").follow->url == "http://user:pw@a.example/g");

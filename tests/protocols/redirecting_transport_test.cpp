@@ -78,7 +78,7 @@ TEST_CASE("redirecting: a final response passes straight through", "[redirect]")
   CHECK(f.redirecting.capabilities().max_streams_per_connection == 7);
 }
 
-TEST_CASE("redirecting: a redirect hop is swallowed; the next starts at the loop boundary",
+TEST_CASE("redirecting: a redirect hop is swallowed - the next starts at the loop boundary",
           "[redirect]") {
   Fixture f;
   auto stream = f.start();

@@ -119,7 +119,7 @@ TEST_CASE("records round-trip through the journal and survive a reopen", "[store
   CHECK((*events)[0].seq >= 1);
 }
 
-TEST_CASE("unfinished transfers come back by priority, then age; finished ones never", "[store][journal]") {
+TEST_CASE("unfinished transfers come back by priority, then age - finished ones never", "[store][journal]") {
   test::TempDir dir("journal");
   auto j = open_journal(dir.path());
   // id, priority, created_at, state

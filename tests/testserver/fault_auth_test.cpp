@@ -21,7 +21,7 @@ void write_file(const std::filesystem::path& p, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("with --auth-token, anonymous requests cannot inject faults; the token holder can",
+TEST_CASE("with --auth-token, anonymous requests cannot inject faults - the token holder can",
           "[testserver][fault][auth]") {
   AppServer s({"--auth-token", "s3cret", "--control"});
   write_file(s.root / "f.txt", "hello");

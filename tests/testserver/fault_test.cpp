@@ -194,7 +194,7 @@ TEST_CASE("fault corrupt: exactly one byte at that file offset is flipped", "[te
   CHECK(s.log_json().find("\"fault\":\"corrupt\"") != std::string::npos);
 }
 
-TEST_CASE("fault crash-after: the process dies; after restart the upload resumes", "[testserver][fault]") {
+TEST_CASE("fault crash-after: the process dies - after restart the upload resumes", "[testserver][fault]") {
   FaultServer s;
   const auto r = s.curl({"-H", "Upload-Draft-Interop-Version: 8", "-H", "Upload-Complete: ?1", "-H",
                          "Xfer-Fault: crash-after=300000", "--data-binary", "@" + s.file.string(), s.url("/uploads")});
@@ -238,7 +238,7 @@ TEST_CASE("chance= hits a fraction of requests, reproducibly with --fault-seed",
   }
 }
 
-TEST_CASE("faults from --fault, ?fault= and /_control/faults; bad specs are rejected", "[testserver][fault]") {
+TEST_CASE("faults from --fault, ?fault= and /_control/faults - bad specs are rejected", "[testserver][fault]") {
   {
     FaultServer s({"--fault", "status=502,times=1"});
     CHECK(s.curl({s.url("/files/f.bin")}).status() == 502);

@@ -272,7 +272,7 @@ TEST_CASE("h3: HTTP/1.1 and HTTP/2 responses over TLS announce HTTP/3 with Alt-S
   CHECK_FALSE(r.final_response().header("alt-svc"));
 }
 
-TEST_CASE("h3: restart on the same ports keeps the UDP port; taken UDP port fails clearly", "[testserver][h3]") {
+TEST_CASE("h3: restart on the same ports keeps the UDP port - taken UDP port fails clearly", "[testserver][h3]") {
   H3Fixture f;
   const auto port = f.server->h3_port();
   f.server->restart(true);

@@ -120,7 +120,7 @@ TEST_CASE("upload flow, interop 6 over h2c, cut by close-after (GOAWAY)", "[test
   full_flow(6, "close-after=1000000", {"--http2-prior-knowledge"});
 }
 
-TEST_CASE("PUT /files/<path> creates at that path; no version but Upload-Complete gets interop 10",
+TEST_CASE("PUT /files/<path> creates at that path - no version but Upload-Complete gets interop 10",
           "[testserver][upload]") {
   AppServer s;
   const auto src = s.dir / "src.bin";
@@ -197,7 +197,7 @@ TEST_CASE("server SIGKILLed mid-upload restarts with a durable offset and comple
   CHECK(xfer::test::sha256_file(s.root / "uploads" / loc.substr(9)) == xfer::test::sha256_file(src));
 }
 
-TEST_CASE("a second append while one is running ends the first; offsets stay consistent", "[testserver][upload]") {
+TEST_CASE("a second append while one is running ends the first - offsets stay consistent", "[testserver][upload]") {
   AppServer s;
   const auto src = s.dir / "src.bin";
   xfer::test::write_pattern_file(src, 400'000, 11);

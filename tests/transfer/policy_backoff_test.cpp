@@ -60,7 +60,7 @@ TEST_CASE("full jitter is roughly uniform (seeded)", "[policy][backoff]") {
   for (const int count : buckets) CHECK(std::abs(count - kDraws / 10) < kDraws / 200);
 }
 
-TEST_CASE("same seed, same delays; different seeds differ", "[policy][backoff]") {
+TEST_CASE("same seed, same delays - different seeds differ", "[policy][backoff]") {
   const Backoff b;
   std::mt19937_64 a(7), c(7), d(8);
   std::vector<std::int64_t> va, vc, vd;

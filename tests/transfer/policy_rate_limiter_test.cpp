@@ -45,7 +45,7 @@ TEST_CASE("token bucket: debt from charge() and oversized takes", "[policy][rate
   CHECK(b.time_until(10'000, clock.now()) == 150ms);
 }
 
-TEST_CASE("token bucket: rate 0 is unlimited; rate changes keep earned tokens", "[policy][rate]") {
+TEST_CASE("token bucket: rate 0 is unlimited - rate changes keep earned tokens", "[policy][rate]") {
   FakeClock clock;
   TokenBucket unlimited;
   CHECK(unlimited.unlimited());

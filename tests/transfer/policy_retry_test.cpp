@@ -96,7 +96,7 @@ TEST_CASE("max elapsed time bounds the whole retry sequence", "[policy][retry]")
   CHECK(d.reason.find("502") == std::string::npos);  // the reason never repeats the error
 }
 
-TEST_CASE("Retry-After is a floor; a longer one than max_wait ends the retries", "[policy][retry]") {
+TEST_CASE("Retry-After is a floor - a longer one than max_wait ends the retries", "[policy][retry]") {
   const auto p = policy();
   const Error e = http(429);
   auto d = p.decide_with(FailedAttempt{&e, 1, 0ms, 7s}, 50);
