@@ -154,7 +154,7 @@ TEST_CASE("CSV: a header row, quoted fields with commas, quotes and line breaks"
   CHECK(r.entries[4].line == 7);
 }
 
-TEST_CASE("CSV: columns in any order, optional priority; bad rows are line errors", "[cli][manifest]") {
+TEST_CASE("CSV: columns in any order, optional priority, bad rows are line errors", "[cli][manifest]") {
   const auto r = read_all(
       "file,direction,url,priority\n"
       "a,download,https://h/a,5\n"
@@ -202,7 +202,7 @@ TEST_CASE("start() refuses what is no manifest before the first entry is taken",
   CHECK_FALSE(accepted.next());
 }
 
-TEST_CASE("a line over the limit is one error; the lines around it are read", "[cli][manifest]") {
+TEST_CASE("a line over the limit is one error, the lines around it are read", "[cli][manifest]") {
   const std::string good = "{\"direction\":\"download\",\"url\":\"https://h/x\",\"file\":\"x\"}\n";
   const auto r = read_all(good + "{\"direction\":\"download\",\"url\":\"https://h/" + std::string(500, 'p') +
                               "\",\"file\":\"y\"}\n" + good,
