@@ -165,7 +165,7 @@ class BatchRun {
         if (early) to_ack_.push_back(early.mapped());
         early = {};
       }
-      inflight_.emplace(id, info);
+      inflight_.emplace(id, Tracked{info, st->state});
       report_.queued(id, info, true);
       if (early) handle(early.mapped());
       return true;
@@ -201,7 +201,7 @@ class BatchRun {
   }
 
   void track(TransferId id, const EntryInfo& info) {
-    inflight_.emplace(id, info);
+    inflight_.emplace(id, Tracked{info});
     report_.queued(id, info, false);
   }
 
@@ -237,7 +237,7 @@ class BatchRun {
       if (event.terminal()) unclaimed_.insert_or_assign(event.id, event);
       return;
     }
-    const EntryInfo& info = it->second;
+    const EntryInfo& info = it->second.info;
     const auto category = [&](const char* otherwise) {
       return event.error ? std::string(to_string(event.error->category())) : std::string(otherwise);
     };
@@ -258,9 +258,11 @@ class BatchRun {
       case EventKind::Restarted:
         report_.restarted(event.id, info, event.message);
         return;
-      case EventKind::StateChanged:
+      case EventKind::StateChanged: {
+        const TransferState before = it->second.state;
+        it->second.state = event.state;
         if (event.state == TransferState::Active) {
-          report_.started(event.id, info);
+          if (before != TransferState::Active) report_.started(event.id, info);
         } else if (event.state == TransferState::Waiting) {
           auto st = engine_.status(event.id);
           report_.retry(event.id, info, event.message, event.error, st ? st->next_attempt_at : std::nullopt,
@@ -271,6 +273,7 @@ class BatchRun {
           inflight_.erase(it);
         }
         return;
+      }
     }
     to_ack_.push_back(event);
     inflight_.erase(it);
@@ -282,7 +285,13 @@ class BatchRun {
   const BatchSettings& settings_;
   Screen screen_;
   JournalIndex index_;
-  std::unordered_map<TransferId, EntryInfo> inflight_;
+  struct Tracked {
+    EntryInfo info;
+    // StateChanged events also say things within a state (an upload's resource URL arrived):
+    // "started" is only the move into Active.
+    TransferState state = TransferState::Queued;
+  };
+  std::unordered_map<TransferId, Tracked> inflight_;
   std::unordered_map<TransferId, Event> unclaimed_;
   std::vector<Event> to_ack_;
   bool manifest_done_ = false;
