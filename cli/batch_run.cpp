@@ -95,11 +95,18 @@ class BatchRun {
       (void)engine_.shutdown();
       return report_.finish(false, false, r.error().with_context("reading the journal"));
     }
+    if (settings_.source) {
+      settings_.source->set_idle([this] {
+        enqueue(pending_);
+        drain_events(std::chrono::milliseconds(0));
+      });
+    }
     while (!stopped() && !broken_) {
       if (!manifest_done_ && inflight_.size() < settings_.window) fill();
       if (manifest_done_ && inflight_.empty()) break;
-      drain_events();
+      drain_events(std::chrono::milliseconds(100));
     }
+    if (settings_.source) settings_.source->set_idle({});
     const bool interrupted = stopped();
     // Stops what still runs at a checkpoint: `xfer resume` continues it.
     auto shut = engine_.shutdown();
@@ -111,7 +118,7 @@ class BatchRun {
   bool stopped() const { return settings_.stop && settings_.stop(); }
 
   void fill() {
-    std::vector<PreparedEntry> pending;
+    auto& pending = pending_;
     while (inflight_.size() + pending.size() < 2 * settings_.window && !stopped()) {
       auto item = manifest_.next();
       if (!item) {
@@ -211,9 +218,9 @@ class BatchRun {
     broken_ = true;
   }
 
-  void drain_events() {
+  void drain_events(std::chrono::milliseconds wait) {
     constexpr std::size_t kBurst = 256;
-    auto first = engine_.next_event(std::chrono::milliseconds(100));
+    auto first = engine_.next_event(wait);
     if (first) {
       handle(*first);
       for (std::size_t n = 1; n < kBurst; ++n) {
@@ -294,6 +301,8 @@ class BatchRun {
   std::unordered_map<TransferId, Tracked> inflight_;
   std::unordered_map<TransferId, Event> unclaimed_;
   std::vector<Event> to_ack_;
+  // Read and checked, not enqueued yet (fill() collects a window; a quiet source flushes it).
+  std::vector<PreparedEntry> pending_;
   bool manifest_done_ = false;
   bool broken_ = false;
   std::optional<Error> fatal_;

@@ -22,6 +22,9 @@ struct BatchSettings {
   std::size_t window = 512;
   // Asked between events and while the manifest is read: stop admitting, checkpoint, return.
   std::function<bool()> stop;
+  // The manifest's source, when it may be slow (a pipe): while it is quiet, the entries read
+  // so far are enqueued and events reported, instead of waiting for a full window.
+  ByteSource* source = nullptr;
 };
 
 // Returns the exit code; the engine is shut down (checkpointed) when it returns.

@@ -22,6 +22,7 @@ class FdSource final : public ByteSource {
       pollfd p{fd_, POLLIN, 0};
       const int ready = ::poll(&p, 1, 200);
       if (ready < 0 && errno != EINTR) return std::unexpected(error_from_errno(errno, "waiting for the manifest"));
+      if (ready == 0 && idle_) idle_();
       if (ready <= 0) continue;
       const auto n = ::read(fd_, buffer, size);
       if (n >= 0) return static_cast<std::size_t>(n);
@@ -29,9 +30,12 @@ class FdSource final : public ByteSource {
     }
   }
 
+  void set_idle(std::function<void()> idle) override { idle_ = std::move(idle); }
+
  private:
   int fd_;
   std::function<bool()> stop_;
+  std::function<void()> idle_;
 };
 
 class StringSource final : public ByteSource {

@@ -18,11 +18,14 @@ class ByteSource {
  public:
   virtual ~ByteSource() = default;
   virtual Result<std::size_t> read(char* buffer, std::size_t size) = 0;
+  // Called while read() waits for input that is slow to come (a pipe): the reader's user can
+  // get on with what it already has. Sources that never wait ignore it.
+  virtual void set_idle(std::function<void()> idle) { (void)idle; }
 };
 
 // A file descriptor; waits for input at most a fifth of a second at a time and asks `stop`
 // in between, so an interrupt is noticed while a pipe is quiet (stop() then ends the input
-// with a Cancelled error).
+// with a Cancelled error); the idle hook runs after each such quiet fifth.
 std::unique_ptr<ByteSource> fd_source(int fd, std::function<bool()> stop = {});
 // In-memory input, for tests.
 std::unique_ptr<ByteSource> string_source(std::string text);

@@ -509,6 +509,7 @@ int run_batch(const BatchOptions& o) {
   settings.defaults.protocol = o.protocol.chosen();
   settings.stop = interrupted;
   settings.window = o.window;
+  settings.source = source.get();
   cli::BatchReport report(o.json);
   if (o.dry_run) return cli::dry_run_batch(manifest, report, settings);
   auto engine = open_engine(o.common, config);

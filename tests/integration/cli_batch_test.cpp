@@ -484,6 +484,44 @@ TEST_CASE("xfer batch: a second SIGINT exits at once and the journal stays consi
     CHECK(sha256_file(f.dir / "out" / ("h" + std::to_string(i) + ".bin")) == shas[static_cast<std::size_t>(i)]);
 }
 
+TEST_CASE("xfer batch - from a slow pipe starts the entries it has before the rest arrives", "[cli][batch]") {
+  BatchFixture f;
+  const auto origin = f.server->http_origin();
+  std::vector<std::string> shas;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "p" + std::to_string(i) + ".bin";
+    shas.push_back(f.serve(name, 10'000, 300 + i));
+    lines.push_back(download_line(origin + "/files/dl/" + name, f.dir / "out" / name).dump() + "\n");
+  }
+  int in[2], out[2];
+  REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    exec_in_child({cli_path(), "batch", "-", "--journal", f.journal(), "--json"});
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  // Three entries, far fewer than a window, then silence: they must run now, not once 512
+  // lines or the end of the input arrived.
+  for (int i = 0; i < 3; ++i) REQUIRE(::write(in[1], lines[i].data(), lines[i].size()) == static_cast<ssize_t>(lines[i].size()));
+  std::string got;
+  const auto early = read_until_completed(out[0], 3, got, std::chrono::steady_clock::now() + std::chrono::seconds(20));
+  CHECK(early == 3);
+  for (int i = 3; i < 5; ++i) REQUIRE(::write(in[1], lines[i].data(), lines[i].size()) == static_cast<ssize_t>(lines[i].size()));
+  ::close(in[1]);
+  drain(out[0], got);
+  CHECK(wait_exit(pid) == 0);
+  auto events = json_lines(got);
+  REQUIRE(!events.empty());
+  CHECK(events.back().at("files") == 5);
+  for (int i = 0; i < 5; ++i)
+    CHECK(sha256_file(f.dir / "out" / ("p" + std::to_string(i) + ".bin")) == shas[static_cast<std::size_t>(i)]);
+}
+
 TEST_CASE("xfer batch --dry-run streams a 100,000-line manifest in bounded memory", "[cli][batch][scale]") {
   TempDir dir("xfer-batch-scale");
   fs::create_directories(dir / "out");
