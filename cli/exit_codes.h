@@ -21,6 +21,7 @@ enum ExitCode : int {
   kExitJournal = 10,
   kExitCancelled = 11,
   kExitInternal = 12,
+  kExitSomeFailed = 13,    // xfer batch: some entries failed or were invalid (the summary lists them)
   kExitInterrupted = 130,  // SIGINT/SIGTERM: checkpointed, `xfer resume` continues
 };
 

@@ -1,6 +1,6 @@
 // xfer: the command-line shell over the engine (the composition root). `xfer get` downloads
-// URLs, `xfer put` uploads files, `xfer resume` continues everything unfinished in the journal. Exit codes: cli/exit_codes.h
-// and docs/cli.md.
+// URLs, `xfer put` uploads files, `xfer batch` runs a manifest of both, `xfer resume` continues
+// everything unfinished in the journal. Exit codes: cli/exit_codes.h and docs/cli.md.
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -12,7 +12,10 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -21,7 +24,10 @@
 
 #include <xfer/engine.h>
 
+#include "cli/batch_run.h"
 #include "cli/exit_codes.h"
+#include "cli/line_reader.h"
+#include "cli/manifest.h"
 #include "cli/options.h"
 #include "cli/orphan_parts.h"
 #include "cli/stdin_spool.h"
@@ -30,7 +36,14 @@
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+// `xfer batch`: a second SIGINT/SIGTERM ends the process at once. The journal stays consistent
+// (every write is an atomic synced batch; a crash is the case it is built for), and what was
+// not checkpointed yet is fetched or sent again by `xfer resume`.
+volatile std::sig_atomic_t g_second_signal_exits = 0;
+void on_signal(int) {
+  if (g_stop && g_second_signal_exits) ::_exit(xfer::cli::kExitInterrupted);
+  g_stop = 1;
+}
 bool interrupted() { return g_stop != 0; }
 
 int fail_line(int code, const std::string& reason) {
@@ -438,6 +451,72 @@ int run_resume(const CommonOptions& o) {
   return finish(**engine, outcome);
 }
 
+struct BatchOptions {
+  CommonOptions common;
+  std::string manifest;
+  std::uint32_t concurrency = 0;
+  std::uint32_t per_host = 0;
+  std::uint32_t window = 512;
+  std::string limit_rate;
+  bool json = false;
+  bool dry_run = false;
+  ProtocolFlags protocol;
+};
+
+int run_batch(const BatchOptions& o) {
+  using namespace xfer;
+  g_second_signal_exits = 1;
+  EngineConfig config;
+  if (o.concurrency) config.max_active = o.concurrency;
+  if (o.per_host) {
+    // One cap per origin whether it multiplexes or not: the user asked for at most N at once.
+    config.max_active_per_origin = o.per_host;
+    config.max_streams_per_origin = o.per_host;
+  }
+  if (!o.limit_rate.empty()) {
+    // For the whole batch: many small transfers each under a per-transfer limit would still
+    // add up to any rate.
+    auto rate = cli::parse_rate(o.limit_rate);
+    if (!rate) return fail_line(cli::kExitUsage, rate.error().message());
+    config.rate_limit_global = *rate;
+    // The watchdog must not take a share of the limit for a stall.
+    config.low_speed_bytes_per_sec = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+        config.low_speed_bytes_per_sec, *rate / (4 * std::max<std::uint64_t>(1, config.max_active))));
+  }
+  // Progress at most once a second per transfer: --json output a script can keep up with.
+  config.progress_interval = std::chrono::seconds(1);
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (auto r = apply_common(o.common, config, headers); !r)
+    return fail_line(cli::kExitUsage, r.error().message());
+
+  int fd = STDIN_FILENO;
+  if (o.manifest != "-") {
+    fd = ::open(o.manifest.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return fail_line(cli::kExitUsage, xfer::error_from_errno(errno, "manifest " + o.manifest).describe());
+  } else if (::isatty(STDIN_FILENO)) {
+    return fail_line(cli::kExitUsage, "`xfer batch -` reads the manifest from stdin, which is a terminal");
+  }
+  auto source = cli::fd_source(fd, interrupted);
+  cli::ManifestReader manifest(*source);
+  // Input that is no manifest at all is refused before the journal is opened.
+  if (const auto& fatal = manifest.start(); fatal && fatal->category() != ErrorCategory::Cancelled)
+    return fail_line(fatal->category() == ErrorCategory::InvalidArgument ? cli::kExitUsage
+                                                                        : cli::exit_code_for(fatal->category()),
+                     fatal->describe());
+  cli::BatchSettings settings;
+  settings.defaults.headers = headers;
+  settings.defaults.protocol = o.protocol.chosen();
+  settings.stop = interrupted;
+  settings.window = o.window;
+  settings.source = source.get();
+  cli::BatchReport report(o.json);
+  if (o.dry_run) return cli::dry_run_batch(manifest, report, settings);
+  auto engine = open_engine(o.common, config);
+  if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
+  return cli::run_batch(**engine, manifest, report, settings);
+}
+
 struct PartsOptions {
   CommonOptions common;
   std::vector<std::string> dirs;
@@ -535,6 +614,24 @@ int main(int argc, char** argv) {
   auto* resume_cmd = app.add_subcommand("resume", "continue every unfinished transfer in the journal");
   add_common(*resume_cmd, resume);
 
+  BatchOptions batch;
+  auto* batch_cmd = app.add_subcommand(
+      "batch", "transfer every entry of a manifest (JSON Lines or CSV; `-` reads stdin), resumably");
+  batch_cmd->add_option("manifest", batch.manifest, "MANIFEST file, or - for stdin")->required();
+  batch_cmd->add_option("--concurrency", batch.concurrency, "transfers at once (default 32)")
+      ->check(CLI::Range(1, 1024));
+  batch_cmd->add_option("--per-host", batch.per_host,
+                        "transfers at once per origin (default 6, 64 once it multiplexes)")
+      ->check(CLI::Range(1, 1024));
+  batch_cmd->add_option("--window", batch.window,
+                        "entries enqueued per journal batch; at most twice this many unfinished at once (default 512)")
+      ->check(CLI::Range(1, 100000));
+  batch_cmd->add_option("--limit-rate", batch.limit_rate, "bytes per second for the whole batch (K, M, G)");
+  batch_cmd->add_flag("--json", batch.json, "one JSON object per line on stdout for every event");
+  batch_cmd->add_flag("--dry-run", batch.dry_run, "check the manifest, transfer nothing");
+  add_protocol_flags(*batch_cmd, batch.protocol);
+  add_common(*batch_cmd, batch.common);
+
   PartsOptions parts;
   auto* parts_cmd = app.add_subcommand(
       "parts", "list .part files no transfer in the journal owns (orphans), or remove them");
@@ -554,5 +651,6 @@ int main(int argc, char** argv) {
   if (get_cmd->parsed()) return run_get(get);
   if (put_cmd->parsed()) return run_put(put);
   if (parts_cmd->parsed()) return run_parts(parts);
+  if (batch_cmd->parsed()) return run_batch(batch);
   return run_resume(resume);
 }

@@ -62,6 +62,8 @@ allowed() {
     tests/store) echo "$BASE|\"tests/(support|store)/|\"store/|<leveldb/|<openssl/" ;;
     tests/protocols) echo "$BASE|\"tests/(support|protocols)/|\"protocols/(http|download|upload|redirect|router)/|\"protocols/transport\\.h\"|<boost/|<openssl/" ;;
     tests/curl) echo "$BASE|\"tests/(support|curl)/|\"protocols/|<boost/|<curl/|<openssl/" ;;
+    # The CLI's own pieces, through their headers and the public API.
+    tests/cli) echo "$PUBLIC|\"tests/(support|cli)/|\"cli/" ;;
     tests/transfer | tests/integration) echo "$CLIENT|\"tests/|<boost/|<leveldb/|<openssl/|<curl/" ;;
     # Fuzz targets named ts_* fuzz the test server's parsers, the others the client's; the
     # file name decides (see tests/fuzz/CMakeLists.txt).
