@@ -179,6 +179,7 @@ int main(int argc, char** argv) {
       [app = app.get()](std::shared_ptr<xts::Exchange> exchange) { app->handle(std::move(exchange)); });
   if (!server) {
     spdlog::error("cannot start: {}", server.error());
+    app.reset();  // before the io_context its timers belong to (declared after it) goes
     return 1;
   }
   auto& transport = **server;
