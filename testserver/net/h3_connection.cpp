@@ -441,7 +441,11 @@ void H3Connection::write() {
     int fin = 0;
     nghttp3_vec vec[16];
     nghttp3_ssize nvec = 0;
-    if (h3_ != nullptr && ngtcp2_conn_get_max_data_left(conn_) > 0) {
+    const bool owed = !owed_fins_.empty();
+    if (owed) {
+      stream_id = owed_fins_.back();
+      fin = 1;
+    } else if (h3_ != nullptr && ngtcp2_conn_get_max_data_left(conn_) > 0) {
       in_call_ = true;
       nvec = nghttp3_conn_writev_stream(h3_, &stream_id, &fin, vec, 16);
       in_call_ = false;
@@ -461,6 +465,21 @@ void H3Connection::write() {
         ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, tx_.data() + len, max_udp, &ndatalen, flags, stream_id,
                                   reinterpret_cast<const ngtcp2_vec*>(vec), static_cast<std::size_t>(nvec), ts);
     in_call_ = false;
+    if (owed && (ndatalen >= 0 || (nwrite < 0 && nwrite != NGTCP2_ERR_WRITE_MORE))) {
+      // Written, or the stream is gone or reset: nothing is owed any more. Any other error
+      // concerns the connection and is handled below as for any stream.
+      owed_fins_.pop_back();
+      if (nwrite == NGTCP2_ERR_STREAM_NOT_FOUND || nwrite == NGTCP2_ERR_STREAM_SHUT_WR ||
+          nwrite == NGTCP2_ERR_STREAM_DATA_BLOCKED)
+        continue;
+    } else if (!owed && fin && nvec == 0 && stream_id >= 0 && ndatalen < 0 && nwrite >= 0) {
+      // nghttp3 (0.8) offered a FIN without data and ngtcp2 could not take it now (congestion
+      // window, pacing). nghttp3 may never offer it again: an acknowledgement of the stream's
+      // last bytes also drops the unsent empty entry that stood for the FIN, and the stream is
+      // unscheduled once it was offered. The response would stall with every byte delivered.
+      if (std::find(owed_fins_.begin(), owed_fins_.end(), stream_id) == owed_fins_.end())
+        owed_fins_.push_back(stream_id);
+    }
     if (nwrite < 0) {
       switch (nwrite) {
         case NGTCP2_ERR_STREAM_DATA_BLOCKED:

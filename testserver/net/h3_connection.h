@@ -169,6 +169,9 @@ class H3Connection final : public Connection,
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer tick_timer_;
   ResponseBudget budget_;
+  // Streams whose bare FIN nghttp3 handed out but ngtcp2 did not send: written directly (see
+  // write()), ahead of anything nghttp3 offers.
+  std::vector<std::int64_t> owed_fins_;
   std::map<std::int64_t, std::shared_ptr<H3Stream>> streams_;
 };
 
