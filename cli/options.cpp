@@ -120,4 +120,14 @@ std::string percent_encode_segment(const std::string& name) {
   return out;
 }
 
+std::string human_bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", bytes, kUnits[unit]);
+}
+
 }  // namespace xfer::cli

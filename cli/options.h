@@ -1,5 +1,5 @@
 // Small parsers for the CLI's option values: rates ("500K", "2M"), header lines, the default
-// journal directory and the file name a URL is saved under.
+// journal directory and the file name a URL is saved under; and byte counts for people.
 #pragma once
 
 #include <chrono>
@@ -25,5 +25,7 @@ std::string percent_encode_segment(const std::string& name);
 Result<std::chrono::milliseconds> parse_duration(const std::string& text);
 // "user:password" → the percent-encoded userinfo a URL would carry.
 std::string userinfo_from_user(const std::string& user_colon_password);
+// 1536 → "1.5 KiB" (powers of 1024, as parse_rate reads them).
+std::string human_bytes(double bytes);
 
 }  // namespace xfer::cli

@@ -10,19 +10,10 @@
 #include <fmt/format.h>
 
 #include "cli/exit_codes.h"
+#include "cli/options.h"
 
 namespace xfer::cli {
 namespace {
-
-std::string human_bytes(double bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int unit = 0;
-  while (bytes >= 1024 && unit < 4) {
-    bytes /= 1024;
-    ++unit;
-  }
-  return fmt::format("{:.1f} {}", bytes, kUnits[unit]);
-}
 
 class ProgressLine {
  public:
