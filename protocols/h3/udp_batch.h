@@ -47,9 +47,6 @@ class UdpBatch {
   // on_datagram returns false to stop reading (the connection closed).
   long receive(std::size_t max_datagrams, const OnDatagram& on_datagram);
 
-  bool gso() const { return gso_; }
-  bool gro() const { return gro_; }
-
  private:
   bool send_one(const std::uint8_t* data, std::size_t len, std::size_t segment, int& err);
 

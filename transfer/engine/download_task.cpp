@@ -528,13 +528,9 @@ bool DownloadTask::worth_keeping_after(const Error& error) const {
 Result<void> DownloadTask::write_pending(Segment& seg) {
   if (seg.pending.empty()) return {};
   auto r = file_->write_at(seg.cursor, seg.pending);
-  if (!r) {
-    seg.pending.clear();  // the attempt fails; the next one asks from the cursor again
-    return r;
-  }
-  seg.cursor += seg.pending.size();
-  seg.pending.clear();
-  return {};
+  if (r) seg.cursor += seg.pending.size();
+  seg.pending.clear();  // on failure too: the attempt fails, the next one asks from the cursor
+  return r;
 }
 
 Result<void> DownloadTask::take_body(Segment& seg, std::span<const std::uint8_t> data, bool last) {
@@ -560,11 +556,10 @@ DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
     if (auto r = write_pending(*s); !r && !unwritten) unwritten = r.error();
   }
   if (unwritten) {
-    // Bytes that did not fit (a full disk) are dropped, and with them every stream, which would
-    // append after them. This job still makes what is written durable (a stop must still
-    // journal its state); the attempt fails with the write's error right after.
+    // Bytes that did not fit (a full disk) are dropped (write_pending left nothing pending), and
+    // with them every stream, which would append after them. This job still makes what is
+    // written durable (a stop must still journal its state); the attempt fails right after.
     release_exchanges();
-    for (auto& s : segments_) s->pending.clear();
     boost::asio::post(host_.io(), [weak = weak_self(), error = *unwritten] {
       if (auto self = weak.lock()) self->fail_attempt(error, std::nullopt);
     });
