@@ -33,6 +33,8 @@ constexpr std::chrono::seconds kKeepAlive{1};
 constexpr std::chrono::seconds kSilentPeer{10};
 // Read this many datagrams, then write (acknowledgements, window updates) before reading on.
 constexpr std::size_t kDatagramsPerRead = 256;
+// The most body bytes handed to a sink at once from a stream's backlog.
+constexpr std::size_t kMaxDelivery = 256 * 1024;
 constexpr std::size_t kMaxDatagram = 64 * 1024;
 constexpr std::size_t kCidLength = 18;
 
@@ -437,11 +439,13 @@ void H3Connection::deliver_batch() {
 bool H3Connection::deliver_backlog(H3Stream& stream) {
   const std::int64_t id = stream.id_;
   while (!stream.paused_ && stream.backlog_from_ < stream.backlog_.size()) {
-    const std::span<const std::uint8_t> data(stream.backlog_.data() + stream.backlog_from_,
-                                             stream.backlog_.size() - stream.backlog_from_);
-    // The sink takes all of it either way; Pause stops the next delivery.
+    // In pieces: the sink takes all of each piece either way, and its Pause (a rate limit) must
+    // act before the next, not after a whole window of backlog.
+    const std::span<const std::uint8_t> data(
+        stream.backlog_.data() + stream.backlog_from_,
+        std::min(kMaxDelivery, stream.backlog_.size() - stream.backlog_from_));
     if (stream.sink_.on_body(data) == BodyAction::Pause) stream.paused_ = true;
-    stream.backlog_from_ = stream.backlog_.size();
+    stream.backlog_from_ += data.size();
     credit(id, data.size());
     if (!stream_for(id)) return false;  // the sink's reaction ended it
   }

@@ -220,6 +220,19 @@ TEST_CASE("Alt-Svc learned over HTTP/2 sends the next run on the journal to HTTP
   CHECK(served_over(*f.server, f.dir, "h2") == h2_after_first + 2);
 }
 
+TEST_CASE("--limit-rate holds over HTTP/3 although the whole file fits the stream window", "[cli][h3][rate]") {
+  // 3 MB < the 4 MiB window: the server sends it all at once and the client holds it; the limit
+  // must pace what the sink takes, not let a whole backlog through in one piece.
+  H3Fixture f(3'000'000);
+  const auto started = std::chrono::steady_clock::now();
+  auto r = run_cli(f.get(f.url(), f.dir / "limited.bin", "j", {"--http3-only", "--limit-rate", "1M"}));
+  INFO(r.stderr_text);
+  REQUIRE(r.exit_code == 0);
+  CHECK(sha256_file(f.dir / "limited.bin") == f.sha);
+  // 1 MiB/s with the limiter's first burst: well over 1.5 s.
+  CHECK(std::chrono::steady_clock::now() - started > std::chrono::milliseconds(1500));
+}
+
 TEST_CASE("an origin whose HTTP/3 broke goes straight to TCP in the next run on the journal", "[cli][h3][alt-svc]") {
   // Every datagram to or from the server is dropped; TCP works and advertises h3.
   H3Fixture f(1'000'000, {"--udp-impair", "blackhole-after=0"});
