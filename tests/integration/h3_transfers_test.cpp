@@ -220,7 +220,7 @@ TEST_CASE("Alt-Svc learned over HTTP/2 sends the next run on the journal to HTTP
   CHECK(served_over(*f.server, f.dir, "h2") == h2_after_first + 2);
 }
 
-TEST_CASE("--limit-rate holds over HTTP/3 although the whole file fits the stream window", "[cli][h3][rate]") {
+TEST_CASE("xfer get --limit-rate holds over HTTP/3 although the whole file fits the stream window", "[cli][h3][rate]") {
   // 3 MB < the 4 MiB window: the server sends it all at once and the client holds it; the limit
   // must pace what the sink takes, not let a whole backlog through in one piece.
   H3Fixture f(3'000'000);
