@@ -109,7 +109,10 @@ class Journal {
   virtual Result<std::optional<OriginRecord>> get_origin(const std::string& origin) = 0;
 
   // Unacknowledged events in the order they were added.
-  virtual Result<std::vector<OutboxEvent>> pending_events() = 0;
+  Result<std::vector<OutboxEvent>> pending_events() { return pending_events_after(0); }
+  // Only those with a sequence number above `seq`: what arrived since a delivery that saw `seq`,
+  // read without walking the outbox's older, still unacknowledged part.
+  virtual Result<std::vector<OutboxEvent>> pending_events_after(std::uint64_t seq) = 0;
 
   // Convenience: a synced single-segment checkpoint (uses group commit).
   Result<void> checkpoint(const SegmentRecord& segment);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <system_error>
 #include <type_traits>
 
@@ -604,13 +605,15 @@ Result<std::optional<OriginRecord>> LevelDbJournal::get_origin(const std::string
   return std::optional<OriginRecord>(std::move(*record));
 }
 
-Result<std::vector<OutboxEvent>> LevelDbJournal::pending_events() {
+Result<std::vector<OutboxEvent>> LevelDbJournal::pending_events_after(std::uint64_t seq) {
   std::vector<OutboxEvent> out;
+  if (seq == std::numeric_limits<std::uint64_t>::max()) return out;
   auto held = hold();
   if (!held) return std::unexpected(held.error());
   std::unique_ptr<leveldb::Iterator> it(held->db->NewIterator(read_options()));
   const std::string prefix(keys::kEventPrefix);
-  for (it->Seek(prefix); it->Valid() && has_prefix(it->key(), prefix); it->Next()) {
+  // Event keys are the prefix and the big-endian sequence number, so key order is seq order.
+  for (it->Seek(keys::event(seq + 1)); it->Valid() && has_prefix(it->key(), prefix); it->Next()) {
     auto event = decode_event(view(it->key()), view(it->value()));
     if (!event) return std::unexpected(event.error());
     out.push_back(std::move(*event));

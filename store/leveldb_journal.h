@@ -36,7 +36,7 @@ class LevelDbJournal final : public Journal {
   Result<std::vector<SegmentRecord>> segments(TransferId id) override;
   Result<std::optional<UploadRecord>> get_upload(TransferId id) override;
   Result<std::optional<OriginRecord>> get_origin(const std::string& origin) override;
-  Result<std::vector<OutboxEvent>> pending_events() override;
+  Result<std::vector<OutboxEvent>> pending_events_after(std::uint64_t seq) override;
 
  private:
   // Records changed earlier in the group being built, which the database does not show yet.

@@ -2,6 +2,7 @@
 // index maintenance, atomic batches, counters, schema version, corruption, the pid lock.
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <set>
 #include <thread>
@@ -233,6 +234,38 @@ TEST_CASE("the outbox keeps order and forgets acknowledged events", "[store][jou
   REQUIRE(events);
   CHECK(events->back().transfer_id == 9);
   CHECK(events->back().seq > seqs[4]);
+}
+
+TEST_CASE("pending_events_after returns only the newer unacknowledged events, in order",
+          "[store][journal]") {
+  test::TempDir dir("journal");
+  auto j = open_journal(dir.path());
+  for (TransferId id = 1; id <= 6; ++id) {
+    Batch b;
+    b.add_event(sample_event(id));
+    commit_ok(*j, std::move(b));
+  }
+  auto all = j->pending_events();
+  REQUIRE(all);
+  REQUIRE(all->size() == 6);
+  Batch ack;
+  ack.ack_event((*all)[3].seq);  // a hole after the cursor
+  commit_ok(*j, std::move(ack));
+  auto after = j->pending_events_after((*all)[1].seq);
+  REQUIRE(after);
+  REQUIRE(after->size() == 3);
+  CHECK((*after)[0].transfer_id == 3);
+  CHECK((*after)[1].transfer_id == 5);
+  CHECK((*after)[2].transfer_id == 6);
+  auto none = j->pending_events_after(all->back().seq);
+  REQUIRE(none);
+  CHECK(none->empty());
+  auto from_zero = j->pending_events_after(0);
+  REQUIRE(from_zero);
+  CHECK(from_zero->size() == 5);
+  auto past_everything = j->pending_events_after(std::numeric_limits<std::uint64_t>::max());
+  REQUIRE(past_everything);
+  CHECK(past_everything->empty());
 }
 
 TEST_CASE("transfer ids are never reused across reopen", "[store][journal]") {

@@ -357,7 +357,7 @@ void EngineCore::protocol_learned(const std::string& origin, const std::string& 
 // ---- events ----------------------------------------------------------------------------------
 
 void EngineCore::deliver_outbox() {
-  auto pending = journal_.pending_events();
+  auto pending = journal_.pending_events_after(last_delivered_seq_);
   if (!pending) {
     spdlog::error("reading the outbox failed: {}", pending.error().describe());
     return;
