@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/digest_set.h"
+#include "cli/transfer_watch.h"
 
 namespace xfer::cli {
 namespace {
@@ -219,16 +220,7 @@ class BatchRun {
   }
 
   void drain_events(std::chrono::milliseconds wait) {
-    constexpr std::size_t kBurst = 256;
-    auto first = engine_.next_event(wait);
-    if (first) {
-      handle(*first);
-      for (std::size_t n = 1; n < kBurst; ++n) {
-        auto more = engine_.next_event();
-        if (!more) break;
-        handle(*more);
-      }
-    }
+    for (const auto& event : engine_.next_events(kEventBurst, wait, kEventLinger)) handle(event);
     // Terminal events of a burst are acknowledged in one synced write, not one each.
     if (!to_ack_.empty()) {
       if (auto r = engine_.ack(to_ack_); !r) fail_batch(r.error());

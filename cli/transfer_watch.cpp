@@ -104,7 +104,6 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
   };
   // Events are taken in bursts and their terminal ones acknowledged in one synced journal
   // write, so thousands of small files do not cost a disk flush each.
-  constexpr std::size_t kBurst = 256;
   std::vector<Event> burst;
   std::vector<Event> to_ack;
   // Completions an earlier run left unacknowledged were queued when the engine opened; with
@@ -112,19 +111,14 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
   bool draining = ack_others;
   while ((!ids.empty() || draining) && !stop()) {
     progress.draw(total - ids.size());
-    burst.clear();
     to_ack.clear();
-    auto first = engine.next_event(ids.empty() ? std::chrono::milliseconds(0)
-                                               : std::chrono::milliseconds(100));
-    if (!first) {
+    burst = engine.next_events(kEventBurst,
+                               ids.empty() ? std::chrono::milliseconds(0)
+                                           : std::chrono::milliseconds(100),
+                               kEventLinger);
+    if (burst.empty()) {
       if (ids.empty()) draining = false;
       continue;
-    }
-    burst.push_back(std::move(*first));
-    while (burst.size() < kBurst) {
-      auto more = engine.next_event();
-      if (!more) break;
-      burst.push_back(std::move(*more));
     }
     for (const auto& event : burst)
       if (event.terminal() && (ack_others || ids.contains(event.id))) to_ack.push_back(event);

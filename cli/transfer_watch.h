@@ -3,7 +3,9 @@
 // disk) counts as not done for this run: it stays journaled for `xfer resume`.
 #pragma once
 
+#include <chrono>
 #include <csignal>
+#include <cstddef>
 #include <functional>
 #include <set>
 #include <string>
@@ -11,6 +13,13 @@
 #include <xfer/engine.h>
 
 namespace xfer::cli {
+
+// How the CLI takes events: bursts of up to this many, and after the first of a burst up to
+// this long for others to join it. Every burst's terminal events are acknowledged in one synced
+// journal write, so the linger bounds the acknowledgement writes (and wake-ups) to about a
+// hundred a second however many small files finish; it delays the last event by as much.
+inline constexpr std::size_t kEventBurst = 256;
+inline constexpr std::chrono::milliseconds kEventLinger{10};
 
 struct WatchOutcome {
   int exit_code = 0;

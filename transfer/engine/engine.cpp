@@ -228,6 +228,11 @@ std::optional<Event> Engine::next_event(std::chrono::milliseconds timeout) {
   return thread_->events().next(timeout);
 }
 
+std::vector<Event> Engine::next_events(std::size_t max, std::chrono::milliseconds timeout,
+                                       std::chrono::milliseconds linger) {
+  return thread_->events().take(max, timeout, linger);
+}
+
 Result<void> Engine::ack(const Event& event) { return ack(std::vector<Event>{event}); }
 
 Result<void> Engine::ack(const std::vector<Event>& events) {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include <xfer/events.h>
 
@@ -37,6 +38,11 @@ class EventHub {
 
   void emit(Event event);
   std::optional<Event> next(std::chrono::milliseconds timeout);
+  // Up to `max` events under one lock: waits at most `timeout` for the first, then up to
+  // `linger` more for others to join it, so a consumer of thousands of events a second wakes
+  // once per burst instead of once per event.
+  std::vector<Event> take(std::size_t max, std::chrono::milliseconds timeout,
+                          std::chrono::milliseconds linger);
   // Wakes every waiter (shutdown).
   void close();
 

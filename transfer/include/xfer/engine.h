@@ -103,6 +103,11 @@ class Engine {
   // Poll queue (used when EngineConfig::on_event is empty): the next event, waiting at most
   // `timeout`.
   std::optional<Event> next_event(std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  // Up to `max` events at once: waits at most `timeout` for the first, then up to `linger` for
+  // more to join it. For consumers of many events a second (one wake-up per burst); empty when
+  // nothing came within `timeout`.
+  std::vector<Event> next_events(std::size_t max, std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds linger = std::chrono::milliseconds(0));
 
   // Acknowledges a terminal event: it will not be delivered again.
   Result<void> ack(const Event& event);
