@@ -1,5 +1,7 @@
 #include "store/batch_ops.h"
 
+#include <iterator>
+
 namespace xfer::store {
 
 Batch::Batch() : ops_(std::make_unique<Ops>()) {}
@@ -22,6 +24,19 @@ void Batch::put_origin(const OriginRecord& origin, OriginFields fields) {
 }
 void Batch::add_event(const OutboxEvent& event) { ops().list.emplace_back(AddEventOp{event}); }
 void Batch::ack_event(std::uint64_t seq) { ops().list.emplace_back(AckEventOp{seq}); }
+
+void Batch::append(Batch&& other) {
+  if (other.empty()) return;
+  auto& mine = ops().list;
+  auto& theirs = other.ops_->list;
+  if (mine.empty()) {
+    mine.swap(theirs);
+    return;
+  }
+  mine.insert(mine.end(), std::make_move_iterator(theirs.begin()),
+              std::make_move_iterator(theirs.end()));
+  theirs.clear();
+}
 
 bool Batch::empty() const { return !ops_ || ops_->list.empty(); }
 

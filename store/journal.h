@@ -57,6 +57,8 @@ class Batch {
   // The journal assigns event.seq at commit time.
   void add_event(const OutboxEvent& event);
   void ack_event(std::uint64_t seq);
+  // Moves every op of `other` behind these (one commit for several callers' batches).
+  void append(Batch&& other);
 
   bool empty() const;
 

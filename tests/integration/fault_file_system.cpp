@@ -1,8 +1,11 @@
 #include "tests/integration/fault_file_system.h"
 
 #include <cerrno>
+#include <cstdio>
 
 #include <unistd.h>
+
+#include "transfer/files/part_file.h"
 
 namespace xfer::test {
 
@@ -80,6 +83,14 @@ void FaultFileSystem::cut_power() {
 
 void FaultFileSystem::restore_power() {
   std::lock_guard lock(mu_);
+  for (auto it = pending_renames_.rbegin(); it != pending_renames_.rend(); ++it) {
+    if (::rename(it->to.c_str(), it->from.c_str()) != 0) continue;
+    if (auto moved = files_.find(it->to); moved != files_.end()) {
+      files_[it->from] = moved->second;
+      files_.erase(moved);
+    }
+  }
+  pending_renames_.clear();
   for (auto& [path, state] : files_) {
     if (::truncate(path.c_str(), static_cast<off_t>(state->synced)) == 0) state->size = state->synced;
   }
@@ -120,12 +131,20 @@ Result<void> FaultFileSystem::rename(const std::string& from, const std::string&
     files_[to] = it->second;
     files_.erase(it);
   }
+  pending_renames_.push_back({from, to});
   return {};
 }
 
 Result<void> FaultFileSystem::sync_dir(const std::string& dir) {
   if (auto r = check_power("fsync dir"); !r) return r;
-  return base_.sync_dir(dir);
+  if (auto r = base_.sync_dir(dir); !r) return r;
+  std::lock_guard lock(mu_);
+  // Power may have gone while the sync ran: then it made nothing durable.
+  if (power_cut_) return std::unexpected(error_from_errno(EIO, "fsync dir (power cut)"));
+  std::erase_if(pending_renames_, [&](const PendingRename& r) {
+    return files::parent_directory(r.to) == dir;
+  });
+  return {};
 }
 
 Result<void> FaultFileSystem::remove(const std::string& path) {

@@ -4,7 +4,9 @@
 // file is cut back to its synced length), and it can run out of space (ENOSPC past a byte
 // budget, optionally while statvfs still claims there is room, as on a shared disk).
 // Model: a file's bytes are durable up to the length it had at its last sync_data/sync;
-// rename moves that state. Enough for downloads, which append at each segment's cursor.
+// rename moves that state, and is itself durable only once the target's directory was synced
+// (restore_power undoes the renames no sync_dir covered, newest first). Enough for downloads,
+// which append at each segment's cursor and publish by rename.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "transfer/files/file_system.h"
 
@@ -61,6 +64,10 @@ class FaultFileSystem final : public files::FileSystem {
   files::FileSystem& base_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<State>> files_;
+  struct PendingRename {
+    std::string from, to;
+  };
+  std::vector<PendingRename> pending_renames_;  // in the order they happened
   bool power_cut_ = false;
   std::optional<std::uint64_t> budget_;
   bool report_room_ = false;

@@ -582,7 +582,7 @@ DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
                         discard = job.discard_local](store::Batch& batch) -> Result<void> {
     if (finalize) {
       if (!file) return fail(ErrorCategory::Internal, "finalize without a part file");
-      if (auto r = files::finalize_part(fs, *file, part, dest, checks, *digest); !r) return r;
+      if (auto r = files::publish_part(fs, *file, part, dest, checks, *digest); !r) return r;
     } else if (sync_data && file) {
       if (auto r = file->sync_data(); !r) return r;
       crash_point("checkpoint-synced");
@@ -594,6 +594,9 @@ DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
     for (const auto& s : segs) batch.put_segment(s);
     return {};
   };
+  if (job.finalize) work.directory_to_sync = files::parent_directory(record_.local_path);
+  if (file_ && (job.finalize || job.sync_data) && !job.discard_local)
+    work.start_flush = [file = file_] { file->start_writeback(); };
   // After the commit, so hashing never delays the durable offset: hash what arrived since the
   // last checkpoint while it is still in the page cache, so the finalize does not read the
   // whole file again. Only a head start: if it fails (a restart truncated the file under a

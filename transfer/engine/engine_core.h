@@ -65,6 +65,7 @@ class EngineCore final : public TaskHost {
   files::FileSystem& file_system() override { return fs_; }
   store::Journal& journal() override { return journal_; }
   BlockingPool& pool() override { return pool_; }
+  PersistGroups& persist_groups() override { return persist_groups_; }
   const RetryPolicy& retry_policy() const override { return retry_policy_; }
   std::mt19937_64& rng() override { return rng_; }
   Result<Credentials> credentials_for(const store::TransferRecord& record) override;
@@ -106,6 +107,7 @@ class EngineCore final : public TaskHost {
   const Clock& clock_;
   EventHub& events_;
   BlockingPool pool_;
+  PersistGroups persist_groups_{io_, pool_, journal_, fs_};
   std::unique_ptr<protocols::Transport> transport_;
   RetryPolicy retry_policy_;
   std::mt19937_64 rng_;

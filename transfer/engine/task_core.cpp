@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include "base/ascii.h"
-#include "base/crash_point.h"
 #include "transfer/engine/event_hub.h"
 #include "transfer/engine/origin.h"
 #include "transfer/engine/secrets.h"
@@ -357,22 +356,23 @@ void TaskCore::run_next_persist() {
   store::TransferRecord record = record_;
   record.updated_at = unix_now();
   PersistWork own = prepare_persist(job);
-  auto work = [&journal = host_.journal(), record, before = std::move(own.before_commit),
-               after = std::move(own.after_commit), reset = job.reset_progress || job.discard_local,
-               finalize = job.finalize, event = job.event]() -> Result<void> {
-    store::Batch batch;
+  PersistItem item;
+  item.start_flush = std::move(own.start_flush);
+  item.directory = std::move(own.directory_to_sync);
+  item.after = std::move(own.after_commit);
+  item.committed_point = job.finalize ? "completed-journaled" : "checkpoint-journaled";
+  item.build = [record, before = std::move(own.before_commit),
+                reset = job.reset_progress || job.discard_local,
+                event = job.event](store::Batch& batch) -> Result<void> {
     if (reset) batch.erase_transfer(record.id);
     batch.put_transfer(record);
     if (before) {
       if (auto r = before(batch); !r) return r;
     }
     if (event) batch.add_event(*event);
-    if (auto r = journal.commit(std::move(batch), store::Durability::Synced); !r) return r;
-    crash_point(finalize ? "completed-journaled" : "checkpoint-journaled");
-    if (after) after();
     return {};
   };
-  auto done = [weak = weak_from_this(), gen = generation_, applied = std::move(own.applied),
+  item.done = [weak = weak_from_this(), gen = generation_, applied = std::move(own.applied),
                then = std::move(job.then)](Result<void> result) {
     auto self = weak.lock();
     if (!self) return;
@@ -383,7 +383,7 @@ void TaskCore::run_next_persist() {
     if (then) then(result);
     self->run_next_persist();
   };
-  host_.pool().run(std::move(work), std::move(done));
+  host_.persist_groups().submit(std::move(item));
 }
 
 void TaskCore::tick() {

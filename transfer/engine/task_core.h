@@ -83,8 +83,12 @@ class TaskCore : public std::enable_shared_from_this<TaskCore> {
   // What one persist job does besides committing the transfer record and event. Built on the
   // loop thread from a snapshot of the task; the first two run on the blocking pool.
   struct PersistWork {
+    // Optional, first: starts writeback of the direction's local data (see PersistGroups).
+    std::function<void()> start_flush;
     // Before the commit; adds the direction's records to the batch. An error aborts the job.
     std::function<Result<void>(store::Batch&)> before_commit;
+    // Fsync'ed after before_commit succeeded, before the commit: where it renamed a file.
+    std::string directory_to_sync;
     // After a successful commit; best effort (never delays the durable offset).
     std::function<void()> after_commit;
     // Back on the loop thread after success, unless a restart happened in between.

@@ -19,6 +19,7 @@
 #include "store/journal.h"
 #include "base/clock.h"
 #include "transfer/engine/blocking_pool.h"
+#include "transfer/engine/persist_groups.h"
 #include "transfer/engine/retry_policy.h"
 #include "transfer/files/file_system.h"
 
@@ -34,6 +35,8 @@ class TaskHost {
   virtual files::FileSystem& file_system() = 0;
   virtual store::Journal& journal() = 0;
   virtual BlockingPool& pool() = 0;
+  // Where persist jobs go: run with other tasks' jobs as a group (one journal flush for all).
+  virtual PersistGroups& persist_groups() = 0;
   virtual const RetryPolicy& retry_policy() const = 0;
   virtual std::mt19937_64& rng() = 0;
   // The secrets the record withheld from the journal: from memory, else from the app's

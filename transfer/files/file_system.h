@@ -55,6 +55,9 @@ class File {
   virtual Result<std::size_t> read_at(std::uint64_t offset, std::span<std::uint8_t> data) = 0;
   virtual Result<void> sync_data() = 0;  // fdatasync: the bytes written so far are durable
   virtual Result<void> sync() = 0;       // fsync: bytes and metadata
+  // A hint: start writing the dirty bytes back now, without waiting (sync_file_range), so a
+  // later sync finds the device already busy with them. Durability still comes only from sync.
+  virtual void start_writeback() {}
   virtual Result<void> truncate(std::uint64_t size) = 0;
   // Reserves blocks for `size` bytes without changing the file size (FALLOC_FL_KEEP_SIZE);
   // succeeds as a no-op where the file system cannot preallocate.

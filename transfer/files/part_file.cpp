@@ -16,9 +16,9 @@ std::string parent_directory(const std::string& path) {
   return path.substr(0, slash);
 }
 
-Result<void> finalize_part(FileSystem& fs, File& part, const std::string& part_file,
-                           const std::string& destination, const FinalizeChecks& checks,
-                           PrefixDigest& digest) {
+Result<void> publish_part(FileSystem& fs, File& part, const std::string& part_file,
+                          const std::string& destination, const FinalizeChecks& checks,
+                          PrefixDigest& digest) {
   auto size = part.size();
   if (!size) return std::unexpected(size.error());
   if (checks.size && *size != *checks.size) {
@@ -47,6 +47,13 @@ Result<void> finalize_part(FileSystem& fs, File& part, const std::string& part_f
                             "into place", part_file));
   if (auto r = fs.rename(part_file, destination); !r) return r;
   crash_point("finalize-renamed");
+  return {};
+}
+
+Result<void> finalize_part(FileSystem& fs, File& part, const std::string& part_file,
+                           const std::string& destination, const FinalizeChecks& checks,
+                           PrefixDigest& digest) {
+  if (auto r = publish_part(fs, part, part_file, destination, checks, digest); !r) return r;
   auto synced = fs.sync_dir(parent_directory(destination));
   if (synced) crash_point("finalize-dir-synced");
   return synced;

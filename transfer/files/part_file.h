@@ -27,8 +27,14 @@ struct FinalizeChecks {
 
 // Verifies `part` against `checks` (`digest` has hashed a prefix already, or nothing), fsyncs
 // it, checks that the destination may be replaced and that `part_file` still names the inode
-// `part` wrote, renames it to `destination` and fsyncs the directory. On any failure the
-// destination is untouched.
+// `part` wrote, and renames it to `destination`. The rename is durable only once the caller
+// has fsync'ed parent_directory(destination) (several publishes into one directory share that
+// flush). On any failure the destination is untouched.
+Result<void> publish_part(FileSystem& fs, File& part, const std::string& part_file,
+                          const std::string& destination, const FinalizeChecks& checks,
+                          PrefixDigest& digest);
+
+// publish_part, then the directory's fsync.
 Result<void> finalize_part(FileSystem& fs, File& part, const std::string& part_file,
                            const std::string& destination, const FinalizeChecks& checks,
                            PrefixDigest& digest);
