@@ -127,8 +127,9 @@ void DownloadTask::launch() {
 
 Result<void> DownloadTask::prepare() {
   auto& fs = host_.file_system();
-  // Again at every start: the path may have changed since the transfer was queued.
-  if (auto r = files::check_destination(fs, record_.local_path); !r) return r;
+  // Again at every start: the path may have changed since the transfer was queued. (The part
+  // file is looked at by open_part.)
+  if (auto r = files::check_destination_path(fs, record_.local_path); !r) return r;
   if (auto r = fs.create_directories(files::parent_directory(record_.local_path)); !r) return r;
   auto file = fs.open_part(part_path_);
   if (!file) return std::unexpected(file.error());

@@ -36,8 +36,8 @@ Result<void> check_parent(FileSystem& fs, const std::string& destination) {
 
 }  // namespace
 
-Result<void> check_destination(FileSystem& fs, const std::string& destination,
-                               std::set<std::string>* checked_parents) {
+Result<void> check_destination_path(FileSystem& fs, const std::string& destination,
+                                    std::set<std::string>* checked_parents) {
   if (destination.empty())
     return fail(ErrorCategory::InvalidArgument, "the destination path is empty");
   if (destination.back() == '/')
@@ -67,6 +67,12 @@ Result<void> check_destination(FileSystem& fs, const std::string& destination,
     if (auto r = check_parent(fs, destination); !r) return r;
     if (checked_parents) checked_parents->insert(parent);
   }
+  return {};
+}
+
+Result<void> check_destination(FileSystem& fs, const std::string& destination,
+                               std::set<std::string>* checked_parents) {
+  if (auto r = check_destination_path(fs, destination, checked_parents); !r) return r;
   const std::string part = part_path(destination);
   auto part_seen = fs.inspect(part);
   if (!part_seen) return std::unexpected(part_seen.error());

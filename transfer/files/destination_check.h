@@ -24,4 +24,9 @@ namespace xfer::files {
 Result<void> check_destination(FileSystem& fs, const std::string& destination,
                                std::set<std::string>* checked_parents = nullptr);
 
+// The same without the look at the part file, for callers that open or inspect it themselves
+// right after (each lookup in a directory of thousands of files costs).
+Result<void> check_destination_path(FileSystem& fs, const std::string& destination,
+                                    std::set<std::string>* checked_parents = nullptr);
+
 }  // namespace xfer::files

@@ -36,7 +36,7 @@ Result<void> publish_part(FileSystem& fs, File& part, const std::string& part_fi
   crash_point("finalize-synced");
   // The destination may have become a directory or a device since the download started, or
   // the part's name may now point at another file: rename only our own inode, over a file.
-  if (auto r = check_destination(fs, destination); !r) return r;
+  if (auto r = check_destination_path(fs, destination); !r) return r;
   auto ours = part.identity();
   if (!ours) return std::unexpected(ours.error());
   auto named = fs.inspect(part_file);

@@ -122,15 +122,16 @@ class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<File>> open_part(const std::string& path) override {
     // Look before opening: opening some devices has effects of its own (a tape rewinds).
-    if (auto seen = inspect(path); !seen) {
-      return std::unexpected(seen.error());
-    } else if (*seen && (*seen)->kind != FileKind::Regular) {
+    auto seen = inspect(path);
+    if (!seen) return std::unexpected(seen.error());
+    if (*seen && (*seen)->kind != FileKind::Regular)
       return std::unexpected(refused_part(path, fmt::format("it is a {}", to_string((*seen)->kind))));
-    }
     // O_NONBLOCK: a FIFO swapped in after the look must not hang the open; it is refused
-    // below like every other non-regular file.
-    int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
+    // below like every other non-regular file. Absent at the look: created exclusively at once
+    // (anything that appeared since is refused by O_EXCL), one lookup fewer per new file.
+    int fd = -1;
+    if (*seen) fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (!*seen || (fd < 0 && errno == ENOENT))
       fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
       const int err = errno;
