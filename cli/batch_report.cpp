@@ -61,6 +61,25 @@ void BatchReport::emit(const std::string& line) {
   std::fflush(out_);
 }
 
+void BatchReport::show_live(LiveDisplay::Options options) {
+  if (json_) return;
+  options.out = err_;
+  live_ = std::make_unique<LiveDisplay>(std::move(options));
+}
+
+void BatchReport::manifest_read() {
+  if (live_) live_->manifest_read();
+}
+
+void BatchReport::tick() {
+  if (live_) live_->tick();
+}
+
+void BatchReport::say(const std::string& line) {
+  if (live_) live_->note(line);
+  else std::fprintf(err_, "%s\n", line.c_str());
+}
+
 void BatchReport::note_failure(Failure f) {
   if (failures_.size() < kMaxListed) failures_.push_back(std::move(f));
   else ++failures_omitted_;
@@ -80,7 +99,7 @@ void BatchReport::invalid(std::size_t line, const std::string& reason, const std
     j["reason"] = reason;
     emit(XFER_DUMP(j));
   } else {
-    std::fprintf(err_, "xfer: manifest line %zu: %s\n", line, reason.c_str());
+    say(fmt::format("xfer: manifest line {}: {}", line, reason));
   }
 }
 
@@ -92,7 +111,7 @@ void BatchReport::duplicate(std::size_t line, std::size_t first_line) {
     j["first_line"] = first_line;
     emit(XFER_DUMP(j));
   } else {
-    std::fprintf(err_, "xfer: manifest line %zu: the same entry as line %zu, skipped\n", line, first_line);
+    say(fmt::format("xfer: manifest line {}: the same entry as line {}, skipped", line, first_line));
   }
 }
 
@@ -118,6 +137,7 @@ void BatchReport::planned(const EntryInfo& entry) {
 }
 
 void BatchReport::queued(TransferId id, const EntryInfo& entry, bool adopted) {
+  if (live_) live_->queued();
   if (!json_) return;
   auto j = with_entry(base("queued", elapsed()), id, entry);
   j["direction"] = direction_name(entry.direction);
@@ -129,12 +149,14 @@ void BatchReport::queued(TransferId id, const EntryInfo& entry, bool adopted) {
 }
 
 void BatchReport::started(TransferId id, const EntryInfo& entry) {
+  if (live_) live_->started(id, file_name(entry.path));
   if (!json_) return;
   emit(XFER_DUMP(with_entry(base("started", elapsed()), id, entry)));
 }
 
 void BatchReport::progress(TransferId id, const EntryInfo& entry, std::uint64_t bytes,
                            std::optional<std::uint64_t> total) {
+  if (live_) live_->progress(id, bytes, total);
   if (!json_) return;
   auto j = with_entry(base("progress", elapsed()), id, entry);
   j["bytes"] = bytes;
@@ -148,7 +170,8 @@ void BatchReport::retry(TransferId id, const EntryInfo& entry, const std::string
   ++retries_;
   if (!json_) {
     // As `xfer get` says it: a silent wait looks like a hang.
-    std::fprintf(err_, "xfer: %s (line %zu): %s\n", file_name(entry.path).c_str(), entry.line, reason.c_str());
+    if (live_) live_->waiting(id, file_name(entry.path), at, error ? error->message() : reason);
+    say(fmt::format("xfer: {} (line {}): {}", file_name(entry.path), entry.line, reason));
     return;
   }
   auto j = with_entry(base("retry", elapsed()), id, entry);
@@ -168,7 +191,7 @@ void BatchReport::retry(TransferId id, const EntryInfo& entry, const std::string
 
 void BatchReport::restarted(TransferId id, const EntryInfo& entry, const std::string& reason) {
   if (!json_) {
-    std::fprintf(err_, "xfer: %s (line %zu): %s\n", file_name(entry.path).c_str(), entry.line, reason.c_str());
+    say(fmt::format("xfer: {} (line {}): {}", file_name(entry.path), entry.line, reason));
     return;
   }
   auto j = with_entry(base("restarted", elapsed()), id, entry);
@@ -179,6 +202,7 @@ void BatchReport::restarted(TransferId id, const EntryInfo& entry, const std::st
 void BatchReport::completed(TransferId id, const EntryInfo& entry, std::uint64_t bytes) {
   ++completed_;
   bytes_ += bytes;
+  if (live_) live_->completed(id, bytes);
   if (!json_) return;
   auto j = with_entry(base("completed", elapsed()), id, entry);
   j["bytes"] = bytes;
@@ -191,6 +215,7 @@ void BatchReport::failed(TransferId id, const EntryInfo& entry, const std::strin
                          const std::string& reason, bool kept) {
   ++failed_;
   note_failure({entry.line, entry.url, entry.path, category, reason, false});
+  if (live_) live_->failed(id);
   if (!json_) return;
   auto j = with_entry(base("failed", elapsed()), id, entry);
   j["category"] = category;
@@ -200,6 +225,7 @@ void BatchReport::failed(TransferId id, const EntryInfo& entry, const std::strin
 }
 
 int BatchReport::finish(bool interrupted, bool dry_run, const std::optional<Error>& fatal) {
+  if (live_) live_->close();
   const double secs = elapsed();
   const double rate = secs > 0 ? static_cast<double>(bytes_) / secs : 0;
   int code = kExitOk;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <xfer/ids.h>
 
 #include "cli/batch_entry.h"
+#include "cli/live_display.h"
 
 namespace xfer::cli {
 
@@ -45,6 +47,14 @@ class BatchReport {
 
   std::size_t failures() const { return failed_ + invalid_; }
 
+  // Text mode only: draw a LiveDisplay on `err` (a terminal: redrawn in place; otherwise a
+  // plain status line now and then). Lines about single entries then go through it.
+  void show_live(LiveDisplay::Options options);
+  // Every entry of the manifest has been read.
+  void manifest_read();
+  // Lets the display redraw when due; call it between events.
+  void tick();
+
  private:
   struct Failure {
     std::size_t line;
@@ -54,10 +64,12 @@ class BatchReport {
   void emit(const std::string& json_line);
   double elapsed() const;
   void note_failure(Failure f);
+  void say(const std::string& line);  // a line for people on err_ (above the live display)
 
   bool json_;
   std::FILE* out_;
   std::FILE* err_;
+  std::unique_ptr<LiveDisplay> live_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::size_t completed_ = 0, failed_ = 0, invalid_ = 0, duplicates_ = 0, skipped_ = 0, planned_ = 0;
   std::size_t retries_ = 0;

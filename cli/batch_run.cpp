@@ -124,6 +124,7 @@ class BatchRun {
       auto item = manifest_.next();
       if (!item) {
         manifest_done_ = true;
+        report_.manifest_read();
         if (manifest_.fatal()) fatal_ = *manifest_.fatal();
         break;
       }
@@ -221,6 +222,7 @@ class BatchRun {
 
   void drain_events(std::chrono::milliseconds wait) {
     for (const auto& event : engine_.next_events(kEventBurst, wait, kEventLinger)) handle(event);
+    report_.tick();
     // Terminal events of a burst are acknowledged in one synced write, not one each.
     if (!to_ack_.empty()) {
       if (auto r = engine_.ack(to_ack_); !r) fail_batch(r.error());

@@ -514,6 +514,16 @@ int run_batch(const BatchOptions& o) {
   if (o.dry_run) return cli::dry_run_batch(manifest, report, settings);
   auto engine = open_engine(o.common, config);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
+  if (!o.json) {
+    cli::LiveDisplay::Options live;
+    live.terminal = ::isatty(STDERR_FILENO) == 1;
+    live.width = [] { return cli::terminal_width(STDERR_FILENO); };
+    live.protocol_of = [e = engine->get()](TransferId id) {
+      auto st = e->status(id);
+      return st ? st->protocol : std::string();
+    };
+    report.show_live(std::move(live));
+  }
   return cli::run_batch(**engine, manifest, report, settings);
 }
 
