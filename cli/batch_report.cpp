@@ -224,6 +224,17 @@ void BatchReport::failed(TransferId id, const EntryInfo& entry, const std::strin
   emit(XFER_DUMP(j));
 }
 
+void BatchReport::cut_off(const std::string& reason) {
+  cut_off_ = reason;
+  if (json_) {
+    auto j = base("cut_off", elapsed());
+    j["reason"] = reason;
+    emit(XFER_DUMP(j));
+  } else {
+    say("xfer: batch: " + reason + "; admitting nothing more, checkpointing what runs");
+  }
+}
+
 int BatchReport::finish(bool interrupted, bool dry_run, const std::optional<Error>& fatal) {
   if (live_) live_->close();
   const double secs = elapsed();
@@ -246,6 +257,7 @@ int BatchReport::finish(bool interrupted, bool dry_run, const std::optional<Erro
     j["skipped"] = skipped_;
     j["retries"] = retries_;
     j["interrupted"] = code == kExitInterrupted;
+    if (!cut_off_.empty()) j["cut_off"] = cut_off_;
     if (fatal) j["fatal"] = fatal->describe();
     j["exit_code"] = code;
     json list = json::array();
@@ -286,8 +298,9 @@ int BatchReport::finish(bool interrupted, bool dry_run, const std::optional<Erro
     std::fprintf(err_, "xfer: %s\n", fatal->describe().c_str());
   if (code == kExitInterrupted)
     std::fprintf(err_,
-                 "xfer: interrupted; the transfers begun are journaled: `xfer resume` finishes them, `xfer "
-                 "batch` with the same manifest and journal finishes the rest of the manifest too\n");
+                 "xfer: %s; the transfers begun are journaled: `xfer resume` finishes them, `xfer "
+                 "batch` with the same manifest and journal finishes the rest of the manifest too\n",
+                 cut_off_.empty() ? "interrupted" : ("stopped: " + cut_off_).c_str());
   return code;
 }
 

@@ -38,6 +38,8 @@ class BatchReport {
              std::optional<std::chrono::system_clock::time_point> at, std::uint32_t attempts);
   void restarted(TransferId id, const EntryInfo& entry, const std::string& reason);
   void completed(TransferId id, const EntryInfo& entry, std::uint64_t bytes);
+  // A cut-off (--max-transfer, --max-duration) ended admission: the summary says which.
+  void cut_off(const std::string& reason);
   // `kept`: not failed for good (paused by a local error such as a full disk): `xfer resume`.
   void failed(TransferId id, const EntryInfo& entry, const std::string& category, const std::string& reason, bool kept);
 
@@ -76,6 +78,7 @@ class BatchReport {
   std::uint64_t bytes_ = 0;
   std::vector<Failure> failures_;  // the first kMaxListed
   std::size_t failures_omitted_ = 0;
+  std::string cut_off_;
   static constexpr std::size_t kMaxListed = 100;
 };
 

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/digest_set.h"
+#include "cli/options.h"
 #include "cli/transfer_watch.h"
 
 namespace xfer::cli {
@@ -102,13 +103,13 @@ class BatchRun {
         drain_events(std::chrono::milliseconds(0));
       });
     }
-    while (!stopped() && !broken_) {
+    while (!stopped() && !broken_ && !cut_off_) {
       if (!manifest_done_ && inflight_.size() < settings_.window) fill();
       if (manifest_done_ && inflight_.empty()) break;
       drain_events(std::chrono::milliseconds(100));
     }
     if (settings_.source) settings_.source->set_idle({});
-    const bool interrupted = stopped();
+    const bool interrupted = stopped() || cut_off_;
     // Stops what still runs at a checkpoint: `xfer resume` continues it.
     auto shut = engine_.shutdown();
     if (!shut && !fatal_) fatal_ = shut.error();
@@ -118,9 +119,27 @@ class BatchRun {
  private:
   bool stopped() const { return settings_.stop && settings_.stop(); }
 
+  // A cut-off reached: said once, and the loop ends as on an interrupt.
+  void check_cut_offs() {
+    if (cut_off_) return;
+    if (settings_.max_duration && std::chrono::steady_clock::now() - started_at_ >= *settings_.max_duration) {
+      cut_off_ = true;
+      report_.cut_off(fmt::format("--max-duration {} s reached", settings_.max_duration->count() / 1000.0));
+      return;
+    }
+    if (settings_.max_bytes) {
+      std::uint64_t moved = completed_bytes_;
+      for (const auto& [id, t] : inflight_) moved += t.bytes;
+      if (moved >= *settings_.max_bytes) {
+        cut_off_ = true;
+        report_.cut_off(fmt::format("--max-transfer reached ({} moved)", human_bytes(static_cast<double>(moved))));
+      }
+    }
+  }
+
   void fill() {
     auto& pending = pending_;
-    while (inflight_.size() + pending.size() < 2 * settings_.window && !stopped()) {
+    while (inflight_.size() + pending.size() < 2 * settings_.window && !stopped() && !cut_off_) {
       auto item = manifest_.next();
       if (!item) {
         manifest_done_ = true;
@@ -222,6 +241,7 @@ class BatchRun {
 
   void drain_events(std::chrono::milliseconds wait) {
     for (const auto& event : engine_.next_events(kEventBurst, wait, kEventLinger)) handle(event);
+    check_cut_offs();
     report_.tick();
     // Terminal events of a burst are acknowledged in one synced write, not one each.
     if (!to_ack_.empty()) {
@@ -246,6 +266,7 @@ class BatchRun {
     switch (event.kind) {
       case EventKind::Completed:
         report_.completed(event.id, info, event.bytes);
+        completed_bytes_ += event.bytes;
         break;
       case EventKind::Failed:
         report_.failed(event.id, info, category("internal"), reason, false);
@@ -254,6 +275,7 @@ class BatchRun {
         report_.failed(event.id, info, "cancelled", "cancelled", false);
         break;
       case EventKind::Progress:
+        it->second.bytes = event.bytes;
         report_.progress(event.id, info, event.bytes, event.total);
         return;
       case EventKind::Restarted:
@@ -291,6 +313,7 @@ class BatchRun {
     // StateChanged events also say things within a state (an upload's resource URL arrived):
     // "started" is only the move into Active.
     TransferState state = TransferState::Queued;
+    std::uint64_t bytes = 0;  // moved so far (its last progress)
   };
   std::unordered_map<TransferId, Tracked> inflight_;
   std::unordered_map<TransferId, Event> unclaimed_;
@@ -298,6 +321,9 @@ class BatchRun {
   // Read and checked, not enqueued yet (fill() collects a window; a quiet source flushes it).
   std::vector<PreparedEntry> pending_;
   bool manifest_done_ = false;
+  bool cut_off_ = false;
+  std::uint64_t completed_bytes_ = 0;
+  std::chrono::steady_clock::time_point started_at_ = std::chrono::steady_clock::now();
   bool broken_ = false;
   std::optional<Error> fatal_;
 };

@@ -6,8 +6,11 @@
 // docs/cli.md, "xfer batch", says what the user sees.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <optional>
 
 #include <xfer/engine.h>
 
@@ -25,6 +28,12 @@ struct BatchSettings {
   // The manifest's source, when it may be slow (a pipe): while it is quiet, the entries read
   // so far are enqueued and events reported, instead of waiting for a full window.
   ByteSource* source = nullptr;
+  // Cut-offs (--max-transfer, --max-duration): once this many bytes moved (completed ones and
+  // what the running ones moved), or this long after the start, the batch stops as on the first
+  // SIGINT: nothing more is admitted, what runs is checkpointed, exit 130 (`xfer resume` and the
+  // batch again continue).
+  std::optional<std::uint64_t> max_bytes;
+  std::optional<std::chrono::milliseconds> max_duration;
 };
 
 // Returns the exit code; the engine is shut down (checkpointed) when it returns.

@@ -458,6 +458,8 @@ struct BatchOptions {
   std::uint32_t per_host = 0;
   std::uint32_t window = 512;
   std::string limit_rate;
+  std::string max_transfer;
+  std::string max_duration;
   bool json = false;
   bool dry_run = false;
   ProtocolFlags protocol;
@@ -510,6 +512,18 @@ int run_batch(const BatchOptions& o) {
   settings.stop = interrupted;
   settings.window = o.window;
   settings.source = source.get();
+  if (!o.max_transfer.empty()) {
+    auto bytes = cli::parse_rate(o.max_transfer);
+    if (!bytes || *bytes == 0)
+      return fail_line(cli::kExitUsage, "--max-transfer: " + (bytes ? std::string("must be more than 0") : bytes.error().message()));
+    settings.max_bytes = *bytes;
+  }
+  if (!o.max_duration.empty()) {
+    auto d = cli::parse_duration(o.max_duration);
+    if (!d || d->count() <= 0)
+      return fail_line(cli::kExitUsage, "--max-duration: " + (d ? std::string("must be more than 0") : d.error().message()));
+    settings.max_duration = *d;
+  }
   cli::BatchReport report(o.json);
   if (o.dry_run) return cli::dry_run_batch(manifest, report, settings);
   auto engine = open_engine(o.common, config);
@@ -637,6 +651,10 @@ int main(int argc, char** argv) {
                         "entries enqueued per journal batch; at most twice this many unfinished at once (default 512)")
       ->check(CLI::Range(1, 100000));
   batch_cmd->add_option("--limit-rate", batch.limit_rate, "bytes per second for the whole batch (K, M, G)");
+  batch_cmd->add_option("--max-transfer", batch.max_transfer,
+                        "stop admitting once SIZE bytes moved (K, M, G); checkpoint, exit 130");
+  batch_cmd->add_option("--max-duration", batch.max_duration,
+                        "stop admitting after TIME (90s, 5m, 2h); checkpoint, exit 130");
   batch_cmd->add_flag("--json", batch.json, "one JSON object per line on stdout for every event");
   batch_cmd->add_flag("--dry-run", batch.dry_run, "check the manifest, transfer nothing");
   add_protocol_flags(*batch_cmd, batch.protocol);
