@@ -26,6 +26,7 @@
 
 #include "cli/batch_run.h"
 #include "cli/exit_codes.h"
+#include "cli/journal_listing.h"
 #include "cli/line_reader.h"
 #include "cli/manifest.h"
 #include "cli/options.h"
@@ -577,6 +578,35 @@ int run_parts(const PartsOptions& o) {
   return rc;
 }
 
+struct LookOptions {
+  CommonOptions common;
+  std::string state;
+  xfer::TransferId id = 0;
+  bool json = false;
+};
+
+// `xfer ls` / `xfer status ID`: the journal looked at with no transfer started.
+int run_look(const LookOptions& o, bool one) {
+  using namespace xfer;
+  std::optional<TransferState> state;
+  if (!o.state.empty()) {
+    state = cli::parse_state(o.state);
+    if (!state)
+      return fail_line(cli::kExitUsage, "--state: one of queued, active, paused, waiting, completed, failed, cancelled");
+  }
+  const std::string dir = journal_dir(o.common);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return fail_line(cli::kExitJournal, fmt::format("no journal at {}", dir));
+  EngineConfig config;
+  config.max_active = 0;
+  auto engine = open_engine(o.common, std::move(config));
+  if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
+  const int rc = one ? cli::show_status(**engine, o.id, o.json) : cli::list_transfers(**engine, state, o.json);
+  (void)(*engine)->shutdown();
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -668,6 +698,18 @@ int main(int argc, char** argv) {
   parts_cmd->add_option("--journal", parts.common.journal,
                         "journal directory (default $XDG_STATE_HOME/xfer)");
 
+  LookOptions ls;
+  auto* ls_cmd = app.add_subcommand("ls", "list the journal's transfers (while no other xfer holds it)");
+  ls_cmd->add_option("--state", ls.state, "only those in STATE (queued, active, paused, waiting, completed, failed, cancelled)");
+  ls_cmd->add_flag("--json", ls.json, "one JSON object per transfer");
+  ls_cmd->add_option("--journal", ls.common.journal, "journal directory (default $XDG_STATE_HOME/xfer)");
+
+  LookOptions status;
+  auto* status_cmd = app.add_subcommand("status", "one transfer: state, bytes, attempts, why it waits or failed");
+  status_cmd->add_option("id", status.id, "transfer ID (as `xfer ls` shows it)")->required();
+  status_cmd->add_flag("--json", status.json, "one JSON object");
+  status_cmd->add_option("--journal", status.common.journal, "journal directory (default $XDG_STATE_HOME/xfer)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -680,5 +722,7 @@ int main(int argc, char** argv) {
   if (put_cmd->parsed()) return run_put(put);
   if (parts_cmd->parsed()) return run_parts(parts);
   if (batch_cmd->parsed()) return run_batch(batch);
+  if (ls_cmd->parsed()) return run_look(ls, false);
+  if (status_cmd->parsed()) return run_look(status, true);
   return run_resume(resume);
 }

@@ -1,0 +1,121 @@
+#include "cli/journal_listing.h"
+
+#include <chrono>
+#include <ctime>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/exit_codes.h"
+#include "cli/options.h"
+
+namespace xfer::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string when_text(std::chrono::system_clock::time_point at) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(at);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+const char* direction_name(Direction d) { return d == Direction::Download ? "download" : "upload"; }
+
+json status_json(const TransferStatus& st) {
+  json j;
+  j["v"] = 1;
+  j["id"] = st.id;
+  j["direction"] = direction_name(st.direction);
+  j["state"] = std::string(to_string(st.state));
+  j["url"] = st.url;
+  j["file"] = st.destination;
+  if (!st.upload_url.empty()) j["upload_url"] = st.upload_url;
+  j["bytes"] = st.bytes;
+  j["durable_bytes"] = st.durable_bytes;
+  j["total"] = st.total ? json(*st.total) : json(nullptr);
+  j["attempts"] = st.attempts;
+  if (st.next_attempt_at) j["next_attempt_at"] = when_text(*st.next_attempt_at);
+  if (st.last_error) {
+    json e;
+    e["category"] = std::string(to_string(st.last_error->category()));
+    e["retryable"] = st.last_error->retryable();
+    if (st.last_error->http_status()) e["http_status"] = st.last_error->http_status();
+    e["message"] = st.last_error->message();
+    j["last_error"] = std::move(e);
+  }
+  if (!st.protocol.empty()) j["protocol"] = st.protocol;
+  if (!st.withheld_secrets.empty()) j["withheld_secrets"] = st.withheld_secrets;
+  return j;
+}
+
+#define XFER_DUMP(j) (j).dump(-1, ' ', false, json::error_handler_t::replace)
+
+std::string amount(const TransferStatus& st) {
+  return st.total ? fmt::format("{} of {}", human_bytes(static_cast<double>(st.bytes)),
+                                human_bytes(static_cast<double>(*st.total)))
+                  : human_bytes(static_cast<double>(st.bytes));
+}
+
+}  // namespace
+
+std::optional<TransferState> parse_state(const std::string& name) {
+  for (auto s : {TransferState::Queued, TransferState::Active, TransferState::Paused, TransferState::Waiting,
+                 TransferState::Completed, TransferState::Failed, TransferState::Cancelled})
+    if (to_string(s) == name) return s;
+  return std::nullopt;
+}
+
+int list_transfers(Engine& engine, std::optional<TransferState> state, bool as_json, std::FILE* out) {
+  auto paths = engine.journaled_paths();
+  if (!paths) {
+    std::fprintf(stderr, "xfer: %s\n", paths.error().describe().c_str());
+    return exit_code_for(paths.error().category());
+  }
+  for (const auto& p : *paths) {
+    if (state && p.state != *state) continue;
+    auto st = engine.status(p.id);
+    if (!st) continue;  // gone between the scan and the look (cannot happen with nothing running)
+    if (as_json) {
+      std::fprintf(out, "%s\n", XFER_DUMP(status_json(*st)).c_str());
+    } else {
+      std::fprintf(out, "%-8llu %-9s %-8s %-24s %s\n", static_cast<unsigned long long>(st->id),
+                   std::string(to_string(st->state)).c_str(), direction_name(st->direction), amount(*st).c_str(),
+                   st->destination.c_str());
+    }
+  }
+  return kExitOk;
+}
+
+int show_status(Engine& engine, TransferId id, bool as_json, std::FILE* out) {
+  auto st = engine.status(id);
+  if (!st) {
+    std::fprintf(stderr, "xfer: %s\n", st.error().describe().c_str());
+    return st.error().category() == ErrorCategory::NotFound ? kExitUsage
+                                                                   : exit_code_for(st.error().category());
+  }
+  if (as_json) {
+    std::fprintf(out, "%s\n", XFER_DUMP(status_json(*st)).c_str());
+    return kExitOk;
+  }
+  std::fprintf(out, "transfer %llu: %s %s\n", static_cast<unsigned long long>(st->id), direction_name(st->direction),
+               std::string(to_string(st->state)).c_str());
+  std::fprintf(out, "  url:       %s\n", st->url.c_str());
+  std::fprintf(out, "  file:      %s\n", st->destination.c_str());
+  if (!st->upload_url.empty()) std::fprintf(out, "  resource:  %s\n", st->upload_url.c_str());
+  std::fprintf(out, "  bytes:     %s (%s durable)\n", amount(*st).c_str(),
+               human_bytes(static_cast<double>(st->durable_bytes)).c_str());
+  std::fprintf(out, "  attempts:  %u\n", st->attempts);
+  if (st->last_error) std::fprintf(out, "  why:       %s\n", st->last_error->describe().c_str());
+  if (st->next_attempt_at) std::fprintf(out, "  next try:  %s\n", when_text(*st->next_attempt_at).c_str());
+  if (!st->withheld_secrets.empty()) {
+    std::string names;
+    for (const auto& n : st->withheld_secrets) names += (names.empty() ? "" : ", ") + n;
+    std::fprintf(out, "  secrets:   %s (never journaled: give them again to `xfer resume`)\n", names.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace xfer::cli
