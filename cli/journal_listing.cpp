@@ -22,6 +22,14 @@ std::string when_text(std::chrono::system_clock::time_point at) {
                      tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+// The inverse of when_text ("2026-12-04T22:38:05Z"); nullopt for anything else.
+std::optional<std::chrono::system_clock::time_point> parse_when(const std::string& text) {
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end != '\0') return std::nullopt;
+  return std::chrono::system_clock::from_time_t(::timegm(&tm));
+}
+
 const char* direction_name(Direction d) { return d == Direction::Download ? "download" : "upload"; }
 
 json status_json(const TransferStatus& st) {
@@ -68,54 +76,75 @@ std::optional<TransferState> parse_state(const std::string& name) {
   return std::nullopt;
 }
 
-int list_transfers(Engine& engine, std::optional<TransferState> state, bool as_json, std::FILE* out) {
+Result<std::vector<TransferStatus>> journal_transfers(Engine& engine, std::optional<TransferState> state) {
   auto paths = engine.journaled_paths();
-  if (!paths) {
-    std::fprintf(stderr, "xfer: %s\n", paths.error().describe().c_str());
-    return exit_code_for(paths.error().category());
-  }
+  if (!paths) return std::unexpected(paths.error());
+  std::vector<TransferStatus> out;
   for (const auto& p : *paths) {
     if (state && p.state != *state) continue;
+    // A transfer may finish between the scan and the look: its state now is what counts.
     auto st = engine.status(p.id);
-    if (!st) continue;  // gone between the scan and the look (cannot happen with nothing running)
-    if (as_json) {
-      std::fprintf(out, "%s\n", XFER_DUMP(status_json(*st)).c_str());
-    } else {
-      std::fprintf(out, "%-8llu %-9s %-8s %-24s %s\n", static_cast<unsigned long long>(st->id),
-                   std::string(to_string(st->state)).c_str(), direction_name(st->direction), amount(*st).c_str(),
-                   st->destination.c_str());
-    }
+    if (st && (!state || st->state == *state)) out.push_back(std::move(*st));
   }
-  return kExitOk;
+  return out;
 }
 
-int show_status(Engine& engine, TransferId id, bool as_json, std::FILE* out) {
-  auto st = engine.status(id);
-  if (!st) {
-    std::fprintf(stderr, "xfer: %s\n", st.error().describe().c_str());
-    return st.error().category() == ErrorCategory::NotFound ? kExitUsage
-                                                                   : exit_code_for(st.error().category());
+std::string status_json_line(const TransferStatus& st) { return XFER_DUMP(status_json(st)); }
+
+std::optional<TransferStatus> status_from_json_line(const std::string& line) {
+  const auto j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("id") || !j.contains("state")) return std::nullopt;
+  TransferStatus st;
+  try {
+    st.id = j.at("id").get<TransferId>();
+    st.direction = j.value("direction", "download") == "upload" ? Direction::Upload : Direction::Download;
+    const auto state = parse_state(j.at("state").get<std::string>());
+    if (!state) return std::nullopt;
+    st.state = *state;
+    st.url = j.value("url", "");
+    st.destination = j.value("file", "");
+    st.upload_url = j.value("upload_url", "");
+    st.bytes = j.value("bytes", std::uint64_t{0});
+    st.durable_bytes = j.value("durable_bytes", std::uint64_t{0});
+    if (j.contains("total") && j.at("total").is_number()) st.total = j.at("total").get<std::uint64_t>();
+    st.attempts = j.value("attempts", std::uint32_t{0});
+    if (j.contains("last_error")) {
+      const auto& e = j.at("last_error");
+      const auto category = error_category_named(e.value("category", "")).value_or(ErrorCategory::Internal);
+      st.last_error = Error(category, e.value("message", ""), e.value("retryable", false), e.value("http_status", 0));
+    }
+    st.protocol = j.value("protocol", "");
+    if (j.contains("withheld_secrets")) st.withheld_secrets = j.at("withheld_secrets").get<std::vector<std::string>>();
+    if (j.contains("next_attempt_at")) st.next_attempt_at = parse_when(j.at("next_attempt_at").get<std::string>());
+  } catch (const json::exception&) {
+    return std::nullopt;
   }
-  if (as_json) {
-    std::fprintf(out, "%s\n", XFER_DUMP(status_json(*st)).c_str());
-    return kExitOk;
-  }
-  std::fprintf(out, "transfer %llu: %s %s\n", static_cast<unsigned long long>(st->id), direction_name(st->direction),
-               std::string(to_string(st->state)).c_str());
-  std::fprintf(out, "  url:       %s\n", st->url.c_str());
-  std::fprintf(out, "  file:      %s\n", st->destination.c_str());
-  if (!st->upload_url.empty()) std::fprintf(out, "  resource:  %s\n", st->upload_url.c_str());
-  std::fprintf(out, "  bytes:     %s (%s durable)\n", amount(*st).c_str(),
-               human_bytes(static_cast<double>(st->durable_bytes)).c_str());
-  std::fprintf(out, "  attempts:  %u\n", st->attempts);
-  if (st->last_error) std::fprintf(out, "  why:       %s\n", st->last_error->describe().c_str());
-  if (st->next_attempt_at) std::fprintf(out, "  next try:  %s\n", when_text(*st->next_attempt_at).c_str());
-  if (!st->withheld_secrets.empty()) {
+  return st;
+}
+
+void print_ls_line(const TransferStatus& st, std::FILE* out) {
+  std::fprintf(out, "%-8llu %-9s %-8s %-24s %s\n", static_cast<unsigned long long>(st.id),
+               std::string(to_string(st.state)).c_str(), direction_name(st.direction), amount(st).c_str(),
+               st.destination.c_str());
+}
+
+void print_status(const TransferStatus& st, std::FILE* out) {
+  std::fprintf(out, "transfer %llu: %s %s\n", static_cast<unsigned long long>(st.id), direction_name(st.direction),
+               std::string(to_string(st.state)).c_str());
+  std::fprintf(out, "  url:       %s\n", st.url.c_str());
+  std::fprintf(out, "  file:      %s\n", st.destination.c_str());
+  if (!st.upload_url.empty()) std::fprintf(out, "  resource:  %s\n", st.upload_url.c_str());
+  std::fprintf(out, "  bytes:     %s (%s durable)\n", amount(st).c_str(),
+               human_bytes(static_cast<double>(st.durable_bytes)).c_str());
+  if (!st.protocol.empty()) std::fprintf(out, "  protocol:  %s\n", st.protocol.c_str());
+  std::fprintf(out, "  attempts:  %u\n", st.attempts);
+  if (st.last_error) std::fprintf(out, "  why:       %s\n", st.last_error->describe().c_str());
+  if (st.next_attempt_at) std::fprintf(out, "  next try:  %s\n", when_text(*st.next_attempt_at).c_str());
+  if (!st.withheld_secrets.empty()) {
     std::string names;
-    for (const auto& n : st->withheld_secrets) names += (names.empty() ? "" : ", ") + n;
+    for (const auto& n : st.withheld_secrets) names += (names.empty() ? "" : ", ") + n;
     std::fprintf(out, "  secrets:   %s (never journaled: give them again to `xfer resume`)\n", names.c_str());
   }
-  return kExitOk;
 }
 
 }  // namespace xfer::cli

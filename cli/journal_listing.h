@@ -1,24 +1,29 @@
-// `xfer ls` and `xfer status ID`: what a journal holds, read with the engine opened on it
-// without starting any transfer (so only when no other xfer process holds the journal; asking
-// a running one over a control socket is not built yet). Text for people, or with `json` one
-// object per transfer (ls: JSON Lines; status: one object), schema in docs/cli.md.
+// `xfer ls` and `xfer status ID`: what a journal holds. Read either from an engine opened on
+// the journal without starting any transfer (nothing else holds it), or from the xfer that
+// holds it, over its control socket (cli/control_socket.h). Text for people, or one JSON object
+// per transfer (schema in docs/cli.md), the same either way.
 #pragma once
 
 #include <cstdio>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <xfer/engine.h>
 
 namespace xfer::cli {
 
 // Every transfer of the journal (finished ones too), in id order; only those in `state` when
-// given. Returns the exit code.
-int list_transfers(Engine& engine, std::optional<TransferState> state, bool json, std::FILE* out = stdout);
+// given.
+Result<std::vector<TransferStatus>> journal_transfers(Engine& engine, std::optional<TransferState> state);
 
-// One transfer: state, bytes (durable ones too), attempts, the last error (the server's answer
-// when it was one), the next attempt's time, the protocol. Returns the exit code (2 when the
-// journal has no such transfer).
-int show_status(Engine& engine, TransferId id, bool json, std::FILE* out = stdout);
+// One transfer as one JSON line (no newline), and back (what the socket carries).
+std::string status_json_line(const TransferStatus& status);
+std::optional<TransferStatus> status_from_json_line(const std::string& line);
+
+// For people: one line per transfer (ls), or a block (status).
+void print_ls_line(const TransferStatus& status, std::FILE* out);
+void print_status(const TransferStatus& status, std::FILE* out);
 
 // "queued", "active", ... (as to_string says them) → the state.
 std::optional<TransferState> parse_state(const std::string& name);

@@ -25,6 +25,9 @@
 #include <xfer/engine.h>
 
 #include "cli/batch_run.h"
+#include <nlohmann/json.hpp>
+
+#include "cli/control_socket.h"
 #include "cli/exit_codes.h"
 #include "cli/journal_listing.h"
 #include "cli/line_reader.h"
@@ -293,6 +296,7 @@ int run_get(const GetOptions& o) {
     return fail_line(cli::kExitUsage, r.error().message());
   auto engine = open_engine(o.common, config);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
+  const auto control = cli::ControlServer::start(**engine, journal_dir(o.common));
 
   std::vector<TransferSpec> specs;
   for (const auto& url : o.urls) {
@@ -367,6 +371,7 @@ int run_put(const PutOptions& o) {
   auto engine = open_engine(o.common, config);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
   const std::string journal = journal_dir(o.common);
+  const auto control = cli::ControlServer::start(**engine, journal);
   std::string spooled;
   if (from_stdin) {
     // Under the journal's lock (held since open): no other xfer clears the spools meanwhile.
@@ -415,6 +420,7 @@ int run_resume(const CommonOptions& o) {
     return fail_line(cli::kExitUsage, r.error().message());
   auto engine = open_engine(o, std::move(config));
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
+  const auto control = cli::ControlServer::start(**engine, journal_dir(o));
   std::set<TransferId> ids;
   std::vector<TransferId> cut_off;
   for (TransferId id : (*engine)->unfinished_ids()) {
@@ -529,6 +535,7 @@ int run_batch(const BatchOptions& o) {
   if (o.dry_run) return cli::dry_run_batch(manifest, report, settings);
   auto engine = open_engine(o.common, config);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
+  const auto control = cli::ControlServer::start(**engine, journal_dir(o.common));
   if (!o.json) {
     cli::LiveDisplay::Options live;
     live.terminal = ::isatty(STDERR_FILENO) == 1;
@@ -585,8 +592,11 @@ struct LookOptions {
   bool json = false;
 };
 
-// `xfer ls` / `xfer status ID`: the journal looked at with no transfer started.
-int run_look(const LookOptions& o, bool one) {
+enum class LookVerb { Ls, Status, Pause, Cancel };
+
+// `xfer ls / status / pause / cancel`: asked of the xfer that holds the journal, over its
+// control socket; when none does, done on the journal directly (no transfer started).
+int run_look(const LookOptions& o, LookVerb verb) {
   using namespace xfer;
   std::optional<TransferState> state;
   if (!o.state.empty()) {
@@ -598,13 +608,48 @@ int run_look(const LookOptions& o, bool one) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
     return fail_line(cli::kExitJournal, fmt::format("no journal at {}", dir));
+  auto show = [&](const TransferStatus& st) {
+    if (o.json) std::printf("%s\n", cli::status_json_line(st).c_str());
+    else if (verb == LookVerb::Ls) cli::print_ls_line(st, stdout);
+    else cli::print_status(st, stdout);
+  };
+  static constexpr const char* kVerbs[] = {"ls", "status", "pause", "cancel"};
+  nlohmann::json request{{"v", 1}, {"verb", kVerbs[static_cast<int>(verb)]}};
+  if (verb == LookVerb::Ls && state) request["state"] = o.state;
+  if (verb != LookVerb::Ls) request["id"] = o.id;
+  if (auto remote = cli::ask_control(dir, request.dump())) {
+    for (const auto& line : remote->lines)
+      if (auto st = cli::status_from_json_line(line)) show(*st);
+    if (!remote->ok) return fail_line(remote->exit_code, remote->error);
+    return cli::kExitOk;
+  }
   EngineConfig config;
   config.max_active = 0;
   auto engine = open_engine(o.common, std::move(config));
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
-  const int rc = one ? cli::show_status(**engine, o.id, o.json) : cli::list_transfers(**engine, state, o.json);
+  auto done = [&]() -> Result<void> {
+    if (verb == LookVerb::Ls) {
+      auto all = cli::journal_transfers(**engine, state);
+      if (!all) return std::unexpected(all.error());
+      for (const auto& st : *all) show(st);
+      return {};
+    }
+    if (verb == LookVerb::Pause) {
+      if (auto r = (*engine)->pause(o.id); !r) return r;
+    } else if (verb == LookVerb::Cancel) {
+      if (auto r = (*engine)->cancel(o.id); !r) return r;
+    }
+    auto st = (*engine)->status(o.id);
+    if (!st) return std::unexpected(st.error());
+    show(*st);
+    return {};
+  }();
   (void)(*engine)->shutdown();
-  return rc;
+  if (!done)
+    return fail_line(done.error().category() == ErrorCategory::NotFound ? cli::kExitUsage
+                                                                          : cli::exit_code_for(done.error().category()),
+                     done.error().describe());
+  return cli::kExitOk;
 }
 
 }  // namespace
@@ -704,11 +749,18 @@ int main(int argc, char** argv) {
   ls_cmd->add_flag("--json", ls.json, "one JSON object per transfer");
   ls_cmd->add_option("--journal", ls.common.journal, "journal directory (default $XDG_STATE_HOME/xfer)");
 
-  LookOptions status;
-  auto* status_cmd = app.add_subcommand("status", "one transfer: state, bytes, attempts, why it waits or failed");
-  status_cmd->add_option("id", status.id, "transfer ID (as `xfer ls` shows it)")->required();
-  status_cmd->add_flag("--json", status.json, "one JSON object");
-  status_cmd->add_option("--journal", status.common.journal, "journal directory (default $XDG_STATE_HOME/xfer)");
+  // One transfer by id: status, pause, cancel.
+  auto add_id_verb = [&app](const char* name, const char* what, LookOptions& o) {
+    auto* cmd = app.add_subcommand(name, what);
+    cmd->add_option("id", o.id, "transfer ID (as `xfer ls` shows it)")->required();
+    cmd->add_flag("--json", o.json, "the transfer as one JSON object");
+    cmd->add_option("--journal", o.common.journal, "journal directory (default $XDG_STATE_HOME/xfer)");
+    return cmd;
+  };
+  LookOptions status, pause, cancel;
+  auto* status_cmd = add_id_verb("status", "one transfer: state, bytes, attempts, why it waits or failed", status);
+  auto* pause_cmd = add_id_verb("pause", "pause one transfer (checkpointed; `xfer resume` continues it)", pause);
+  auto* cancel_cmd = add_id_verb("cancel", "cancel one transfer (its .part is deleted)", cancel);
 
   try {
     app.parse(argc, argv);
@@ -722,7 +774,9 @@ int main(int argc, char** argv) {
   if (put_cmd->parsed()) return run_put(put);
   if (parts_cmd->parsed()) return run_parts(parts);
   if (batch_cmd->parsed()) return run_batch(batch);
-  if (ls_cmd->parsed()) return run_look(ls, false);
-  if (status_cmd->parsed()) return run_look(status, true);
+  if (ls_cmd->parsed()) return run_look(ls, LookVerb::Ls);
+  if (status_cmd->parsed()) return run_look(status, LookVerb::Status);
+  if (pause_cmd->parsed()) return run_look(pause, LookVerb::Pause);
+  if (cancel_cmd->parsed()) return run_look(cancel, LookVerb::Cancel);
   return run_resume(resume);
 }

@@ -29,36 +29,12 @@ using nlohmann::json;
 
 namespace {
 
-// Runs `xfer ARGS`, returning its exit code and stdout (stderr into `err`).
-int run_capture(const std::vector<std::string>& args, const fs::path& scratch, std::string& out, std::string& err) {
-  const auto out_path = scratch / "look-out.txt";
-  const auto err_path = scratch / "look-err.txt";
-  std::vector<std::string> argv{XFER_CLI_PATH};
-  argv.insert(argv.end(), args.begin(), args.end());
-  // The child's freopen would flush what this process buffered.
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    if (!std::freopen(out_path.c_str(), "w", stdout) || !std::freopen(err_path.c_str(), "w", stderr)) ::_exit(127);
-    exec_in_child(argv);
-  }
-  int status = 0;
-  for (int i = 0; i < 3000 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (::waitpid(pid, &status, WNOHANG) == 0) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  }
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  };
-  out = slurp(out_path);
-  err = slurp(err_path);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+// `xfer ARGS`: its exit code, stdout into `out`, stderr into `err`.
+int run_capture(const std::vector<std::string>& args, const fs::path&, std::string& out, std::string& err) {
+  auto r = run_cli(args);
+  out = r.stdout_text;
+  err = r.stderr_text;
+  return r.exit_code;
 }
 
 }  // namespace
@@ -119,7 +95,7 @@ TEST_CASE("xfer ls and xfer status show what the journal holds, with the reason 
   CHECK_FALSE(fs::exists(dir / "nothing-here"));  // looking creates nothing
 }
 
-TEST_CASE("xfer ls on a journal a running xfer holds says so", "[cli][look]") {
+TEST_CASE("xfer ls on a journal a running xfer holds asks it, and says so when it cannot", "[cli][look]") {
   TempDir dir("xfer-look-busy");
   fs::create_directories(dir / "root");
   write_pattern_file(dir / "root" / "slow.bin", 2'000'000, 9);
@@ -137,12 +113,17 @@ TEST_CASE("xfer ls on a journal a running xfer holds says so", "[cli][look]") {
   }
   std::string out, err;
   int rc = -1;
-  // Until the running one has opened the journal (bounded: 5 s).
+  // Until the running one answers over its control socket (bounded: 5 s).
   for (int i = 0; i < 50; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     rc = run_capture({"ls", "--journal", journal}, dir.path(), out, err);
-    if (rc == 10 && err.find("in use by pid") != std::string::npos) break;
+    if (rc == 0 && out.find("slow.bin") != std::string::npos) break;
   }
+  CHECK(rc == 0);
+  CHECK(out.find("active") != std::string::npos);
+  // A holder without a socket (one too old to serve it, or its socket removed): said plainly.
+  fs::remove(journal + "/control.sock");
+  rc = run_capture({"ls", "--journal", journal}, dir.path(), out, err);
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);

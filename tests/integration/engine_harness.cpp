@@ -66,6 +66,9 @@ ChildResult run_cli(const std::vector<std::string>& args,
   char err_template[] = "/tmp/xfer-cli-stderr-XXXXXX";
   const int err_fd = ::mkstemp(err_template);
   if (err_fd < 0) throw std::runtime_error("mkstemp failed");
+  char out_template[] = "/tmp/xfer-cli-stdout-XXXXXX";
+  const int out_fd = ::mkstemp(out_template);
+  if (out_fd < 0) throw std::runtime_error("mkstemp failed");
   // XFER_CLI_BINARY lets a long torture run use a copy of the binaries while the build moves on.
   const char* override_binary = std::getenv("XFER_CLI_BINARY");
   std::string path = override_binary && *override_binary ? override_binary : XFER_CLI_PATH;
@@ -76,7 +79,7 @@ ChildResult run_cli(const std::vector<std::string>& args,
     const int null_fd = ::open("/dev/null", O_RDWR);
     const int in_fd = stdin_from.empty() ? null_fd : ::open(stdin_from.c_str(), O_RDONLY);
     ::dup2(in_fd, STDIN_FILENO);
-    ::dup2(null_fd, STDOUT_FILENO);
+    ::dup2(out_fd, STDOUT_FILENO);
     std::vector<char*> argv;
     argv.push_back(path.data());
     std::vector<std::string> copy = args;
@@ -106,6 +109,12 @@ ChildResult run_cli(const std::vector<std::string>& args,
   result.stderr_text = ss.str();
   ::close(err_fd);
   ::unlink(err_template);
+  std::ifstream out(out_template);
+  std::stringstream os;
+  os << out.rdbuf();
+  result.stdout_text = os.str();
+  ::close(out_fd);
+  ::unlink(out_template);
   return result;
 }
 

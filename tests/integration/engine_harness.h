@@ -40,6 +40,7 @@ std::unique_ptr<TestServerProcess> start_server(const TempDir& dir,
 struct ChildResult {
   int exit_code = -1;  // -signal when killed
   std::string stderr_text;
+  std::string stdout_text;
 };
 // Runs the xfer CLI with `args`; with kill_after, SIGKILLs it after that long (if still running).
 // Its stdin is /dev/null, or the file `stdin_from`.
