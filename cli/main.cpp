@@ -661,7 +661,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
-  CLI::App app{"xfer: resumable downloads and uploads over HTTP/1.1 and HTTP/2"};
+  CLI::App app{"xfer: resumable downloads and uploads over HTTP/1.1, HTTP/2 and HTTP/3"};
   app.require_subcommand(1);
 
   GetOptions get;
@@ -744,7 +744,7 @@ int main(int argc, char** argv) {
                         "journal directory (default $XDG_STATE_HOME/xfer)");
 
   LookOptions ls;
-  auto* ls_cmd = app.add_subcommand("ls", "list the journal's transfers (while no other xfer holds it)");
+  auto* ls_cmd = app.add_subcommand("ls", "list the journal's transfers (asking the xfer that runs on it, if one does)");
   ls_cmd->add_option("--state", ls.state, "only those in STATE (queued, active, paused, waiting, completed, failed, cancelled)");
   ls_cmd->add_flag("--json", ls.json, "one JSON object per transfer");
   ls_cmd->add_option("--journal", ls.common.journal, "journal directory (default $XDG_STATE_HOME/xfer)");
@@ -762,11 +762,47 @@ int main(int argc, char** argv) {
   auto* pause_cmd = add_id_verb("pause", "pause one transfer (checkpointed; `xfer resume` continues it)", pause);
   auto* cancel_cmd = add_id_verb("cancel", "cancel one transfer (its .part is deleted)", cancel);
 
+  std::string help_verb;
+  auto* help_cmd = app.add_subcommand("help", "what a verb does and every flag it takes: xfer help VERB");
+  help_cmd->add_option("verb", help_verb, "a verb (get, put, batch, ...)");
+  // For the shell completion (scripts/xfer-completion.bash): the verbs, or one verb's flags.
+  std::string complete_verb;
+  auto* complete_cmd = app.add_subcommand("__complete", "");
+  complete_cmd->group("");  // hidden
+  complete_cmd->add_option("verb", complete_verb);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : xfer::cli::kExitUsage;
+  }
+  if (help_cmd->parsed()) {
+    if (help_verb.empty()) {
+      // (App::help() would describe the selected subcommand, `help` itself.)
+      std::printf("%s", app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal).c_str());
+      return 0;
+    }
+    for (const auto* sub : app.get_subcommands({}))
+      if (sub->get_name() == help_verb && !sub->get_group().empty()) {
+        std::printf("%s", sub->help().c_str());
+        return 0;
+      }
+    return fail_line(xfer::cli::kExitUsage, fmt::format("no verb \"{}\" (xfer help lists them)", help_verb));
+  }
+  if (complete_cmd->parsed()) {
+    for (const auto* sub : app.get_subcommands({})) {
+      if (sub->get_group().empty()) continue;  // hidden
+      if (complete_verb.empty()) {
+        std::printf("%s\n", sub->get_name().c_str());
+      } else if (sub->get_name() == complete_verb) {
+        for (const auto* opt : sub->get_options()) {
+          for (const auto& name : opt->get_lnames()) std::printf("--%s\n", name.c_str());
+          for (const auto& name : opt->get_snames()) std::printf("-%s\n", name.c_str());
+        }
+      }
+    }
+    return 0;
   }
   get.output_given = out->count() > 0;
   get.dir_given = dir->count() > 0;

@@ -19,7 +19,7 @@ step() { echo "-- $*"; }
 prefix=$work/prefix
 step "cmake --install into $prefix"
 cmake --install "$build" --prefix "$prefix" >"$work/install.log"
-for f in include/xfer/engine.h include/xfer/error.h bin/xfer bin/xfer-testserver; do
+for f in include/xfer/engine.h include/xfer/error.h bin/xfer bin/xfer-testserver share/bash-completion/completions/xfer; do
   [ -e "$prefix/$f" ] || { echo "missing after install: $f"; exit 1; }
 done
 lib=$(find "$prefix" -name 'libxfer.so' -print -quit)
