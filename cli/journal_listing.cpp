@@ -14,24 +14,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string when_text(std::chrono::system_clock::time_point at) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(at);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-// The inverse of when_text ("2026-12-04T22:38:05Z"); nullopt for anything else.
-std::optional<std::chrono::system_clock::time_point> parse_when(const std::string& text) {
-  std::tm tm{};
-  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (!end || *end != '\0') return std::nullopt;
-  return std::chrono::system_clock::from_time_t(::timegm(&tm));
-}
-
-const char* direction_name(Direction d) { return d == Direction::Download ? "download" : "upload"; }
-
 json status_json(const TransferStatus& st) {
   json j;
   j["v"] = 1;
@@ -45,7 +27,7 @@ json status_json(const TransferStatus& st) {
   j["durable_bytes"] = st.durable_bytes;
   j["total"] = st.total ? json(*st.total) : json(nullptr);
   j["attempts"] = st.attempts;
-  if (st.next_attempt_at) j["next_attempt_at"] = when_text(*st.next_attempt_at);
+  if (st.next_attempt_at) j["next_attempt_at"] = iso_utc(*st.next_attempt_at);
   if (st.last_error) {
     json e;
     e["category"] = std::string(to_string(st.last_error->category()));
@@ -115,7 +97,7 @@ std::optional<TransferStatus> status_from_json_line(const std::string& line) {
     }
     st.protocol = j.value("protocol", "");
     if (j.contains("withheld_secrets")) st.withheld_secrets = j.at("withheld_secrets").get<std::vector<std::string>>();
-    if (j.contains("next_attempt_at")) st.next_attempt_at = parse_when(j.at("next_attempt_at").get<std::string>());
+    if (j.contains("next_attempt_at")) st.next_attempt_at = parse_iso_utc(j.at("next_attempt_at").get<std::string>());
   } catch (const json::exception&) {
     return std::nullopt;
   }
@@ -139,7 +121,7 @@ void print_status(const TransferStatus& st, std::FILE* out) {
   if (!st.protocol.empty()) std::fprintf(out, "  protocol:  %s\n", st.protocol.c_str());
   std::fprintf(out, "  attempts:  %u\n", st.attempts);
   if (st.last_error) std::fprintf(out, "  why:       %s\n", st.last_error->describe().c_str());
-  if (st.next_attempt_at) std::fprintf(out, "  next try:  %s\n", when_text(*st.next_attempt_at).c_str());
+  if (st.next_attempt_at) std::fprintf(out, "  next try:  %s\n", iso_utc(*st.next_attempt_at).c_str());
   if (!st.withheld_secrets.empty()) {
     std::string names;
     for (const auto& n : st.withheld_secrets) names += (names.empty() ? "" : ", ") + n;

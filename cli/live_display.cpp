@@ -152,10 +152,14 @@ void LiveDisplay::erase() {
   drawn_lines_ = 0;
 }
 
+std::uint64_t LiveDisplay::moved() const {
+  std::uint64_t n = finished_bytes_;
+  for (const auto& [id, a] : active_) n += a.bytes;
+  return n;
+}
+
 void LiveDisplay::draw(Clock::time_point now) {
-  std::uint64_t moved = finished_bytes_;
-  for (const auto& [id, a] : active_) moved += a.bytes;
-  bytes_ = moved;
+  const std::uint64_t moved = this->moved();
   samples_.push_back({now, moved, done_});
   // Keep one sample at least kWindow old, if there is one, to measure from.
   while (samples_.size() > 2 && now - samples_[1].at >= kWindow) samples_.pop_front();
@@ -169,7 +173,7 @@ void LiveDisplay::draw(Clock::time_point now) {
   if (!options_.terminal) {
     const std::size_t waiting_count = waiting_.size();
     std::fprintf(options_.out, "xfer: batch: %zu done, %zu failed, %zu retrying, %zu active, %s moved at %s/s\n",
-                 done_, failed_, waiting_count, active_.size(), human_bytes(static_cast<double>(bytes_)).c_str(),
+                 done_, failed_, waiting_count, active_.size(), human_bytes(static_cast<double>(moved)).c_str(),
                  human_bytes(rate_).c_str());
     return;
   }
@@ -190,7 +194,7 @@ std::vector<std::string> LiveDisplay::render(int width) const {
   const std::size_t not_started =
       pending > active_.size() + waiting_.size() ? pending - active_.size() - waiting_.size() : 0;
   std::string overall = fmt::format("batch: {} done of {}{}, {}, {}/s", done_, std::max(queued_, settled),
-                                    manifest_read_ ? "" : " so far", human_bytes(static_cast<double>(bytes_)),
+                                    manifest_read_ ? "" : " so far", human_bytes(static_cast<double>(moved())),
                                     human_bytes(rate_));
   if (manifest_read_ && pending > 0) {
     // By bytes once only known-size transfers are left, and by the recent file rate.

@@ -79,7 +79,8 @@ class LiveDisplay {
   };
   void erase();
   void draw(Clock::time_point now);
-  void add_bytes(std::uint64_t n);
+  // Bytes of the completed transfers plus what the active ones moved.
+  std::uint64_t moved() const;
 
   Options options_;
   Clock::time_point start_ = Clock::now();
@@ -92,8 +93,7 @@ class LiveDisplay {
   std::map<TransferId, Active> active_;
   std::map<TransferId, Waiting> waiting_;
   std::size_t queued_ = 0, done_ = 0, failed_ = 0;
-  std::uint64_t bytes_ = 0;     // of completed transfers, plus what the active ones moved
-  std::uint64_t finished_bytes_ = 0;
+  std::uint64_t finished_bytes_ = 0;  // of the completed transfers
   // Overall throughput over the last kWindow: bytes moved and files done, sampled at each
   // redraw. (Progress arrives in steps, a second or more apart per transfer; a window this long
   // keeps the rate and the ETA from jumping between each step and zero.)

@@ -2,7 +2,10 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -129,5 +132,30 @@ std::string human_bytes(double bytes) {
   }
   return fmt::format("{:.1f} {}", bytes, kUnits[unit]);
 }
+
+
+std::string iso_utc(std::chrono::system_clock::time_point at) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_iso_utc(const std::string& text) {
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) return std::nullopt;
+  int ms = 0;
+  if (*end == '.') {
+    if (std::sscanf(end + 1, "%3d", &ms) != 1 || std::strlen(end) != 5) return std::nullopt;
+    end += 4;
+  }
+  if (std::string(end) != "Z") return std::nullopt;
+  return std::chrono::system_clock::from_time_t(::timegm(&tm)) + std::chrono::milliseconds(ms);
+}
+
+const char* direction_name(Direction d) { return d == Direction::Download ? "download" : "upload"; }
 
 }  // namespace xfer::cli

@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include <xfer/error.h>
+#include <xfer/ids.h>
 
 namespace xfer::cli {
 
@@ -27,5 +29,11 @@ Result<std::chrono::milliseconds> parse_duration(const std::string& text);
 std::string userinfo_from_user(const std::string& user_colon_password);
 // 1536 → "1.5 KiB" (powers of 1024, as parse_rate reads them).
 std::string human_bytes(double bytes);
+// "2026-12-04T22:38:05.123Z" (UTC, milliseconds), as every JSON time the CLI writes.
+std::string iso_utc(std::chrono::system_clock::time_point at);
+// Its inverse (the milliseconds may be absent); nullopt for anything else.
+std::optional<std::chrono::system_clock::time_point> parse_iso_utc(const std::string& text);
+// "download" / "upload", as manifests and JSON say it.
+const char* direction_name(Direction direction);
 
 }  // namespace xfer::cli
