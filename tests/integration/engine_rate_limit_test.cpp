@@ -17,7 +17,9 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/engine_harness.h"
@@ -287,4 +289,58 @@ TEST_CASE("the tightest of the global, per-origin and per-transfer limits wins",
                  << lower << " s)");
   CHECK(elapsed >= lower);
   CHECK(elapsed <= 4 * ideal);
+}
+
+TEST_CASE("limits changed while a transfer runs apply at once: lowered, then lifted",
+          "[engine][rate]") {
+  // 6 MiB at 2 MiB/s would take 3 s. Two seconds after the limit drops to 1 KiB/s, at most
+  // 2 s of the new rate plus a burst plus one receive chunk of debt may have arrived (~0.6 MiB,
+  // where the old rate would have moved 4 MiB). Once lifted, the rest (over 4 MiB) must come
+  // within 6 s: a stream left paused for the wait computed under the low rate (a chunk's debt
+  // at 1 KiB/s is many seconds) would miss that.
+  constexpr std::uint64_t kSize = 6 * kMiB;
+  RateFixture f(1);
+  const auto file = f.serve(0, "a.bin", kSize, 31);
+  auto config = f.config();
+  config.rate_limit_global = 2 * kMiB;
+  auto engine = f.open(config);
+
+  DownloadSpec spec;
+  spec.url = f.servers[0]->http_origin() + "/files/a.bin";
+  spec.destination = f.destination(file, 0).string();
+  auto id = engine->enqueue(spec);
+  REQUIRE(id);
+  auto bytes_now = [&] {
+    auto st = engine->status(*id);
+    REQUIRE(st);
+    return st->bytes;
+  };
+  const auto started = Steady::now();
+  while (bytes_now() == 0 && Steady::now() - started < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  constexpr std::uint64_t kLow = 1024;
+  REQUIRE(engine->set_rate_limits(kLow, 0));
+  const auto at_drop = bytes_now();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const auto after_low = bytes_now();
+  INFO("bytes at the drop " << at_drop << ", two seconds later " << after_low);
+  CHECK(after_low - at_drop <= 2 * kLow + kLow / 4 + kMaxChunk + 64 * 1024);
+  REQUIRE(after_low < kSize - 4 * kMiB);
+
+  REQUIRE(engine->set_rate_limits(0, 0));
+  const auto lifted = Steady::now();
+  std::optional<Event> terminal;
+  while (!terminal && Steady::now() - lifted < std::chrono::seconds(30)) {
+    auto event = engine->next_event(std::chrono::milliseconds(20));
+    if (event && event->terminal() && event->id == *id) terminal = event;
+  }
+  REQUIRE(terminal);
+  REQUIRE(terminal->kind == EventKind::Completed);
+  const double rest = Seconds(Steady::now() - lifted).count();
+  WARN("after lifting the limit the last " << (kSize - after_low) << " bytes took " << rest << " s");
+  CHECK(rest < 6.0);
+  CHECK(sha256_file(f.destination(file, 0)) == sha256_file(file.source));
+  REQUIRE(engine->ack(*terminal));
 }

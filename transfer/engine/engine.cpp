@@ -163,6 +163,12 @@ Result<void> Engine::cancel(TransferId id) {
   return thread_->call([&] { return thread_->core().cancel(id); });
 }
 
+Result<void> Engine::set_rate_limits(std::uint64_t global, std::uint64_t per_transfer) {
+  if (thread_->stopped()) return not_running();
+  thread_->call([&] { thread_->core().set_rate_limits(global, per_transfer); });
+  return {};
+}
+
 Result<TransferStatus> Engine::status(TransferId id) {
   if (thread_->stopped()) return std::unexpected(not_running().error());
   return thread_->call([&] { return thread_->core().status(id); });

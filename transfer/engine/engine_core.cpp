@@ -86,6 +86,7 @@ EngineCore::EngineCore(boost::asio::io_context& io, EngineConfig config, store::
       rng_(std::random_device{}()),
       breakers_(breaker_config(config_)),
       rate_limits_(rate_config(config_), clock.now()),
+      opened_low_speed_(config_.low_speed_bytes_per_sec),
       scheduler_(config_.max_active),
       tick_(io) {}
 
@@ -103,6 +104,7 @@ Result<void> EngineCore::start(const TransportFactory& factory) {
   transport_->on_quic_broken([this](const std::string& origin, std::chrono::milliseconds how_long) {
     alternatives_.broken(origin, how_long);
   });
+  set_rate_limits(config_.rate_limit_global, config_.rate_limit_per_transfer);  // the watchdog's floor
   deliver_outbox();
   refill_window();
   arm_tick();
@@ -352,6 +354,21 @@ void EngineCore::attempt_outcome(const std::string& origin, bool success,
 void EngineCore::protocol_learned(const std::string& origin, const std::string& protocol) {
   if ((protocol == "h2" || protocol == "h3") && multiplexed_origins_.insert(origin).second)
     schedule_pump();  // the origin can take many more streams on one connection
+}
+
+void EngineCore::set_rate_limits(std::uint64_t global, std::uint64_t per_transfer) {
+  const auto now = clock_.now();
+  config_.rate_limit_global = global;
+  config_.rate_limit_per_transfer = per_transfer;
+  rate_limits_.set_global_rate(global, now);
+  rate_limits_.set_default_transfer_rate(per_transfer, now);
+  // The low-speed watchdog must not take the limit itself for a stalled connection (it applies
+  // from each transfer's next attempt).
+  std::uint64_t floor = opened_low_speed_;
+  for (const auto rate : {global, per_transfer})
+    if (rate != 0) floor = std::min<std::uint64_t>(floor, std::max<std::uint64_t>(1, rate / 4));
+  config_.low_speed_bytes_per_sec = static_cast<std::uint32_t>(floor);
+  for (auto& [id, task] : tasks_) task->rate_limits_changed();
 }
 
 // ---- events ----------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ class EngineCore final : public TaskHost {
   void source_grew(TransferId id, std::uint64_t size, bool ended,
                    std::function<void(Result<void>)> done);
   std::vector<TransferStatus> in_memory();
+  // New bandwidth limits (bytes per second, 0 = none) for every transfer, running ones included.
+  void set_rate_limits(std::uint64_t global, std::uint64_t per_transfer);
   // Stops every task at a checkpoint; `done` runs on the loop thread once all are durable and
   // the transport is gone.
   void shutdown(std::function<void()> done);
@@ -113,6 +115,7 @@ class EngineCore final : public TaskHost {
   std::mt19937_64 rng_;
   CircuitBreakers breakers_;
   RateLimits rate_limits_;
+  const std::uint32_t opened_low_speed_;  // the watchdog's rate before any limit lowered it
   Scheduler scheduler_;
 
   std::unordered_map<TransferId, std::shared_ptr<TaskCore>> tasks_;

@@ -134,6 +134,11 @@ void RateLimits::set_global_rate(std::uint64_t rate, SteadyTime now) {
   global_.set_rate(rate, burst_for(rate), now);
 }
 
+void RateLimits::set_default_transfer_rate(std::uint64_t rate, SteadyTime now) {
+  config_.per_transfer_rate = rate;
+  for (auto& [id, bucket] : transfers_) bucket.set_rate(rate, burst_for(rate), now);
+}
+
 void RateLimits::set_transfer_rate(std::uint64_t transfer, std::uint64_t rate, SteadyTime now) {
   transfer_bucket(transfer, now).set_rate(rate, burst_for(rate), now);
 }

@@ -75,6 +75,9 @@ class RateLimits {
   std::chrono::nanoseconds wait(const std::string& origin, std::uint64_t transfer, SteadyTime now);
 
   void set_global_rate(std::uint64_t rate, SteadyTime now);
+  // The default of every transfer, those already limited included (a transfer's own rate set
+  // with set_transfer_rate is replaced too: the engine sets one rate for all).
+  void set_default_transfer_rate(std::uint64_t rate, SteadyTime now);
   void set_transfer_rate(std::uint64_t transfer, std::uint64_t rate, SteadyTime now);
   void forget_transfer(std::uint64_t transfer) { transfers_.erase(transfer); }
   void forget_origin(const std::string& origin) { origins_.erase(origin); }

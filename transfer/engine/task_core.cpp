@@ -325,6 +325,15 @@ void TaskCore::arm_rate_timer(std::chrono::nanoseconds wait) {
   });
 }
 
+void TaskCore::rate_limits_changed() {
+  if (!rate_timer_armed_ || phase_ != Phase::Running) return;
+  rate_timer_armed_ = false;
+  rate_timer_.cancel();  // its handler sees operation_aborted and leaves
+  const auto more = host_.charge_rate(origin_, record_.id, 0);
+  if (more.count() > 0) arm_rate_timer(more);
+  else resume_paused();
+}
+
 void TaskCore::maybe_checkpoint(bool force) {
   if (phase_ != Phase::Running || persist_in_flight_ || !persists_.empty()) return;
   const auto done = checkpointable_bytes();

@@ -60,6 +60,9 @@ class TaskCore : public std::enable_shared_from_this<TaskCore> {
   void cancel_idle();
   // Periodic work: time-based checkpoints and progress events.
   void tick();
+  // The engine's bandwidth limits changed: a wait computed under the old ones is computed again
+  // (a lifted limit must not leave a stream paused for the old wait).
+  void rate_limits_changed();
   TransferStatus status() const;
   // A growing upload source has `size` bytes now (`ended`: that is its length, journaled
   // before `done`). `done` runs once, on the loop thread.

@@ -82,6 +82,10 @@ class Engine {
   Result<void> resume(TransferId id);
   Result<void> cancel(TransferId id);
   Result<TransferStatus> status(TransferId id);
+  // New bandwidth limits, bytes per second (0 = none): the whole engine's and each transfer's,
+  // what EngineConfig's rate_limit_global and rate_limit_per_transfer set at open. They apply
+  // at once, to running and paused-for-bandwidth streams too.
+  Result<void> set_rate_limits(std::uint64_t global, std::uint64_t per_transfer);
   // A growing source (UploadSpec::source_grows) has `size` bytes now, readable as they will stay.
   // Sizes only go up. After a restart the engine knows only what the journal kept (the final
   // size, once ended): announce again what the source holds.
