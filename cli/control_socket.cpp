@@ -21,8 +21,8 @@ namespace xfer::cli {
 namespace {
 
 using json = nlohmann::ordered_json;
-constexpr std::size_t kMaxRequest = 4096;
-constexpr int kReadLimitMs = 2000;
+constexpr std::size_t kMaxRequest = 1 << 20;
+constexpr int kReadLimitMs = 5000;
 
 bool fill_address(const std::string& path, sockaddr_un& addr) {
   std::memset(&addr, 0, sizeof addr);
@@ -61,7 +61,7 @@ std::string failure(const Error& e) { return end_line(false, e.describe(), exit_
 std::optional<std::string> read_request(int fd) {
   std::string line;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadLimitMs);
-  char buf[512];
+  char buf[16384];
   while (line.size() <= kMaxRequest) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
@@ -73,7 +73,8 @@ std::optional<std::string> read_request(int fd) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return std::nullopt;
     line.append(buf, static_cast<std::size_t>(n));
-    if (const auto nl = line.find('\n'); nl != std::string::npos) return line.substr(0, nl);
+    if (const auto nl = line.find('\n', line.size() - static_cast<std::size_t>(n)); nl != std::string::npos)
+      return line.substr(0, nl);
   }
   return std::nullopt;
 }
@@ -82,7 +83,8 @@ std::optional<std::string> read_request(int fd) {
 
 std::string control_socket_path(const std::string& journal_dir) { return journal_dir + "/control.sock"; }
 
-std::unique_ptr<ControlServer> ControlServer::start(Engine& engine, const std::string& journal_dir) {
+std::unique_ptr<ControlServer> ControlServer::start(Engine& engine, const std::string& journal_dir,
+                                                    ControlVerbs extra) {
   const std::string path = control_socket_path(journal_dir);
   sockaddr_un addr{};
   if (!fill_address(path, addr)) {
@@ -107,11 +109,12 @@ std::unique_ptr<ControlServer> ControlServer::start(Engine& engine, const std::s
     ::unlink(path.c_str());
     return nullptr;
   }
-  return std::unique_ptr<ControlServer>(new ControlServer(engine, path, fd, wake[0], wake[1]));
+  return std::unique_ptr<ControlServer>(new ControlServer(engine, path, fd, wake[0], wake[1], std::move(extra)));
 }
 
-ControlServer::ControlServer(Engine& engine, std::string path, int listen_fd, int wake_read, int wake_write)
-    : engine_(engine), path_(std::move(path)), listen_fd_(listen_fd), wake_read_(wake_read), wake_write_(wake_write) {
+ControlServer::ControlServer(Engine& engine, std::string path, int listen_fd, int wake_read, int wake_write,
+                             ControlVerbs extra)
+    : engine_(engine), extra_(std::move(extra)), path_(std::move(path)), listen_fd_(listen_fd), wake_read_(wake_read), wake_write_(wake_write) {
   thread_ = std::thread([this] { serve(); });
 }
 
@@ -148,7 +151,7 @@ void ControlServer::answer(int fd) {
   }
   const auto line = read_request(fd);
   if (!line) {
-    write_all(fd, end_line(false, "no request line within 2 s (at most 4 KiB)", kExitUsage));
+    write_all(fd, end_line(false, "no request line within 5 s (at most 1 MiB)", kExitUsage));
     return;
   }
   const auto request = json::parse(*line, nullptr, false);
@@ -160,6 +163,7 @@ void ControlServer::answer(int fd) {
   std::optional<TransferId> id;
   if (request.contains("id") && request.at("id").is_number_unsigned()) id = request.at("id").get<TransferId>();
 
+  if (verb == "ping") return write_all(fd, end_line(true));
   if (verb == "ls") {
     std::optional<TransferState> state;
     if (request.contains("state") && request.at("state").is_string()) {
@@ -171,8 +175,13 @@ void ControlServer::answer(int fd) {
     for (const auto& st : *all) write_all(fd, status_json_line(st) + "\n");
     return write_all(fd, end_line(true));
   }
+  if (const auto it = extra_.find(verb); it != extra_.end()) {
+    const auto reply = it->second(*line);
+    for (const auto& l : reply.lines) write_all(fd, l + "\n");
+    return write_all(fd, end_line(reply.ok, reply.error, reply.exit_code));
+  }
   if (verb != "status" && verb != "pause" && verb != "resume" && verb != "cancel")
-    return write_all(fd, end_line(false, fmt::format("unknown verb \"{}\"", verb), kExitUsage));
+    return write_all(fd, end_line(false, fmt::format("this run does not serve \"{}\"", verb), kExitUsage));
   if (!id) return write_all(fd, end_line(false, verb + " needs an \"id\"", kExitUsage));
   Result<void> done;
   if (verb == "pause") done = engine_.pause(*id);
@@ -225,6 +234,10 @@ std::optional<ControlAnswer> ask_control(const std::string& journal_dir, const s
     answer.lines.push_back(line);
   }
   return answer;
+}
+
+bool control_answers(const std::string& journal_dir) {
+  return ask_control(journal_dir, R"({"v":1,"verb":"ping"})").has_value();
 }
 
 }  // namespace xfer::cli

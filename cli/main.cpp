@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -24,10 +25,15 @@
 
 #include <xfer/engine.h>
 
-#include "cli/batch_run.h"
 #include <nlohmann/json.hpp>
 
+#include "cli/bandwidth_control.h"
+#include "cli/batch_run.h"
 #include "cli/control_socket.h"
+#include "cli/control_verbs.h"
+#include "cli/daemon.h"
+#include "cli/rate_schedule.h"
+#include "cli/terminal_inbox.h"
 #include "cli/exit_codes.h"
 #include "cli/journal_listing.h"
 #include "cli/line_reader.h"
@@ -135,18 +141,53 @@ xfer::Result<std::unique_ptr<xfer::Engine>> open_engine(const CommonOptions& o,
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   // The composition root: the CLI names the parts its engines run on.
-  xfer::EngineParts parts{xfer::TransportChoice::libcurl_and_http3(), xfer::JournalChoice::leveldb()};
-  return xfer::Engine::open_with(dir, std::move(config), std::move(parts));
+  // Another xfer may hold the journal for a moment (`xfer ls`, `events` or `add` with nothing
+  // running read it directly): wait for that, bounded. A run that serves the socket holds it
+  // for long, so its answer ends the wait at once.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    xfer::EngineParts parts{xfer::TransportChoice::libcurl_and_http3(), xfer::JournalChoice::leveldb()};
+    auto engine = xfer::Engine::open_with(dir, config, std::move(parts));
+    if (engine || engine.error().category() != xfer::ErrorCategory::Journal || !engine.error().retryable() ||
+        std::chrono::steady_clock::now() >= deadline ||
+        xfer::cli::control_answers(dir))
+      return engine;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
-// --limit-rate: per transfer; the low-speed watchdog must not fire below the limit itself.
-xfer::Result<void> apply_limit_rate(const std::string& text, xfer::EngineConfig& config) {
-  if (text.empty()) return {};
-  auto rate = xfer::cli::parse_rate(text);
-  if (!rate) return std::unexpected(rate.error());
-  config.rate_limit_per_transfer = *rate;
-  config.low_speed_bytes_per_sec = std::min<std::uint64_t>(config.low_speed_bytes_per_sec, *rate / 4);
-  return {};
+// The journal with an engine that starts nothing: for verbs that look, queue or acknowledge
+// while no run holds it (every transfer stays as it is for the next run).
+xfer::Result<std::unique_ptr<xfer::Engine>> open_engine_idle(const CommonOptions& o) {
+  xfer::EngineConfig config;
+  config.max_active = 0;
+  return open_engine(o, std::move(config));
+}
+
+// --limit-rate: a rate or a schedule (cli/rate_schedule.h); the engine opens with the rate in
+// force now, and the run's BandwidthControl keeps it current.
+xfer::Result<xfer::cli::RateSchedule> parse_limit_rate(const std::string& text,
+                                                       const char* flag = "--limit-rate") {
+  if (text.empty()) return xfer::cli::RateSchedule::constant(0);
+  auto schedule = xfer::cli::RateSchedule::parse(text);
+  if (!schedule) return std::unexpected(schedule.error().with_context(flag));
+  return schedule;
+}
+
+// What serves `xfer ls`, `limit` and the other verbs while a run holds the journal. The socket
+// goes before the bandwidth control its `limit` verb uses.
+struct RunControl {
+  std::unique_ptr<xfer::cli::BandwidthControl> bandwidth;
+  std::unique_ptr<xfer::cli::ControlServer> server;
+};
+
+RunControl start_control(xfer::Engine& engine, const std::string& journal,
+                         xfer::cli::RateSchedule whole_run = xfer::cli::RateSchedule::constant(0),
+                         xfer::cli::RateSchedule per_transfer = xfer::cli::RateSchedule::constant(0)) {
+  RunControl c;
+  c.bandwidth = std::make_unique<xfer::cli::BandwidthControl>(engine, std::move(whole_run), std::move(per_transfer));
+  c.server = xfer::cli::ControlServer::start(engine, journal, {{"limit", xfer::cli::limit_verb(*c.bandwidth)}});
+  return c;
 }
 
 int finish(xfer::Engine& engine, const xfer::cli::WatchOutcome& outcome) {
@@ -283,8 +324,9 @@ int run_get(const GetOptions& o) {
   for (const auto& url : o.urls)
     if (auto why = o.protocol.refuses(url)) return fail_line(cli::kExitUsage, *why);
   EngineConfig config;
-  if (auto r = apply_limit_rate(o.limit_rate, config); !r)
-    return fail_line(cli::kExitUsage, r.error().message());
+  auto per_transfer = parse_limit_rate(o.limit_rate);
+  if (!per_transfer) return fail_line(cli::kExitUsage, per_transfer.error().message());
+  config.rate_limit_per_transfer = per_transfer->now().rate;
   if (!o.checkpoint_every.empty()) {
     auto bytes = cli::parse_rate(o.checkpoint_every);
     if (!bytes || *bytes == 0)
@@ -296,7 +338,8 @@ int run_get(const GetOptions& o) {
     return fail_line(cli::kExitUsage, r.error().message());
   auto engine = open_engine(o.common, config);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
-  const auto control = cli::ControlServer::start(**engine, journal_dir(o.common));
+  const auto control = start_control(**engine, journal_dir(o.common), cli::RateSchedule::constant(0),
+                                     std::move(*per_transfer));
 
   std::vector<TransferSpec> specs;
   for (const auto& url : o.urls) {
@@ -363,15 +406,16 @@ int run_put(const PutOptions& o) {
     chunk = *bytes;
   }
   EngineConfig config;
-  if (auto r = apply_limit_rate(o.limit_rate, config); !r)
-    return fail_line(cli::kExitUsage, r.error().message());
+  auto per_transfer = parse_limit_rate(o.limit_rate);
+  if (!per_transfer) return fail_line(cli::kExitUsage, per_transfer.error().message());
+  config.rate_limit_per_transfer = per_transfer->now().rate;
   std::vector<std::pair<std::string, std::string>> headers;
   if (auto r = apply_common(o.common, config, headers); !r)
     return fail_line(cli::kExitUsage, r.error().message());
   auto engine = open_engine(o.common, config);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
   const std::string journal = journal_dir(o.common);
-  const auto control = cli::ControlServer::start(**engine, journal);
+  const auto control = start_control(**engine, journal, cli::RateSchedule::constant(0), std::move(*per_transfer));
   std::string spooled;
   if (from_stdin) {
     // Under the journal's lock (held since open): no other xfer clears the spools meanwhile.
@@ -420,7 +464,7 @@ int run_resume(const CommonOptions& o) {
     return fail_line(cli::kExitUsage, r.error().message());
   auto engine = open_engine(o, std::move(config));
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
-  const auto control = cli::ControlServer::start(**engine, journal_dir(o));
+  const auto control = start_control(**engine, journal_dir(o));
   std::set<TransferId> ids;
   std::vector<TransferId> cut_off;
   for (TransferId id : (*engine)->unfinished_ids()) {
@@ -482,16 +526,11 @@ int run_batch(const BatchOptions& o) {
     config.max_active_per_origin = o.per_host;
     config.max_streams_per_origin = o.per_host;
   }
-  if (!o.limit_rate.empty()) {
-    // For the whole batch: many small transfers each under a per-transfer limit would still
-    // add up to any rate.
-    auto rate = cli::parse_rate(o.limit_rate);
-    if (!rate) return fail_line(cli::kExitUsage, rate.error().message());
-    config.rate_limit_global = *rate;
-    // The watchdog must not take a share of the limit for a stall.
-    config.low_speed_bytes_per_sec = static_cast<std::uint32_t>(std::min<std::uint64_t>(
-        config.low_speed_bytes_per_sec, *rate / (4 * std::max<std::uint64_t>(1, config.max_active))));
-  }
+  // For the whole batch: many small transfers each under a per-transfer limit would still add
+  // up to any rate.
+  auto whole_run = parse_limit_rate(o.limit_rate);
+  if (!whole_run) return fail_line(cli::kExitUsage, whole_run.error().message());
+  config.rate_limit_global = whole_run->now().rate;
   // Progress at most once a second per transfer: --json output a script can keep up with.
   config.progress_interval = std::chrono::seconds(1);
   std::vector<std::pair<std::string, std::string>> headers;
@@ -535,7 +574,7 @@ int run_batch(const BatchOptions& o) {
   if (o.dry_run) return cli::dry_run_batch(manifest, report, settings);
   auto engine = open_engine(o.common, config);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
-  const auto control = cli::ControlServer::start(**engine, journal_dir(o.common));
+  const auto control = start_control(**engine, journal_dir(o.common), std::move(*whole_run));
   if (!o.json) {
     cli::LiveDisplay::Options live;
     live.terminal = ::isatty(STDERR_FILENO) == 1;
@@ -557,10 +596,7 @@ struct PartsOptions {
 
 int run_parts(const PartsOptions& o) {
   using namespace xfer;
-  // Transfers must not start: this command only looks (every transfer stays as it is).
-  EngineConfig config;
-  config.max_active = 0;
-  auto engine = open_engine(o.common, std::move(config));
+  auto engine = open_engine_idle(o.common);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
   std::vector<std::string> dirs;
   for (const auto& d : o.dirs) dirs.push_back(std::filesystem::absolute(d).lexically_normal().string());
@@ -623,9 +659,7 @@ int run_look(const LookOptions& o, LookVerb verb) {
     if (!remote->ok) return fail_line(remote->exit_code, remote->error);
     return cli::kExitOk;
   }
-  EngineConfig config;
-  config.max_active = 0;
-  auto engine = open_engine(o.common, std::move(config));
+  auto engine = open_engine_idle(o.common);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
   auto done = [&]() -> Result<void> {
     if (verb == LookVerb::Ls) {
@@ -649,6 +683,226 @@ int run_look(const LookOptions& o, LookVerb verb) {
     return fail_line(done.error().category() == ErrorCategory::NotFound ? cli::kExitUsage
                                                                           : cli::exit_code_for(done.error().category()),
                      done.error().describe());
+  return cli::kExitOk;
+}
+
+struct DaemonOptions {
+  CommonOptions common;
+  std::string limit_rate;
+  std::string per_transfer_limit;
+  std::uint32_t concurrency = 0;
+  std::uint32_t per_host = 0;
+  ProtocolFlags protocol;
+};
+
+int run_daemon(const DaemonOptions& o) {
+  using namespace xfer;
+  EngineConfig config;
+  if (o.concurrency) config.max_active = o.concurrency;
+  if (o.per_host) {
+    config.max_active_per_origin = o.per_host;
+    config.max_streams_per_origin = o.per_host;
+  }
+  cli::DaemonSettings settings;
+  auto whole = parse_limit_rate(o.limit_rate);
+  if (!whole) return fail_line(cli::kExitUsage, whole.error().message());
+  auto each = parse_limit_rate(o.per_transfer_limit, "--per-transfer-limit");
+  if (!each) return fail_line(cli::kExitUsage, each.error().message());
+  config.rate_limit_global = whole->now().rate;
+  config.rate_limit_per_transfer = each->now().rate;
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (auto r = apply_common(o.common, config, headers); !r)
+    return fail_line(cli::kExitUsage, r.error().message());
+  auto engine = open_engine(o.common, config);
+  if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
+  settings.journal_dir = journal_dir(o.common);
+  settings.whole_run = std::move(*whole);
+  settings.per_transfer = std::move(*each);
+  settings.defaults.headers = headers;
+  settings.defaults.protocol = o.protocol.chosen();
+  settings.stop = interrupted;
+  return cli::run_daemon(**engine, settings);
+}
+
+struct AddOptions {
+  CommonOptions common;
+  std::vector<std::string> args;  // URL... (downloads) or FILE... URL (--upload)
+  bool upload = false;
+  std::string output;
+  std::string dir;
+  std::string checksum;
+  std::int32_t priority = 0;
+  ProtocolFlags protocol;
+};
+
+// `xfer add`: the entries as manifest objects (paths absolute: the daemon's working directory
+// is not the user's), sent to the daemon in requests of at most ~256 KiB; with nothing running
+// on the journal, queued into it directly for the next `xfer daemon` or `xfer resume`.
+int run_add(const AddOptions& o) {
+  using namespace xfer;
+  using json = nlohmann::json;
+  std::vector<json> entries;
+  auto absolute = [](const std::string& p) { return std::filesystem::absolute(p).lexically_normal().string(); };
+  if (o.upload) {
+    if (o.args.size() < 2) return fail_line(cli::kExitUsage, "add --upload needs FILE... URL");
+    if (!o.output.empty() || !o.dir.empty()) return fail_line(cli::kExitUsage, "-o and -d are for downloads");
+    const std::string url = o.args.back();
+    for (std::size_t i = 0; i + 1 < o.args.size(); ++i) {
+      const std::string name = std::filesystem::path(o.args[i]).filename().string();
+      // One file: URL is its creation target; several: a collection, as `xfer put` does.
+      const std::string target = o.args.size() == 2 ? url : url + "/" + cli::percent_encode_segment(name);
+      entries.push_back({{"direction", "upload"}, {"url", target}, {"file", absolute(o.args[i])}});
+    }
+  } else {
+    if (!o.output.empty() && o.args.size() != 1)
+      return fail_line(cli::kExitUsage, "-o needs exactly one URL (use -d DIR for several)");
+    for (const auto& url : o.args) {
+      // A trailing '/' names the file after its URL (the manifest's rule).
+      const std::string file = !o.output.empty() ? absolute(o.output) : absolute(o.dir.empty() ? "." : o.dir) + "/";
+      entries.push_back({{"direction", "download"}, {"url", url}, {"file", file}});
+    }
+  }
+  if (!o.checksum.empty()) {
+    if (entries.size() != 1) return fail_line(cli::kExitUsage, "--checksum needs exactly one transfer");
+    entries.front()["checksum"] = o.checksum;
+  }
+  for (auto& e : entries) {
+    if (o.priority != 0) e["priority"] = o.priority;
+    if (!o.common.headers.empty()) e["headers"] = o.common.headers;
+    if (auto why = o.protocol.refuses(e["url"].get<std::string>())) return fail_line(cli::kExitUsage, *why);
+  }
+  const std::string dir = journal_dir(o.common);
+  auto show = [](const cli::ControlAnswer& answer) {
+    for (const auto& line : answer.lines) {
+      const auto j = json::parse(line, nullptr, false);
+      if (j.is_discarded()) continue;
+      if (j.contains("id"))
+        std::printf("%llu\t%s\n", static_cast<unsigned long long>(j.value("id", 0ull)), j.value("file", "").c_str());
+      else
+        std::fprintf(stderr, "xfer: entry %zu: %s\n", j.value("entry", std::size_t{0}), j.value("error", "").c_str());
+    }
+  };
+  // The entries' own numbers are per request; renumbered for the user.
+  constexpr std::size_t kRequestBytes = 256 * 1024;
+  std::size_t next = 0, refused = 0;
+  bool direct = false;
+  std::unique_ptr<Engine> local;
+  while (next < entries.size()) {
+    json request{{"v", 1}, {"verb", "add"}, {"protocol", cli::protocol_flag_name(o.protocol.chosen())}};
+    json batch = json::array();
+    std::size_t bytes = 0;
+    for (; next < entries.size() && (batch.empty() || bytes < kRequestBytes); ++next) {
+      bytes += entries[next].dump().size();
+      batch.push_back(entries[next]);
+    }
+    request["entries"] = batch;
+    cli::ControlAnswer answer;
+    if (!direct) {
+      if (auto remote = cli::ask_control(dir, request.dump())) {
+        answer = std::move(*remote);
+        if (!answer.ok && answer.lines.empty() && answer.error.find("does not serve") != std::string::npos)
+          return fail_line(cli::kExitUsage, "the xfer running on this journal (get, put, batch or resume) takes no "
+                                            "new transfers: `xfer add` queues into an `xfer daemon`");
+      } else {
+        direct = true;
+      }
+    }
+    if (direct) {
+      if (!local) {
+        auto opened = open_engine_idle(o.common);  // queue only: the next daemon or resume runs them
+        if (!opened) return fail_line(cli::exit_code_for(opened.error().category()), opened.error().describe());
+        local = std::move(*opened);
+        std::fprintf(stderr, "xfer: nothing runs on %s: queued into the journal for the next `xfer daemon` or "
+                             "`xfer resume`\n", dir.c_str());
+      }
+      cli::BatchDefaults defaults;
+      defaults.protocol = o.protocol.chosen();
+      std::string lines;
+      for (const auto& e : batch) lines += e.dump() + "\n";
+      answer = cli::add_entries(*local, lines, defaults);
+    }
+    show(answer);
+    if (!answer.ok) {
+      if (answer.lines.empty()) return fail_line(answer.exit_code, answer.error);
+      for (const auto& line : answer.lines)
+        if (line.find("\"error\"") != std::string::npos) ++refused;
+    }
+  }
+  if (local) (void)local->shutdown();
+  if (refused > 0)
+    return fail_line(refused == entries.size() ? cli::kExitUsage : cli::kExitSomeFailed,
+                     fmt::format("{} of {} transfers were refused", refused, entries.size()));
+  return cli::kExitOk;
+}
+
+struct EventsOptions {
+  CommonOptions common;
+  std::vector<std::uint64_t> ack;
+  bool json = false;
+};
+
+// `xfer events [--ack SEQ...]`: the terminal events nobody acknowledged, from the daemon that
+// holds them, or from the journal itself when nothing runs on it.
+int run_events(const EventsOptions& o) {
+  using namespace xfer;
+  const std::string dir = journal_dir(o.common);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return fail_line(cli::kExitJournal, fmt::format("no journal at {}", dir));
+  auto show = [&](const Event& e) {
+    if (o.json) std::printf("%s\n", cli::event_json_line(e).c_str());
+    else cli::print_event_line(e, stdout);
+  };
+  nlohmann::json request{{"v", 1}};
+  if (o.ack.empty()) request["verb"] = "events";
+  else request.update({{"verb", "ack"}, {"seqs", o.ack}});
+  if (auto remote = cli::ask_control(dir, request.dump())) {
+    if (!remote->ok && remote->error.find("does not serve") != std::string::npos)
+      return fail_line(cli::kExitUsage, "the xfer running on this journal (get, put, batch or resume) acknowledges "
+                                        "its own events; `xfer events` is for an `xfer daemon` or a journal nothing runs on");
+    for (const auto& line : remote->lines)
+      if (auto e = cli::event_from_json_line(line)) show(*e);
+    if (!remote->ok) return fail_line(remote->exit_code, remote->error);
+    return cli::kExitOk;
+  }
+  auto engine = open_engine_idle(o.common);
+  if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
+  cli::TerminalInbox inbox;
+  inbox.drain(**engine);
+  Result<void> done;
+  if (o.ack.empty()) {
+    for (const auto& e : inbox.pending()) show(e);
+  } else {
+    done = inbox.ack(**engine, o.ack);
+  }
+  auto shut = (*engine)->shutdown();
+  if (!done)
+    return fail_line(done.error().category() == ErrorCategory::NotFound ? cli::kExitUsage
+                                                                          : cli::exit_code_for(done.error().category()),
+                     done.error().message());
+  if (!shut) return fail_line(cli::exit_code_for(shut.error().category()), shut.error().describe());
+  return cli::kExitOk;
+}
+
+struct LimitOptions {
+  CommonOptions common;
+  std::string rate;
+  bool per_transfer = false;
+};
+
+// `xfer limit [RATE|SCHEDULE] [--per-transfer]`: shows or replaces a running xfer's limits.
+int run_limit(const LimitOptions& o) {
+  using namespace xfer;
+  if (!o.rate.empty())
+    if (auto s = cli::RateSchedule::parse(o.rate); !s) return fail_line(cli::kExitUsage, s.error().message());
+  nlohmann::json request{{"v", 1}, {"verb", "limit"}};
+  if (!o.rate.empty()) request.update({{"rate", o.rate}, {"per_transfer", o.per_transfer}});
+  const std::string dir = journal_dir(o.common);
+  auto remote = cli::ask_control(dir, request.dump());
+  if (!remote)
+    return fail_line(cli::kExitUsage, fmt::format("nothing runs on {}: a limit is for a running xfer (start one with "
+                                                  "--limit-rate)", dir));
+  if (!remote->ok) return fail_line(remote->exit_code, remote->error);
+  for (const auto& line : remote->lines) std::printf("%s\n", cli::describe_limits(line).c_str());
   return cli::kExitOk;
 }
 
@@ -762,6 +1016,47 @@ int main(int argc, char** argv) {
   auto* pause_cmd = add_id_verb("pause", "pause one transfer (checkpointed; `xfer resume` continues it)", pause);
   auto* cancel_cmd = add_id_verb("cancel", "cancel one transfer (its .part is deleted)", cancel);
 
+  DaemonOptions daemon;
+  auto* daemon_cmd = app.add_subcommand(
+      "daemon", "run the engine as a service on the journal: resumes everything, serves `xfer add`, `events`, "
+                "`limit` and the other verbs until SIGTERM");
+  daemon_cmd->add_option("--limit-rate", daemon.limit_rate,
+                         "bytes per second for everything it runs (K, M, G), or a schedule \"08:00,1M 18:00,off\"");
+  daemon_cmd->add_option("--per-transfer-limit", daemon.per_transfer_limit,
+                         "bytes per second for each transfer, or a schedule");
+  daemon_cmd->add_option("--concurrency", daemon.concurrency, "transfers at once (default 32)")
+      ->check(CLI::Range(1, 1024));
+  daemon_cmd->add_option("--per-host", daemon.per_host, "transfers at once per origin")->check(CLI::Range(1, 1024));
+  add_protocol_flags(*daemon_cmd, daemon.protocol);
+  add_common(*daemon_cmd, daemon.common);
+
+  AddOptions add;
+  auto* add_cmd = app.add_subcommand(
+      "add", "queue downloads (URL...) or uploads (--upload FILE... URL) into the `xfer daemon` on the journal");
+  add_cmd->add_option("args", add.args, "URL... or, with --upload, FILE... URL")->required();
+  add_cmd->add_flag("--upload", add.upload, "upload FILE... to URL (one file: URL is the creation target)");
+  auto* add_out = add_cmd->add_option("-o,--output", add.output, "download to FILE (one URL only)");
+  add_cmd->add_option("-d,--dir", add.dir, "download into DIR, named after the URL")->excludes(add_out);
+  add_cmd->add_option("--checksum", add.checksum, "expected digest ALG:HEX (one transfer only)");
+  add_cmd->add_option("--priority", add.priority, "higher runs first (default 0)");
+  add_cmd->add_option("-H,--header", add.common.headers, "request header 'Name: value'");
+  add_protocol_flags(*add_cmd, add.protocol);
+  add_cmd->add_option("--journal", add.common.journal, "journal directory (default $XDG_STATE_HOME/xfer)");
+
+  EventsOptions events;
+  auto* events_cmd = app.add_subcommand(
+      "events", "the completed, failed and cancelled transfers nobody acknowledged yet; --ack SEQ... acknowledges them");
+  events_cmd->add_option("--ack", events.ack, "acknowledge these events (numbers as listed): never shown again");
+  events_cmd->add_flag("--json", events.json, "one JSON object per event");
+  events_cmd->add_option("--journal", events.common.journal, "journal directory (default $XDG_STATE_HOME/xfer)");
+
+  LimitOptions limit;
+  auto* limit_cmd = app.add_subcommand(
+      "limit", "show or change the bandwidth limit of the xfer running on the journal: RATE, off, or a schedule");
+  limit_cmd->add_option("rate", limit.rate, "1M, off, or \"08:00,1M 18:00,off\" (Mon-08:00,... for weekly)");
+  limit_cmd->add_flag("--per-transfer", limit.per_transfer, "the limit of each transfer instead of the whole run's");
+  limit_cmd->add_option("--journal", limit.common.journal, "journal directory (default $XDG_STATE_HOME/xfer)");
+
   std::string help_verb;
   auto* help_cmd = app.add_subcommand("help", "what a verb does and every flag it takes: xfer help VERB");
   help_cmd->add_option("verb", help_verb, "a verb (get, put, batch, ...)");
@@ -814,5 +1109,9 @@ int main(int argc, char** argv) {
   if (status_cmd->parsed()) return run_look(status, LookVerb::Status);
   if (pause_cmd->parsed()) return run_look(pause, LookVerb::Pause);
   if (cancel_cmd->parsed()) return run_look(cancel, LookVerb::Cancel);
+  if (daemon_cmd->parsed()) return run_daemon(daemon);
+  if (add_cmd->parsed()) return run_add(add);
+  if (events_cmd->parsed()) return run_events(events);
+  if (limit_cmd->parsed()) return run_limit(limit);
   return run_resume(resume);
 }

@@ -42,7 +42,9 @@ Result<std::unique_ptr<PidLock>> PidLock::acquire(const std::string& directory) 
     if (err == EWOULDBLOCK) {
       const std::string owner = read_owner(fd);
       ::close(fd);
-      return fail(ErrorCategory::Journal, fmt::format("journal {} in use by pid {}", directory, owner));
+      // Retryable: the holder may be a short look (`xfer ls`) that lets go in milliseconds.
+      return fail(ErrorCategory::Journal, fmt::format("journal {} in use by pid {}", directory, owner),
+                  /*retryable=*/true);
     }
     ::close(fd);
     return std::unexpected(io_error(err, "locking " + path, directory));

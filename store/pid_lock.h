@@ -2,6 +2,7 @@
 // directory holding the owner's pid. leveldb's LOCK file already prevents two openers, but
 // its error says nothing useful; this lock is taken first so a second opener (another
 // process, or a second open in the same process) learns "journal <dir> in use by pid N".
+// That error is the one retryable Journal error: a caller may wait for a short-lived holder.
 // The lock dies with the process (flock), so a crashed owner never blocks a restart.
 #pragma once
 

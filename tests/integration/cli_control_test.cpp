@@ -167,13 +167,7 @@ TEST_CASE("xfer ls, status, pause and cancel reach a running batch over its cont
     WARN("not root: the other-uid check needs setuid and is skipped");
   }
 
-  int batch_status = 0;
-  for (int i = 0; i < 3000 && ::waitpid(batch, &batch_status, WNOHANG) == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (::waitpid(batch, &batch_status, WNOHANG) == 0) {
-    ::kill(batch, SIGKILL);
-    ::waitpid(batch, &batch_status, 0);
-  }
+  const int batch_status = wait_for_exit(batch, std::chrono::seconds(60));
   REQUIRE(WIFEXITED(batch_status));
   CHECK(WEXITSTATUS(batch_status) == 13);  // the cancelled and the paused one did not complete
   CHECK_FALSE(fs::exists(socket_path));    // removed when the run ended

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tests/integration/engine_harness.h"
+#include "tests/support/child_process.h"
 
 using namespace xfer::test;
 
@@ -36,13 +37,7 @@ ChildResult run_bash(const std::string& program, const std::string& line) {
     ::execlp("bash", "bash", "--norc", "--noprofile", "-c", program.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  int status = 0;
-  for (int i = 0; i < 1500 && ::waitpid(pid, &status, WNOHANG) == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (::waitpid(pid, &status, WNOHANG) == 0) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  }
+  const int status = wait_for_exit(pid, std::chrono::seconds(30));
   ChildResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::ifstream in(out_name);

@@ -131,3 +131,26 @@ TEST_CASE("xfer ls on a journal a running xfer holds asks it, and says so when i
   CHECK(rc == 10);
   CHECK(err.find("in use by pid " + std::to_string(pid)) != std::string::npos);
 }
+
+TEST_CASE("xfer ls run many at once with nothing running: each waits out the others' moment on the journal",
+          "[cli][look]") {
+  TempDir dir("xfer-ls-together");
+  const auto journal = (dir / "journal").string();
+  REQUIRE(run_cli({"add", "http://127.0.0.1:9/x.bin", "-o", (dir / "x.bin").string(), "--journal", journal})
+              .exit_code == 0);
+  // Each one holds the journal's lock while it reads; without the wait, the losers of each race
+  // would fail with "in use by pid N".
+  constexpr int kTogether = 6;
+  std::vector<std::thread> threads;
+  std::vector<ChildResult> results(kTogether);
+  for (int round = 0; round < 3; ++round) {
+    threads.clear();
+    for (int i = 0; i < kTogether; ++i) threads.emplace_back([&, i] { results[i] = run_cli({"ls", "--journal", journal}); });
+    for (auto& t : threads) t.join();
+    for (const auto& r : results) {
+      INFO(r.stderr_text);
+      CHECK(r.exit_code == 0);
+      CHECK(r.stdout_text.find("x.bin") != std::string::npos);
+    }
+  }
+}

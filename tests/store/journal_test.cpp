@@ -466,6 +466,7 @@ TEST_CASE("a second opener is refused with the owner's pid", "[store][journal]")
     REQUIRE_FALSE(j);
     CHECK(j.error().category() == ErrorCategory::Journal);
     CHECK(j.error().message() == "journal " + dir.path().string() + " in use by pid " + std::to_string(child.pid()));
+    CHECK(j.error().retryable());  // the one Journal error worth waiting out: the holder may let go
     // Once the owner dies (even by SIGKILL) the journal opens again.
     child.kill_and_drain();
     auto again = Journal::open(options);

@@ -75,6 +75,22 @@ inline ProcResult run_process(const std::vector<std::string>& argv,
   return r;
 }
 
+// Waits for child `pid` to exit, at most `limit`; then SIGKILLs it (and reaps it). The raw
+// waitpid status, for WIFEXITED / WEXITSTATUS; killed_by_limit says whether the limit struck.
+inline int wait_for_exit(pid_t pid, std::chrono::milliseconds limit, bool* killed_by_limit = nullptr) {
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  pid_t done = 0;
+  while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+    ::usleep(20'000);
+  if (killed_by_limit) *killed_by_limit = done == 0;
+  if (done == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  return status;
+}
+
 // A child started with its stdout on a pipe the caller reads (its ready line), stdin from
 // /dev/null and stderr to `stderr_fd` (inherited when -1). Throws when it cannot be started.
 struct SpawnedChild {

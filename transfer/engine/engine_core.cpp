@@ -364,9 +364,11 @@ void EngineCore::set_rate_limits(std::uint64_t global, std::uint64_t per_transfe
   rate_limits_.set_default_transfer_rate(per_transfer, now);
   // The low-speed watchdog must not take the limit itself for a stalled connection (it applies
   // from each transfer's next attempt).
+  // The whole engine's limit is shared by up to max_active transfers.
   std::uint64_t floor = opened_low_speed_;
-  for (const auto rate : {global, per_transfer})
-    if (rate != 0) floor = std::min<std::uint64_t>(floor, std::max<std::uint64_t>(1, rate / 4));
+  const std::uint64_t sharing = std::max<std::uint64_t>(1, config_.max_active);
+  if (global != 0) floor = std::min<std::uint64_t>(floor, std::max<std::uint64_t>(1, global / (4 * sharing)));
+  if (per_transfer != 0) floor = std::min<std::uint64_t>(floor, std::max<std::uint64_t>(1, per_transfer / 4));
   config_.low_speed_bytes_per_sec = static_cast<std::uint32_t>(floor);
   for (auto& [id, task] : tasks_) task->rate_limits_changed();
 }
