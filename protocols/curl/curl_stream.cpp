@@ -191,7 +191,11 @@ Result<void> CurlStream::configure(const TransportSettings& config, const HttpRe
     case HttpVersion::Http3:
     case HttpVersion::Http3Preferred:
       set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-      set(CURLOPT_PIPEWAIT, 1L);
+      // Waiting for a connection to multiplex pays only where h2 can come (over TLS). On
+      // http:// it is HTTP/1.1, and libcurl 7.88 then queued a second transfer behind the first
+      // one's connection for as long as that transfer lasted (two rate-limited downloads ran
+      // one after the other).
+      if (!http) set(CURLOPT_PIPEWAIT, 1L);
       break;
   }
 

@@ -96,7 +96,8 @@ struct RateFixture {
 };
 
 // How the engine reaches the servers.
-enum class Wire { Http1, H2Tls, H2c };
+// PlainAny: an http:// URL with no protocol chosen (what `xfer get http://...` does).
+enum class Wire { Http1, H2Tls, H2c, PlainAny };
 
 struct Finished {
   Event terminal;
@@ -115,7 +116,9 @@ std::map<std::size_t, Finished> download_all(RateFixture& f, Engine& engine,
     spec.url = (wire == Wire::H2Tls ? server.https_origin() : server.http_origin()) + "/files/" +
                files[i].name;
     spec.destination = f.destination(files[i], i).string();
-    spec.protocol = wire == Wire::Http1 ? HttpVersion::Http1_1 : HttpVersion::Http2;
+    spec.protocol = wire == Wire::Http1 ? HttpVersion::Http1_1
+                    : wire == Wire::PlainAny ? HttpVersion::Any
+                                             : HttpVersion::Http2;
     specs.push_back(std::move(spec));
   }
   const auto start = Steady::now();
@@ -213,7 +216,7 @@ TEST_CASE("a per-origin rate limit applies to each origin separately", "[engine]
 namespace {
 
 const char* wire_name(Wire wire) {
-  return wire == Wire::Http1 ? "http/1.1" : wire == Wire::H2Tls ? "h2 over TLS" : "h2c";
+  return wire == Wire::Http1 ? "http/1.1" : wire == Wire::H2Tls ? "h2 over TLS" : wire == Wire::H2c ? "h2c" : "http:// any";
 }
 
 // Two 3 MiB files from one origin at 1 MiB/s per transfer, in parallel: each needs ~3 s and
@@ -250,7 +253,10 @@ void check_per_transfer_limit(Wire wire, std::chrono::seconds timeout) {
 TEST_CASE("a per-transfer rate limit applies to each transfer separately", "[engine][rate]") {
   // HTTP/1.1: two connections. h2 over TLS: two streams on one connection, each paused and
   // resumed on its own.
-  const Wire wire = GENERATE(Wire::Http1, Wire::H2Tls);
+  // PlainAny: libcurl made a second transfer wait for the first one's connection (to see
+  // whether it multiplexes) for as long as that paced transfer lasted, so they ran one after
+  // the other: 6 s, not 3.
+  const Wire wire = GENERATE(Wire::Http1, Wire::H2Tls, Wire::PlainAny);
   CAPTURE(wire_name(wire));
   check_per_transfer_limit(wire, std::chrono::seconds(30));
 }
