@@ -34,6 +34,7 @@
 #include "cli/daemon.h"
 #include "cli/rate_schedule.h"
 #include "cli/terminal_inbox.h"
+#include "cli/why.h"
 #include "cli/exit_codes.h"
 #include "cli/journal_listing.h"
 #include "cli/line_reader.h"
@@ -195,7 +196,7 @@ int finish(xfer::Engine& engine, const xfer::cli::WatchOutcome& outcome) {
   if (g_stop) return fail_line(xfer::cli::kExitInterrupted, "interrupted; run `xfer resume` to continue");
   if (outcome.exit_code != 0) {
     std::string reason = outcome.reason;
-    if (outcome.failed > 1) reason += fmt::format(" (and {} more failed)", outcome.failed - 1);
+    if (outcome.failed > 1) reason += fmt::format(" (and {} more did not finish)", outcome.failed - 1);
     return fail_line(outcome.exit_code, reason);
   }
   if (!shut) return fail_line(xfer::cli::exit_code_for(shut.error().category()), shut.error().describe());
@@ -456,7 +457,15 @@ int run_put(const PutOptions& o) {
   return run_stdin_upload(**engine, std::move(specs.front()), spooled, journal);
 }
 
-int run_resume(const CommonOptions& o) {
+// `xfer resume`: every unfinished transfer of the journal. With `only` (`xfer resume ID...` or
+// `--all-paused` while nothing runs on the journal): those transfers are continued and waited
+// for, as `get` waits for its own; the others of the journal run beside them, as under `get`.
+struct ResumeOnly {
+  std::vector<xfer::TransferId> ids;
+  bool all_paused = false;
+};
+
+int run_resume(const CommonOptions& o, const std::optional<ResumeOnly>& only = std::nullopt) {
   using namespace xfer;
   EngineConfig config;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -467,6 +476,26 @@ int run_resume(const CommonOptions& o) {
   const auto control = start_control(**engine, journal_dir(o));
   std::set<TransferId> ids;
   std::vector<TransferId> cut_off;
+  if (only && !only->all_paused) {
+    for (TransferId id : only->ids) {
+      auto st = (*engine)->status(id);
+      if (!st) {
+        (void)(*engine)->shutdown();
+        return fail_line(st.error().category() == ErrorCategory::NotFound ? cli::kExitUsage
+                                                                           : cli::exit_code_for(st.error().category()),
+                         st.error().describe());
+      }
+      if (is_terminal(st->state)) {
+        (void)(*engine)->shutdown();
+        return fail_line(cli::kExitUsage, fmt::format("transfer {} is {}: nothing to resume", id, to_string(st->state)));
+      }
+    }
+  }
+  auto wanted = [&](TransferId id, TransferState state) {
+    if (!only) return true;
+    if (only->all_paused) return state == TransferState::Paused;
+    return std::find(only->ids.begin(), only->ids.end(), id) != only->ids.end();
+  };
   for (TransferId id : (*engine)->unfinished_ids()) {
     auto st = (*engine)->status(id);
     if (st && st->awaiting_source_end) {
@@ -478,10 +507,16 @@ int run_resume(const CommonOptions& o) {
                    "read): it cannot be finished, so it was cancelled\n",
                    static_cast<unsigned long long>(id),
                    static_cast<unsigned long long>(st->bytes));
-    } else if (st && st->state == TransferState::Paused) {
-      (void)(*engine)->resume(id);
+      ids.insert(id);
+      continue;
     }
+    if (st && !wanted(id, st->state)) continue;
+    if (st && st->state == TransferState::Paused) (void)(*engine)->resume(id);
     ids.insert(id);
+  }
+  if (only && ids.empty()) {
+    (void)(*engine)->shutdown();
+    return fail_line(cli::kExitUsage, only->all_paused ? "no transfer is paused" : "nothing to resume");
   }
   auto outcome = cli::watch_transfers(**engine, ids, true, interrupted);
   if (!cut_off.empty() && outcome.exit_code == cli::kExitOk)
@@ -624,14 +659,32 @@ int run_parts(const PartsOptions& o) {
 struct LookOptions {
   CommonOptions common;
   std::string state;
-  xfer::TransferId id = 0;
+  std::vector<xfer::TransferId> ids;
+  bool all = false;
   bool json = false;
 };
 
-enum class LookVerb { Ls, Status, Pause, Cancel };
+enum class LookVerb { Ls, Status, Pause, Cancel, Resume, Why };
 
-// `xfer ls / status / pause / cancel`: asked of the xfer that holds the journal, over its
-// control socket; when none does, done on the journal directly (no transfer started).
+// The ids a verb acts on: those given, or with --all every transfer it can still act on.
+std::vector<xfer::TransferId> ids_to_act_on(const LookOptions& o, LookVerb verb,
+                                            const std::vector<xfer::TransferStatus>& all) {
+  using xfer::TransferState;
+  if (!o.all) return o.ids;
+  std::vector<xfer::TransferId> ids;
+  for (const auto& st : all) {
+    const bool finished = is_terminal(st.state);
+    const bool fits = verb == LookVerb::Resume ? st.state == TransferState::Paused
+                      : verb == LookVerb::Pause ? !finished && st.state != TransferState::Paused
+                                                : !finished;
+    if (fits) ids.push_back(st.id);
+  }
+  return ids;
+}
+
+// `xfer ls / status / pause / cancel / resume ID / why`: asked of the xfer that holds the
+// journal, over its control socket; when none does, done on the journal directly (no transfer
+// started) — but for `resume ID`, which only a running engine can do.
 int run_look(const LookOptions& o, LookVerb verb) {
   using namespace xfer;
   std::optional<TransferState> state;
@@ -640,50 +693,113 @@ int run_look(const LookOptions& o, LookVerb verb) {
     if (!state)
       return fail_line(cli::kExitUsage, "--state: one of queued, active, paused, waiting, completed, failed, cancelled");
   }
+  if (verb != LookVerb::Ls && o.ids.empty() && !o.all) return fail_line(cli::kExitUsage, "give an ID (or --all)");
+  if (o.all && !o.ids.empty()) return fail_line(cli::kExitUsage, "give IDs or --all, not both");
   const std::string dir = journal_dir(o.common);
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
     return fail_line(cli::kExitJournal, fmt::format("no journal at {}", dir));
+  bool running = false;
+  std::optional<std::string> limits;
   auto show = [&](const TransferStatus& st) {
-    if (o.json) std::printf("%s\n", cli::status_json_line(st).c_str());
-    else if (verb == LookVerb::Ls) cli::print_ls_line(st, stdout);
-    else cli::print_status(st, stdout);
+    if (verb == LookVerb::Why) {
+      cli::WhyContext context;
+      context.running = running;
+      context.limits = limits;
+      for (const auto& line : cli::explain_transfer(st, context)) std::printf("%s\n", line.c_str());
+    } else if (o.json) {
+      std::printf("%s\n", cli::status_json_line(st).c_str());
+    } else if (verb == LookVerb::Ls) {
+      cli::print_ls_line(st, stdout);
+    } else {
+      cli::print_status(st, stdout);
+    }
   };
-  static constexpr const char* kVerbs[] = {"ls", "status", "pause", "cancel"};
-  nlohmann::json request{{"v", 1}, {"verb", kVerbs[static_cast<int>(verb)]}};
-  if (verb == LookVerb::Ls && state) request["state"] = o.state;
-  if (verb != LookVerb::Ls) request["id"] = o.id;
-  if (auto remote = cli::ask_control(dir, request.dump())) {
-    for (const auto& line : remote->lines)
-      if (auto st = cli::status_from_json_line(line)) show(*st);
-    if (!remote->ok) return fail_line(remote->exit_code, remote->error);
-    return cli::kExitOk;
+  static constexpr const char* kVerbs[] = {"ls", "status", "pause", "cancel", "resume", "status"};
+  const char* wire_verb = kVerbs[static_cast<int>(verb)];
+  // No id: a listing (ls, or what --all picks from).
+  auto ask = [&](std::optional<TransferId> id) {
+    nlohmann::json request{{"v", 1}, {"verb", id ? wire_verb : "ls"}};
+    if (verb == LookVerb::Ls && state) request["state"] = o.state;
+    if (id) request["id"] = *id;
+    return cli::ask_control(dir, request.dump());
+  };
+  // Every answer is shown; the first failure decides the exit code, the rest still run.
+  std::optional<std::pair<int, std::string>> first_failure;
+  std::size_t failures = 0;
+  auto failed = [&](int code, const std::string& why) {
+    ++failures;
+    if (!first_failure) first_failure = {code, why};
+    else std::fprintf(stderr, "xfer: %s\n", why.c_str());
+  };
+  auto finish = [&]() -> int {
+    if (!first_failure) return cli::kExitOk;
+    return fail_line(first_failure->first, failures > 1 ? fmt::format("{} ({} more failed)", first_failure->second,
+                                                                       failures - 1)
+                                                        : first_failure->second);
+  };
+
+  if (auto probe = ask(verb == LookVerb::Ls || o.all ? std::nullopt : std::optional<TransferId>(o.ids.front()))) {
+    running = true;
+    if (verb == LookVerb::Why)
+      if (auto l = cli::ask_control(dir, R"({"v":1,"verb":"limit"})"); l && l->ok && !l->lines.empty())
+        limits = cli::describe_limits(l->lines.front());
+    std::vector<TransferStatus> listed;
+    for (const auto& line : probe->lines)
+      if (auto st = cli::status_from_json_line(line)) listed.push_back(*st);
+    if (verb == LookVerb::Ls) {
+      for (const auto& st : listed) show(st);
+      if (!probe->ok) return fail_line(probe->exit_code, probe->error);
+      return cli::kExitOk;
+    }
+    auto ids = ids_to_act_on(o, verb, listed);
+    std::size_t from = 0;
+    if (!o.all) {  // the probe was the first id's own request
+      for (const auto& st : listed) show(st);
+      if (!probe->ok) failed(probe->exit_code, probe->error);
+      from = 1;
+    }
+    for (std::size_t i = from; i < ids.size(); ++i) {
+      auto answer = ask(ids[i]);
+      if (!answer) {
+        failed(cli::kExitJournal, "the xfer running on the journal stopped answering");
+        break;
+      }
+      for (const auto& line : answer->lines)
+        if (auto st = cli::status_from_json_line(line)) show(*st);
+      if (!answer->ok) failed(answer->exit_code, answer->error);
+    }
+    return finish();
   }
+  if (verb == LookVerb::Resume) return run_resume(o.common, ResumeOnly{o.ids, o.all});
   auto engine = open_engine_idle(o.common);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
-  auto done = [&]() -> Result<void> {
-    if (verb == LookVerb::Ls) {
-      auto all = cli::journal_transfers(**engine, state);
-      if (!all) return std::unexpected(all.error());
-      for (const auto& st : *all) show(st);
-      return {};
+  auto code_of = [](const Error& e) {
+    return e.category() == ErrorCategory::NotFound ? cli::kExitUsage : cli::exit_code_for(e.category());
+  };
+  std::vector<TransferStatus> listed;
+  if (verb == LookVerb::Ls || o.all) {
+    auto all = cli::journal_transfers(**engine, verb == LookVerb::Ls ? state : std::nullopt);
+    if (!all) {
+      (void)(*engine)->shutdown();
+      return fail_line(code_of(all.error()), all.error().describe());
     }
-    if (verb == LookVerb::Pause) {
-      if (auto r = (*engine)->pause(o.id); !r) return r;
-    } else if (verb == LookVerb::Cancel) {
-      if (auto r = (*engine)->cancel(o.id); !r) return r;
+    listed = std::move(*all);
+  }
+  if (verb == LookVerb::Ls) {
+    for (const auto& st : listed) show(st);
+  } else {
+    for (const auto id : ids_to_act_on(o, verb, listed)) {
+      Result<void> done;
+      if (verb == LookVerb::Pause) done = (*engine)->pause(id);
+      else if (verb == LookVerb::Cancel) done = (*engine)->cancel(id);
+      auto st = done ? (*engine)->status(id) : Result<TransferStatus>(std::unexpected(done.error()));
+      if (st) show(*st);
+      else failed(code_of(st.error()), st.error().describe());
     }
-    auto st = (*engine)->status(o.id);
-    if (!st) return std::unexpected(st.error());
-    show(*st);
-    return {};
-  }();
+  }
   (void)(*engine)->shutdown();
-  if (!done)
-    return fail_line(done.error().category() == ErrorCategory::NotFound ? cli::kExitUsage
-                                                                          : cli::exit_code_for(done.error().category()),
-                     done.error().describe());
-  return cli::kExitOk;
+  return finish();
 }
 
 struct DaemonOptions {
@@ -964,8 +1080,14 @@ int main(int argc, char** argv) {
   add_common(*put_cmd, put.common);
 
   CommonOptions resume;
-  auto* resume_cmd = app.add_subcommand("resume", "continue every unfinished transfer in the journal");
+  LookOptions resume_ids;
+  auto* resume_cmd = app.add_subcommand(
+      "resume", "continue every unfinished transfer in the journal; with IDs (or --all paused), continue those "
+                "paused transfers of the xfer running on it");
   add_common(*resume_cmd, resume);
+  resume_cmd->add_option("id", resume_ids.ids, "paused transfers of the running xfer to continue");
+  resume_cmd->add_flag("--all-paused", resume_ids.all, "every paused transfer of the running xfer");
+  resume_cmd->add_flag("--json", resume_ids.json, "with IDs: each transfer as one JSON object");
 
   BatchOptions batch;
   auto* batch_cmd = app.add_subcommand(
@@ -1003,18 +1125,22 @@ int main(int argc, char** argv) {
   ls_cmd->add_flag("--json", ls.json, "one JSON object per transfer");
   ls_cmd->add_option("--journal", ls.common.journal, "journal directory (default $XDG_STATE_HOME/xfer)");
 
-  // One transfer by id: status, pause, cancel.
-  auto add_id_verb = [&app](const char* name, const char* what, LookOptions& o) {
+  // Transfers by id: status, pause, cancel, why.
+  auto add_id_verb = [&app](const char* name, const char* what, LookOptions& o, bool json = true) {
     auto* cmd = app.add_subcommand(name, what);
-    cmd->add_option("id", o.id, "transfer ID (as `xfer ls` shows it)")->required();
-    cmd->add_flag("--json", o.json, "the transfer as one JSON object");
+    cmd->add_option("id", o.ids, "transfer IDs (as `xfer ls` shows them)");
+    if (json) cmd->add_flag("--json", o.json, "each transfer as one JSON object");
     cmd->add_option("--journal", o.common.journal, "journal directory (default $XDG_STATE_HOME/xfer)");
     return cmd;
   };
-  LookOptions status, pause, cancel;
-  auto* status_cmd = add_id_verb("status", "one transfer: state, bytes, attempts, why it waits or failed", status);
-  auto* pause_cmd = add_id_verb("pause", "pause one transfer (checkpointed; `xfer resume` continues it)", pause);
-  auto* cancel_cmd = add_id_verb("cancel", "cancel one transfer (its .part is deleted)", cancel);
+  LookOptions status, pause, cancel, why;
+  auto* status_cmd = add_id_verb("status", "transfers: state, bytes, attempts, why they wait or failed", status);
+  auto* pause_cmd = add_id_verb("pause", "pause transfers (checkpointed; `xfer resume` continues them)", pause);
+  pause_cmd->add_flag("--all", pause.all, "every unfinished transfer");
+  auto* cancel_cmd = add_id_verb("cancel", "cancel transfers (their .part files are deleted)", cancel);
+  cancel_cmd->add_flag("--all", cancel.all, "every unfinished transfer");
+  auto* why_cmd = add_id_verb("why", "why a transfer has not finished: what it waits for, the server's last "
+                                     "answer, the next attempt, the limits", why, false);
 
   DaemonOptions daemon;
   auto* daemon_cmd = app.add_subcommand(
@@ -1109,9 +1235,14 @@ int main(int argc, char** argv) {
   if (status_cmd->parsed()) return run_look(status, LookVerb::Status);
   if (pause_cmd->parsed()) return run_look(pause, LookVerb::Pause);
   if (cancel_cmd->parsed()) return run_look(cancel, LookVerb::Cancel);
+  if (why_cmd->parsed()) return run_look(why, LookVerb::Why);
   if (daemon_cmd->parsed()) return run_daemon(daemon);
   if (add_cmd->parsed()) return run_add(add);
   if (events_cmd->parsed()) return run_events(events);
   if (limit_cmd->parsed()) return run_limit(limit);
+  if (!resume_ids.ids.empty() || resume_ids.all) {
+    resume_ids.common = resume;
+    return run_look(resume_ids, LookVerb::Resume);
+  }
   return run_resume(resume);
 }

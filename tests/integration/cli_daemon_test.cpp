@@ -231,3 +231,45 @@ TEST_CASE("xfer add with nothing running queues into the journal and a daemon st
   CHECK(events[0].at("event") == "completed");
   CHECK(sha256_file(dir / "out" / "a.bin") == sha256_file(dir / "root" / "a.bin"));
 }
+
+TEST_CASE("xfer limit lifts the limit of a running xfer get: the rest comes at once", "[cli][limit]") {
+  TempDir dir("xfer-limit-live");
+  fs::create_directories(dir / "root");
+  write_pattern_file(dir / "root" / "slow.bin", 400'000, 91);
+  auto server = start_server(dir);
+  const auto journal = (dir / "journal").string();
+  const auto out = dir / "slow.bin";
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const auto started = std::chrono::steady_clock::now();
+  const pid_t get = ::fork();
+  REQUIRE(get >= 0);
+  if (get == 0)
+    // At 2 KiB/s the file would take over three minutes.
+    exec_in_child({XFER_CLI_PATH, "get", server->http_origin() + "/files/slow.bin", "-o", out.string(),
+                   "--limit-rate", "2K", "--journal", journal});
+  ChildResult shown;
+  for (int i = 0; i < 200; ++i) {
+    shown = run_cli({"limit", "--journal", journal});
+    if (shown.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  INFO(shown.stderr_text);
+  REQUIRE(shown.exit_code == 0);
+  CHECK(shown.stdout_text.find("each transfer: 2.0 KiB/s") != std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto lifted = run_cli({"limit", "off", "--per-transfer", "--journal", journal});
+  INFO(lifted.stderr_text);
+  REQUIRE(lifted.exit_code == 0);
+  CHECK(lifted.stdout_text.find("each transfer: none") != std::string::npos);
+  bool killed = false;
+  const int status = wait_for_exit(get, std::chrono::seconds(60), &killed);
+  const auto took = std::chrono::steady_clock::now() - started;
+  REQUIRE_FALSE(killed);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(took < std::chrono::seconds(30));
+  CHECK(sha256_file(out) == sha256_file(dir / "root" / "slow.bin"));
+  // Nothing runs now: a limit has nobody to go to.
+  CHECK(run_cli({"limit", "1M", "--journal", journal}).exit_code == 2);
+}
