@@ -35,6 +35,7 @@
 #include "cli/rate_schedule.h"
 #include "cli/terminal_inbox.h"
 #include "cli/why.h"
+#include "cli/config_file.h"
 #include "cli/exit_codes.h"
 #include "cli/journal_listing.h"
 #include "cli/line_reader.h"
@@ -1033,6 +1034,13 @@ int main(int argc, char** argv) {
 
   CLI::App app{"xfer: resumable downloads and uploads over HTTP/1.1, HTTP/2 and HTTP/3"};
   app.require_subcommand(1);
+  // --config / --no-config are the app's own; given after the verb they fall through to it.
+  app.fallthrough();
+  std::string config_path;
+  bool no_config = false;
+  auto* config_opt = app.add_option("--config", config_path,
+                                    "defaults from this TOML file (default $XDG_CONFIG_HOME/xfer/config.toml)");
+  app.add_flag("--no-config", no_config, "read no config file")->excludes(config_opt);
 
   GetOptions get;
   auto* get_cmd = app.add_subcommand("get", "download URLs (resumable; see `xfer resume`)");
@@ -1197,6 +1205,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : xfer::cli::kExitUsage;
+  }
+  if (!help_cmd->parsed() && !complete_cmd->parsed() && !no_config) {
+    if (auto file = xfer::cli::config_file_path(config_path))
+      for (CLI::App* verb : app.get_subcommands())
+        if (auto applied = xfer::cli::apply_config_file(*file, app, *verb); !applied)
+          return fail_line(xfer::cli::kExitUsage, applied.error().message());
   }
   if (help_cmd->parsed()) {
     if (help_verb.empty()) {
