@@ -109,9 +109,17 @@ Result<void> apply_config_file(const std::string& path, CLI::App& app, CLI::App&
     const std::string key(key_view.str());
     CLI::App* section = nullptr;
     if (value.is_table()) {
-      if (!names_a_verb(app, key, &section))
+      if (!names_a_verb(app, key, &section)) {
+        // `http1.1 = true` unquoted is TOML for a table `http1` holding `1`.
+        for (const auto& [inner_view, inner] : *value.as_table())
+          for (CLI::App* sub : app.get_subcommands({}))
+            if (flag_named(*sub, key + "." + std::string(inner_view.str())))
+              return fail(ErrorCategory::InvalidArgument,
+                          fmt::format("{}: a key with a dot must be quoted in TOML: \"{}.{}\" = ...",
+                                      where(path, inner), key, inner_view.str()));
         return fail(ErrorCategory::InvalidArgument,
                     fmt::format("{}: [{}] is no verb (xfer help lists them)", where(path, value), key));
+      }
       for (const auto& [inner_view, inner] : *value.as_table()) {
         const std::string inner_key(inner_view.str());
         CLI::Option* opt = flag_named(*section, inner_key);

@@ -1235,6 +1235,7 @@ int main(int argc, char** argv) {
           for (const auto& name : opt->get_lnames()) std::printf("--%s\n", name.c_str());
           for (const auto& name : opt->get_snames()) std::printf("-%s\n", name.c_str());
         }
+        std::printf("--config\n--no-config\n");  // the app's own, taken after any verb
       }
     }
     return 0;

@@ -102,6 +102,7 @@ TEST_CASE("config.toml gives defaults, flags override them, and its mistakes are
     bad("insecure = \"yes\"\n", "`insecure` is a switch");
     bad("retry = \n", "bad.toml:1:");
     bad("insecure = true\ncacert = \"/x.pem\"\n", "exclude each other");
+    bad("http1.1 = true\n", "a key with a dot must be quoted in TOML: \"http1.1\"");
     auto missing = run_cli({"ls", "--config", (dir / "nope.toml").string()});
     CHECK(missing.exit_code == 2);
     CHECK(missing.stderr_text.find("no such file") != std::string::npos);

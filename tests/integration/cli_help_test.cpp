@@ -87,5 +87,6 @@ TEST_CASE("bash completion offers verbs, a verb's flags and help's verbs", "[cli
   CHECK(verbs.find("__complete") == std::string::npos);
   CHECK(complete("xfer batch --max-d") == "--max-duration\n");
   CHECK(complete("xfer get --http3") == "--http3-only\n--http3\n");
+  CHECK(complete("xfer get --no-c") == "--no-config\n");
   CHECK(complete("xfer help sta") == "status\n");
 }
