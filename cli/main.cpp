@@ -63,6 +63,11 @@ int fail_line(int code, const std::string& reason) {
   return code;
 }
 
+// For a verb given ids: one the journal does not know is the caller's mistake, not a journal error.
+int exit_code_for_lookup(const xfer::Error& e) {
+  return e.category() == xfer::ErrorCategory::NotFound ? xfer::cli::kExitUsage : xfer::cli::exit_code_for(e.category());
+}
+
 struct CommonOptions {
   std::string journal;
   bool insecure = false;
@@ -482,9 +487,7 @@ int run_resume(const CommonOptions& o, const std::optional<ResumeOnly>& only = s
       auto st = (*engine)->status(id);
       if (!st) {
         (void)(*engine)->shutdown();
-        return fail_line(st.error().category() == ErrorCategory::NotFound ? cli::kExitUsage
-                                                                           : cli::exit_code_for(st.error().category()),
-                         st.error().describe());
+        return fail_line(exit_code_for_lookup(st.error()), st.error().describe());
       }
       if (is_terminal(st->state)) {
         (void)(*engine)->shutdown();
@@ -775,15 +778,12 @@ int run_look(const LookOptions& o, LookVerb verb) {
   if (verb == LookVerb::Resume) return run_resume(o.common, ResumeOnly{o.ids, o.all});
   auto engine = open_engine_idle(o.common);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
-  auto code_of = [](const Error& e) {
-    return e.category() == ErrorCategory::NotFound ? cli::kExitUsage : cli::exit_code_for(e.category());
-  };
   std::vector<TransferStatus> listed;
   if (verb == LookVerb::Ls || o.all) {
     auto all = cli::journal_transfers(**engine, verb == LookVerb::Ls ? state : std::nullopt);
     if (!all) {
       (void)(*engine)->shutdown();
-      return fail_line(code_of(all.error()), all.error().describe());
+      return fail_line(exit_code_for_lookup(all.error()), all.error().describe());
     }
     listed = std::move(*all);
   }
@@ -796,7 +796,7 @@ int run_look(const LookOptions& o, LookVerb verb) {
       else if (verb == LookVerb::Cancel) done = (*engine)->cancel(id);
       auto st = done ? (*engine)->status(id) : Result<TransferStatus>(std::unexpected(done.error()));
       if (st) show(*st);
-      else failed(code_of(st.error()), st.error().describe());
+      else failed(exit_code_for_lookup(st.error()), st.error().describe());
     }
   }
   (void)(*engine)->shutdown();
@@ -993,9 +993,7 @@ int run_events(const EventsOptions& o) {
   }
   auto shut = (*engine)->shutdown();
   if (!done)
-    return fail_line(done.error().category() == ErrorCategory::NotFound ? cli::kExitUsage
-                                                                          : cli::exit_code_for(done.error().category()),
-                     done.error().message());
+    return fail_line(exit_code_for_lookup(done.error()), done.error().message());
   if (!shut) return fail_line(cli::exit_code_for(shut.error().category()), shut.error().describe());
   return cli::kExitOk;
 }
