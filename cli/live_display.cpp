@@ -172,8 +172,8 @@ void LiveDisplay::draw(Clock::time_point now) {
   last_draw_ = now;
   if (!options_.terminal) {
     const std::size_t waiting_count = waiting_.size();
-    std::fprintf(options_.out, "xfer: batch: %zu done, %zu failed, %zu retrying, %zu active, %s moved at %s/s\n",
-                 done_, failed_, waiting_count, active_.size(), human_bytes(static_cast<double>(moved)).c_str(),
+    std::fprintf(options_.out, "xfer: %s: %zu done, %zu failed, %zu retrying, %zu active, %s moved at %s/s\n",
+                 options_.label.c_str(), done_, failed_, waiting_count, active_.size(), human_bytes(static_cast<double>(moved)).c_str(),
                  human_bytes(rate_).c_str());
     return;
   }
@@ -193,7 +193,7 @@ std::vector<std::string> LiveDisplay::render(int width) const {
   const std::size_t pending = queued_ > settled ? queued_ - settled : 0;
   const std::size_t not_started =
       pending > active_.size() + waiting_.size() ? pending - active_.size() - waiting_.size() : 0;
-  std::string overall = fmt::format("batch: {} done of {}{}, {}, {}/s", done_, std::max(queued_, settled),
+  std::string overall = fmt::format("{}: {} done of {}{}, {}, {}/s", options_.label, done_, std::max(queued_, settled),
                                     manifest_read_ ? "" : " so far", human_bytes(static_cast<double>(moved())),
                                     human_bytes(rate_));
   if (manifest_read_ && pending > 0) {

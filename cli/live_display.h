@@ -1,4 +1,5 @@
-// LiveDisplay: what a person watching `xfer batch` sees while it runs.
+// LiveDisplay: what a person watching `xfer batch` (or a `get`/`put`/`resume` of several
+// transfers) sees while it runs.
 //
 // On a terminal: a block redrawn in place at most five times a second — an overall line (files
 // done, bytes, throughput, and an ETA once the manifest is read and the rest can be estimated),
@@ -40,6 +41,8 @@ class LiveDisplay {
     std::chrono::milliseconds redraw_every{200};
     std::chrono::milliseconds plain_every{10'000};
     std::size_t max_rows = 8;  // active transfers listed, at most
+    // The verb the overall line and the plain lines are said as ("batch: 3 done of 10").
+    std::string label = "batch";
   };
 
   explicit LiveDisplay(Options options);
@@ -58,6 +61,9 @@ class LiveDisplay {
   void tick();
   // Erases the block for good (before the summary).
   void close();
+  // Counts so far, for a summary.
+  std::size_t done() const { return done_; }
+  std::uint64_t bytes_done() const { return finished_bytes_; }
 
   // What the block would show now, one string per line, cut to `width` columns (for tests).
   std::vector<std::string> render(int width) const;

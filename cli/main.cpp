@@ -211,7 +211,7 @@ int finish(xfer::Engine& engine, const xfer::cli::WatchOutcome& outcome) {
 
 // Queues the specs (all or none), waits for them, and exits as the first failure says.
 // `before_finish` runs once they are all done (or interrupted), while the engine still runs.
-int run_specs(xfer::Engine& engine, std::vector<xfer::TransferSpec> specs,
+int run_specs(xfer::Engine& engine, std::vector<xfer::TransferSpec> specs, const std::string& verb,
               const std::function<void(xfer::Engine&)>& before_finish = {}) {
   auto enqueued = engine.enqueue(std::move(specs));
   if (!enqueued) {
@@ -221,7 +221,7 @@ int run_specs(xfer::Engine& engine, std::vector<xfer::TransferSpec> specs,
                      enqueued.error().describe());
   }
   std::set<xfer::TransferId> ids(enqueued->begin(), enqueued->end());
-  const auto outcome = xfer::cli::watch_transfers(engine, ids, false, interrupted);
+  const auto outcome = xfer::cli::watch_transfers(engine, ids, false, interrupted, verb);
   if (before_finish) before_finish(engine);
   return finish(engine, outcome);
 }
@@ -362,7 +362,7 @@ int run_get(const GetOptions& o) {
     spec.protocol = o.protocol.chosen();
     specs.emplace_back(std::move(spec));
   }
-  return run_specs(**engine, std::move(specs));
+  return run_specs(**engine, std::move(specs), "get");
 }
 
 struct PutOptions {
@@ -459,7 +459,7 @@ int run_put(const PutOptions& o) {
     spec.source_grows = file == "-";
     specs.emplace_back(std::move(spec));
   }
-  if (!from_stdin) return run_specs(**engine, std::move(specs));
+  if (!from_stdin) return run_specs(**engine, std::move(specs), "put");
   return run_stdin_upload(**engine, std::move(specs.front()), spooled, journal);
 }
 
@@ -522,7 +522,7 @@ int run_resume(const CommonOptions& o, const std::optional<ResumeOnly>& only = s
     (void)(*engine)->shutdown();
     return fail_line(cli::kExitUsage, only->all_paused ? "no transfer is paused" : "nothing to resume");
   }
-  auto outcome = cli::watch_transfers(**engine, ids, true, interrupted);
+  auto outcome = cli::watch_transfers(**engine, ids, true, interrupted, "resume");
   if (!cut_off.empty() && outcome.exit_code == cli::kExitOk)
     outcome = {cli::kExitCancelled,
                fmt::format("{} upload(s) from stdin could not be finished and were cancelled",

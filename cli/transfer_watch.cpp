@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include <unistd.h>
@@ -10,62 +11,137 @@
 #include <fmt/format.h>
 
 #include "cli/exit_codes.h"
+#include "cli/live_display.h"
 #include "cli/options.h"
 
 namespace xfer::cli {
 namespace {
 
-class ProgressLine {
+// What the person watching sees. One transfer: one line redrawn in place, as curl draws it (and
+// nothing off a terminal). Several: the batch's live block (cli/live_display), and a summary line
+// when it goes.
+class WatchView {
  public:
-  explicit ProgressLine(std::size_t total) : total_(total), tty_(::isatty(STDERR_FILENO) == 1) {}
+  virtual ~WatchView() = default;
+  virtual void started(TransferId id, const std::string& name) = 0;
+  virtual void progress(TransferId id, std::uint64_t bytes, std::optional<std::uint64_t> total) = 0;
+  virtual void waiting(TransferId id, const std::string& name,
+                       std::optional<std::chrono::system_clock::time_point> at, const std::string& reason) = 0;
+  virtual void completed(TransferId id, std::uint64_t bytes) = 0;
+  virtual void failed(TransferId id) = 0;
+  // A line of its own (a retry, a warning) that stays.
+  virtual void note(const std::string& text) = 0;
+  virtual void tick() = 0;
+  virtual void close() = 0;
+};
 
-  void update(TransferId id, std::uint64_t bytes, std::optional<std::uint64_t> size) {
-    auto& entry = progress_[id];
-    entry.first = bytes;
-    entry.second = size;
+class ProgressLine final : public WatchView {
+ public:
+  ProgressLine() : tty_(::isatty(STDERR_FILENO) == 1) {}
+
+  void started(TransferId, const std::string&) override {}
+  void progress(TransferId, std::uint64_t bytes, std::optional<std::uint64_t> size) override {
+    bytes_ = bytes;
+    size_ = size;
   }
+  void waiting(TransferId, const std::string&, std::optional<std::chrono::system_clock::time_point>,
+               const std::string&) override {}
+  void completed(TransferId, std::uint64_t) override { done_ = true; }
+  void failed(TransferId) override {}
 
-  void draw(std::size_t done) {
+  void tick() override {
     if (!tty_) return;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(250)) return;
-    std::uint64_t bytes = 0, size = 0;
-    bool sizes_known = true;
-    for (const auto& [id, p] : progress_) {
-      bytes += p.first;
-      if (p.second) size += *p.second; else sizes_known = false;
-    }
     const double secs = std::chrono::duration<double>(now - last_).count();
-    const double speed = last_bytes_ <= bytes && secs > 0 ? (bytes - last_bytes_) / secs : 0;
+    const double speed = last_bytes_ <= bytes_ && secs > 0 ? (bytes_ - last_bytes_) / secs : 0;
     last_ = now;
-    last_bytes_ = bytes;
-    std::string line = fmt::format("{}/{} done  {}", done, total_, human_bytes(bytes));
-    if (sizes_known && size > 0)
-      line += fmt::format(" / {} ({:.0f}%)", human_bytes(size), 100.0 * bytes / size);
+    last_bytes_ = bytes_;
+    std::string line = fmt::format("{}/1 done  {}", done_ ? 1 : 0, human_bytes(bytes_));
+    if (size_ && *size_ > 0)
+      line += fmt::format(" / {} ({:.0f}%)", human_bytes(*size_), 100.0 * bytes_ / *size_);
     line += fmt::format("  {}/s", human_bytes(speed));
     std::fprintf(stderr, "\r\033[K%s", line.c_str());
     drawn_ = true;
   }
 
-  void finish() {
+  void close() override {
     if (drawn_) std::fprintf(stderr, "\r\033[K");
     drawn_ = false;
   }
 
-  // A line of its own (a retry, a warning); the progress line is redrawn after it.
-  void note(const std::string& text) {
-    finish();
+  void note(const std::string& text) override {
+    close();
     std::fprintf(stderr, "xfer: %s\n", text.c_str());
     last_ = {};
   }
 
  private:
-  std::size_t total_;
   bool tty_;
   bool drawn_ = false;
-  std::map<TransferId, std::pair<std::uint64_t, std::optional<std::uint64_t>>> progress_;
+  bool done_ = false;
+  std::uint64_t bytes_ = 0;
+  std::optional<std::uint64_t> size_;
   std::chrono::steady_clock::time_point last_{};
   std::uint64_t last_bytes_ = 0;
+};
+
+class BlockView final : public WatchView {
+ public:
+  BlockView(Engine& engine, std::size_t total, const std::string& label)
+      : tty_(::isatty(STDERR_FILENO) == 1), total_(total), label_(label), live_([&] {
+          LiveDisplay::Options o;
+          o.terminal = tty_;
+          o.width = [] { return terminal_width(STDERR_FILENO); };
+          o.protocol_of = [&engine](TransferId id) {
+            auto st = engine.status(id);
+            return st ? st->protocol : std::string();
+          };
+          o.label = label;
+          return o;
+        }()) {
+    for (std::size_t i = 0; i < total; ++i) live_.queued();
+    live_.manifest_read();
+  }
+
+  void started(TransferId id, const std::string& name) override { live_.started(id, name); }
+  void progress(TransferId id, std::uint64_t bytes, std::optional<std::uint64_t> total) override {
+    live_.progress(id, bytes, total);
+  }
+  void waiting(TransferId id, const std::string& name, std::optional<std::chrono::system_clock::time_point> at,
+               const std::string& reason) override {
+    live_.waiting(id, name, at, reason);
+  }
+  void completed(TransferId id, std::uint64_t bytes) override { live_.completed(id, bytes); }
+  void failed(TransferId id) override {
+    ++failed_;
+    live_.failed(id);
+  }
+  void note(const std::string& text) override { live_.note("xfer: " + text); }
+  void tick() override { live_.tick(); }
+  void close() override {
+    live_.close();
+    // The block goes; on a terminal a line stays to say what it showed. (A log had its plain
+    // lines, and failures are said by the caller either way.)
+    if (!tty_ || closed_) return;
+    closed_ = true;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double bytes = static_cast<double>(live_.bytes_done());
+    std::string line = fmt::format("xfer: {}: {} of {} done, {} in {:.1f} s", label_, live_.done(), total_,
+                                   human_bytes(bytes), secs);
+    if (secs > 0) line += fmt::format(" ({}/s)", human_bytes(bytes / secs));
+    if (failed_ > 0) line += fmt::format(", {} did not finish", failed_);
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+
+ private:
+  bool tty_;
+  std::size_t total_;
+  std::string label_;
+  LiveDisplay live_;
+  std::size_t failed_ = 0;
+  bool closed_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 std::string display_name(Engine& engine, TransferId id) {
@@ -78,10 +154,21 @@ std::string display_name(Engine& engine, TransferId id) {
 }  // namespace
 
 WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_others,
-                             const std::function<bool()>& stop) {
+                             const std::function<bool()>& stop, const std::string& label) {
   WatchOutcome out;
-  ProgressLine progress(ids.size());
-  const std::size_t total = ids.size();
+  std::unique_ptr<WatchView> view;
+  if (ids.size() > 1) view = std::make_unique<BlockView>(engine, ids.size(), label);
+  else view = std::make_unique<ProgressLine>();
+  // Named once, when first seen moving (a status lookup each time would cost a journal read).
+  std::map<TransferId, std::string> names;
+  auto name_of = [&](TransferId id) -> const std::string& {
+    auto it = names.find(id);
+    if (it == names.end()) {
+      it = names.emplace(id, display_name(engine, id)).first;
+      view->started(id, it->second);
+    }
+    return it->second;
+  };
   // The exit code comes from the error's category, never from its text.
   auto record_failure = [&](int exit_code, const std::string& reason) {
     ++out.failed;
@@ -110,7 +197,7 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
   // ack_others they are taken and acknowledged even when nothing else is left to wait for.
   bool draining = ack_others;
   while ((!ids.empty() || draining) && !stop()) {
-    progress.draw(total - ids.size());
+    view->tick();
     to_ack.clear();
     burst = engine.next_events(kEventBurst,
                                ids.empty() ? std::chrono::milliseconds(0)
@@ -131,29 +218,43 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
         ids.erase(event.id);
         if (event.kind == EventKind::Completed) {
           ++out.completed;
+          view->completed(event.id, event.bytes);
         } else if (event.kind == EventKind::Cancelled) {
           record_failure(kExitCancelled, fmt::format("cancelled: transfer {} was cancelled", event.id));
+          view->failed(event.id);
         } else {
           record_event_failure(event);
+          view->failed(event.id);
         }
         continue;
       }
       if (!mine) continue;
-      if (event.kind == EventKind::Progress) progress.update(event.id, event.bytes, event.total);
+      if (event.kind == EventKind::Progress) {
+        (void)name_of(event.id);
+        view->progress(event.id, event.bytes, event.total);
+      }
+      // Active again after a retry's wait: back among the rows.
+      if (event.kind == EventKind::StateChanged && event.state == TransferState::Active)
+        view->started(event.id, name_of(event.id));
       // One line per retry, terminal or not: a silent wait looks like a hang.
-      if (event.kind == EventKind::StateChanged && event.state == TransferState::Waiting)
-        progress.note(fmt::format("{}: {}", display_name(engine, event.id), event.message));
+      if (event.kind == EventKind::StateChanged && event.state == TransferState::Waiting) {
+        const std::string& name = name_of(event.id);
+        auto st = engine.status(event.id);
+        view->waiting(event.id, name, st ? st->next_attempt_at : std::nullopt,
+                      event.error ? event.error->message() : event.message);
+        view->note(fmt::format("{}: {}", name, event.message));
+      }
       // Bytes sent or written again are said, never hidden (a plain PUT replayed, an upload the
       // server lost, a representation that changed).
-      if (event.kind == EventKind::Restarted)
-        progress.note(fmt::format("{}: {}", display_name(engine, event.id), event.message));
+      if (event.kind == EventKind::Restarted) view->note(fmt::format("{}: {}", name_of(event.id), event.message));
       if (event.kind == EventKind::StateChanged && event.state == TransferState::Paused) {
         ids.erase(event.id);
         record_event_failure(event);
+        view->failed(event.id);
       }
     }
   }
-  progress.finish();
+  view->close();
   return out;
 }
 

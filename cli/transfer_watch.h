@@ -1,5 +1,6 @@
-// Waits for a set of transfers to finish, acknowledging their terminal events, and draws one
-// progress line on a terminal (nothing on a pipe). A transfer that pauses with an error (a full
+// Waits for a set of transfers to finish, acknowledging their terminal events. One transfer:
+// one progress line on a terminal (nothing on a pipe). Several: the live block of
+// cli/live_display, its overall line said as `label` ("get: 3 done of 10"). A transfer that pauses with an error (a full
 // disk) counts as not done for this run: it stays journaled for `xfer resume`.
 #pragma once
 
@@ -32,6 +33,6 @@ struct WatchOutcome {
 // between events, a few times a second).
 // With `ack_others`, terminal events of transfers outside `ids` are acknowledged too (resume).
 WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_others,
-                             const std::function<bool()>& stop);
+                             const std::function<bool()>& stop, const std::string& label = "xfer");
 
 }  // namespace xfer::cli

@@ -224,3 +224,50 @@ TEST_CASE("xfer batch writes no escape sequence when stderr is not a terminal", 
   CHECK(text.str().find("xfer: batch: 24 files done") != std::string::npos);
   CHECK(text.str().find("503") != std::string::npos);  // the retry is said, as a plain line
 }
+
+TEST_CASE("xfer get of several URLs draws the same live block, and one line for one URL",
+          "[cli][get][display]") {
+  LiveFixture f;
+  const int cols = 80;
+  std::vector<std::string> args{"get", "--journal", (f.dir / "journal-get").string(), "--cacert",
+                                f.server->cert().string(), "--http2", "-d", (f.dir / "out").string()};
+  constexpr int kUrls = 8;
+  for (int i = 0; i < kUrls; ++i)
+    args.push_back(f.server->https_origin() + "/files/file-with-a-rather-long-name-" + std::to_string(i) +
+                   ".bin" + (i == 3 ? "?fault=status=503,times=1" : "?fault=throttle=140000"));
+  const auto run = run_in_pty(args, cols);
+  INFO(run.screen.substr(run.screen.size() > 3000 ? run.screen.size() - 3000 : 0));
+  REQUIRE(run.exit_code == 0);
+  const auto lines = printed_lines(run.screen);
+  bool overall = false, row = false, retry = false;
+  for (const auto& line : lines) {
+    if (!line.starts_with("xfer: ")) {
+      INFO(line);
+      CHECK(columns(line) < static_cast<std::size_t>(cols));
+    }
+    if (line.starts_with("get: ") && line.find(" done of 8") != std::string::npos) overall = true;
+    if (line.find(" h2 ") != std::string::npos && line.find("KiB") != std::string::npos) row = true;
+    if (line.find("file-with-a-rather-long-name-3.bin: ") != std::string::npos && line.find("503") != std::string::npos)
+      retry = true;
+  }
+  CHECK(overall);
+  CHECK(row);
+  CHECK(retry);
+  CHECK(count(run.screen, "\x1b[J") >= 3);
+  CHECK(count(run.screen, "xfer: get: 8 of 8 done") == 1);
+  for (int i = 0; i < kUrls; ++i) {
+    const std::string name = "file-with-a-rather-long-name-" + std::to_string(i) + ".bin";
+    CHECK(sha256_file(f.dir / "out" / name) == sha256_file(f.dir / "root" / name));
+  }
+
+  // One URL: curl's single line, no block and no summary.
+  const auto one = run_in_pty({"get", "--journal", (f.dir / "journal-one").string(), "--cacert",
+                               f.server->cert().string(), "-o", (f.dir / "one.bin").string(),
+                               f.server->https_origin() + "/files/file-with-a-rather-long-name-9.bin?fault=throttle=140000"},
+                              cols);
+  INFO(one.screen);
+  REQUIRE(one.exit_code == 0);
+  CHECK(one.screen.find("0/1 done") != std::string::npos);
+  CHECK(one.screen.find("get: ") == std::string::npos);
+  CHECK(sha256_file(f.dir / "one.bin") == sha256_file(f.dir / "root" / "file-with-a-rather-long-name-9.bin"));
+}
