@@ -68,13 +68,18 @@ struct Setting {
   std::string at;  // file:line, for messages
 };
 
-bool names_a_verb(CLI::App& app, const std::string& key, CLI::App** found) {
+// The verbs a user can name (hidden ones, such as the completion helper, have no group).
+std::vector<CLI::App*> visible_verbs(CLI::App& app) {
+  std::vector<CLI::App*> verbs;
   for (CLI::App* sub : app.get_subcommands({}))
-    if (sub->get_name() == key && !sub->get_group().empty()) {
-      *found = sub;
-      return true;
-    }
-  return false;
+    if (!sub->get_group().empty()) verbs.push_back(sub);
+  return verbs;
+}
+
+CLI::App* verb_named(CLI::App& app, const std::string& key) {
+  for (CLI::App* sub : visible_verbs(app))
+    if (sub->get_name() == key) return sub;
+  return nullptr;
 }
 
 }  // namespace
@@ -94,7 +99,9 @@ std::optional<std::string> config_file_path(const std::string& explicit_path) {
 Result<void> apply_config_file(const std::string& path, CLI::App& app, CLI::App& verb) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
-    return fail(ErrorCategory::InvalidArgument, fmt::format("config file {}: no such file", path));
+    return fail(ErrorCategory::InvalidArgument,
+                fmt::format("config file {}: {}", path,
+                            std::filesystem::exists(path, ec) ? "is not a regular file" : "no such file"));
   toml::table table;
   try {
     table = toml::parse_file(path);
@@ -107,12 +114,12 @@ Result<void> apply_config_file(const std::string& path, CLI::App& app, CLI::App&
   std::map<std::string, Setting> settings;  // by key, for `verb`
   for (const auto& [key_view, value] : table) {
     const std::string key(key_view.str());
-    CLI::App* section = nullptr;
     if (value.is_table()) {
-      if (!names_a_verb(app, key, &section)) {
+      CLI::App* section = verb_named(app, key);
+      if (!section) {
         // `http1.1 = true` unquoted is TOML for a table `http1` holding `1`.
         for (const auto& [inner_view, inner] : *value.as_table())
-          for (CLI::App* sub : app.get_subcommands({}))
+          for (CLI::App* sub : visible_verbs(app))
             if (flag_named(*sub, key + "." + std::string(inner_view.str())))
               return fail(ErrorCategory::InvalidArgument,
                           fmt::format("{}: a key with a dot must be quoted in TOML: \"{}.{}\" = ...",
@@ -134,8 +141,7 @@ Result<void> apply_config_file(const std::string& path, CLI::App& app, CLI::App&
       continue;
     }
     bool known = false;
-    for (CLI::App* sub : app.get_subcommands({})) {
-      if (sub->get_group().empty()) continue;
+    for (CLI::App* sub : visible_verbs(app)) {
       CLI::Option* opt = flag_named(*sub, key);
       if (!opt) continue;
       known = true;

@@ -93,8 +93,8 @@ class BlockView final : public WatchView {
           LiveDisplay::Options o;
           o.terminal = tty_;
           o.width = [] { return terminal_width(STDERR_FILENO); };
-          o.protocol_of = [&engine](TransferId id) {
-            auto st = engine.status(id);
+          o.protocol_of = [e = &engine](TransferId id) {
+            auto st = e->status(id);
             return st ? st->protocol : std::string();
           };
           o.label = label;

@@ -106,6 +106,9 @@ TEST_CASE("config.toml gives defaults, flags override them, and its mistakes are
     auto missing = run_cli({"ls", "--config", (dir / "nope.toml").string()});
     CHECK(missing.exit_code == 2);
     CHECK(missing.stderr_text.find("no such file") != std::string::npos);
+    auto directory = run_cli({"ls", "--config", dir.path().string()});
+    CHECK(directory.exit_code == 2);
+    CHECK(directory.stderr_text.find("is not a regular file") != std::string::npos);
     // --no-config: the default file (here made broken) is not read at all.
     write_text(dir / "config" / "xfer" / "config.toml", "this is not toml\n");
     CHECK(run_cli({"ls"}).exit_code == 2);

@@ -41,28 +41,6 @@ std::vector<json> json_lines(const std::string& text) {
   return out;
 }
 
-pid_t start_daemon(const std::string& journal, const fs::path& log) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) ::_exit(127);
-    ::dup2(fd, 2);
-    exec_in_child({XFER_CLI_PATH, "daemon", "--journal", journal});
-  }
-  const auto socket_path = journal + "/control.sock";
-  // The socket appears once the daemon holds the journal and listens; a stale one from a
-  // killed daemon is replaced, so wait for `xfer ls` to answer instead of for the file.
-  for (int i = 0; i < 200; ++i) {
-    auto ls = run_cli({"ls", "--journal", journal});
-    if (ls.exit_code == 0 && fs::exists(socket_path)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pid;
-}
-
 int wait_exit(pid_t pid) {
   bool killed = false;
   const int status = wait_for_exit(pid, std::chrono::seconds(30), &killed);

@@ -56,22 +56,8 @@ TEST_CASE("xfer pause --all, why, and resume ID: only the chosen transfer contin
   auto server = start_server(dir);
   const auto journal = (dir / "journal").string();
 
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t daemon = ::fork();
-  REQUIRE(daemon >= 0);
-  if (daemon == 0) {
-    const int fd = ::open((dir / "daemon-err.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) ::_exit(127);
-    ::dup2(fd, 2);
-    exec_in_child({XFER_CLI_PATH, "daemon", "--journal", journal});
-  }
-  bool answering = false;
-  for (int i = 0; i < 200 && !answering; ++i) {
-    answering = run_cli({"limit", "--journal", journal}).exit_code == 0;  // only a running xfer answers it
-    if (!answering) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  REQUIRE(answering);
+  const pid_t daemon = start_daemon(journal, dir / "daemon-err.txt");
+  REQUIRE(run_cli({"limit", "--journal", journal}).exit_code == 0);  // it answers
 
   // Throttled by the server to ~3 s each, so they are still running when paused.
   std::vector<std::string> add{"add", "-d", (dir / "out").string(), "--journal", journal};

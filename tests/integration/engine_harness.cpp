@@ -60,6 +60,27 @@ std::unique_ptr<TestServerProcess> start_server(const TempDir& dir,
   return TestServerProcess::start(options);
 }
 
+pid_t start_daemon(const std::string& journal, const std::filesystem::path& log,
+                   const std::vector<std::string>& args) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) ::_exit(127);
+    ::dup2(fd, STDERR_FILENO);
+    std::vector<std::string> argv{XFER_CLI_PATH, "daemon", "--journal", journal};
+    argv.insert(argv.end(), args.begin(), args.end());
+    exec_in_child(argv);
+  }
+  for (int i = 0; i < 200; ++i) {
+    if (run_cli({"limit", "--journal", journal}).exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pid;
+}
+
 ChildResult run_cli(const std::vector<std::string>& args,
                     std::optional<std::chrono::milliseconds> kill_after,
                     std::chrono::milliseconds timeout, const std::filesystem::path& stdin_from) {

@@ -49,6 +49,13 @@ ChildResult run_cli(const std::vector<std::string>& args,
                     std::chrono::milliseconds timeout = std::chrono::seconds(120),
                     const std::filesystem::path& stdin_from = {});
 
+// `xfer daemon --journal JOURNAL ARGS...` in the background, its stderr appended to `log`.
+// Returns once it answers on its control socket (`xfer limit`, which only a running xfer
+// answers: a stale socket left by a killed daemon does not), or after 10 s, when the caller's
+// checks say what is wrong. Stop it with SIGTERM and wait_for_exit.
+pid_t start_daemon(const std::string& journal, const std::filesystem::path& log,
+                   const std::vector<std::string>& args = {});
+
 // `xfer put - ARGS...` fed by a real pipe that delivers the first `first` bytes of `source`,
 // pauses for `pause`, then delivers the rest. While the pause lasts, `seen` is polled every
 // 50 ms: `seen_during_pause` says whether it ever returned true then (say, the server holding
