@@ -63,6 +63,8 @@ class LiveDisplay {
   void close();
   // Counts so far, for a summary.
   std::size_t done() const { return done_; }
+  std::size_t failures() const { return failed_; }
+  bool terminal() const { return options_.terminal; }
   std::uint64_t bytes_done() const { return finished_bytes_; }
 
   // What the block would show now, one string per line, cut to `width` columns (for tests).

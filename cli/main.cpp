@@ -615,14 +615,7 @@ int run_batch(const BatchOptions& o) {
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
   const auto control = start_control(**engine, journal_dir(o.common), std::move(*whole_run));
   if (!o.json) {
-    cli::LiveDisplay::Options live;
-    live.terminal = ::isatty(STDERR_FILENO) == 1;
-    live.width = [] { return cli::terminal_width(STDERR_FILENO); };
-    live.protocol_of = [e = engine->get()](TransferId id) {
-      auto st = e->status(id);
-      return st ? st->protocol : std::string();
-    };
-    report.show_live(std::move(live));
+    report.show_live(cli::stderr_display_options(**engine, "batch"));
   }
   return cli::run_batch(**engine, manifest, report, settings);
 }

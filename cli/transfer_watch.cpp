@@ -89,17 +89,7 @@ class ProgressLine final : public WatchView {
 class BlockView final : public WatchView {
  public:
   BlockView(Engine& engine, std::size_t total, const std::string& label)
-      : tty_(::isatty(STDERR_FILENO) == 1), total_(total), label_(label), live_([&] {
-          LiveDisplay::Options o;
-          o.terminal = tty_;
-          o.width = [] { return terminal_width(STDERR_FILENO); };
-          o.protocol_of = [e = &engine](TransferId id) {
-            auto st = e->status(id);
-            return st ? st->protocol : std::string();
-          };
-          o.label = label;
-          return o;
-        }()) {
+      : total_(total), label_(label), live_(stderr_display_options(engine, label)) {
     for (std::size_t i = 0; i < total; ++i) live_.queued();
     live_.manifest_read();
   }
@@ -113,33 +103,28 @@ class BlockView final : public WatchView {
     live_.waiting(id, name, at, reason);
   }
   void completed(TransferId id, std::uint64_t bytes) override { live_.completed(id, bytes); }
-  void failed(TransferId id) override {
-    ++failed_;
-    live_.failed(id);
-  }
+  void failed(TransferId id) override { live_.failed(id); }
   void note(const std::string& text) override { live_.note("xfer: " + text); }
   void tick() override { live_.tick(); }
   void close() override {
     live_.close();
     // The block goes; on a terminal a line stays to say what it showed. (A log had its plain
     // lines, and failures are said by the caller either way.)
-    if (!tty_ || closed_) return;
+    if (!live_.terminal() || closed_) return;
     closed_ = true;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double bytes = static_cast<double>(live_.bytes_done());
     std::string line = fmt::format("xfer: {}: {} of {} done, {} in {:.1f} s", label_, live_.done(), total_,
                                    human_bytes(bytes), secs);
     if (secs > 0) line += fmt::format(" ({}/s)", human_bytes(bytes / secs));
-    if (failed_ > 0) line += fmt::format(", {} did not finish", failed_);
+    if (live_.failures() > 0) line += fmt::format(", {} did not finish", live_.failures());
     std::fprintf(stderr, "%s\n", line.c_str());
   }
 
  private:
-  bool tty_;
   std::size_t total_;
   std::string label_;
   LiveDisplay live_;
-  std::size_t failed_ = 0;
   bool closed_ = false;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
@@ -152,6 +137,18 @@ std::string display_name(Engine& engine, TransferId id) {
 }
 
 }  // namespace
+
+LiveDisplay::Options stderr_display_options(Engine& engine, const std::string& label) {
+  LiveDisplay::Options o;
+  o.terminal = ::isatty(STDERR_FILENO) == 1;
+  o.width = [] { return terminal_width(STDERR_FILENO); };
+  o.protocol_of = [e = &engine](TransferId id) {
+    auto st = e->status(id);
+    return st ? st->protocol : std::string();
+  };
+  o.label = label;
+  return o;
+}
 
 WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_others,
                              const std::function<bool()>& stop, const std::string& label) {

@@ -13,6 +13,8 @@
 
 #include <xfer/engine.h>
 
+#include "cli/live_display.h"
+
 namespace xfer::cli {
 
 // How the CLI takes events: bursts of up to this many, and after the first of a burst up to
@@ -28,6 +30,10 @@ struct WatchOutcome {
   std::size_t completed = 0;
   std::size_t failed = 0;
 };
+
+// A live display on stderr (redrawn on a terminal, plain lines elsewhere) whose rows name the
+// protocol `engine` carries each transfer on; its overall line said as `label`.
+LiveDisplay::Options stderr_display_options(Engine& engine, const std::string& label);
 
 // Returns when every id has a terminal event (or paused), or when `stop()` says so (asked
 // between events, a few times a second).
