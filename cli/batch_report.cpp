@@ -188,15 +188,21 @@ void BatchReport::restarted(TransferId id, const EntryInfo& entry, const std::st
   emit(XFER_DUMP(j));
 }
 
-void BatchReport::completed(TransferId id, const EntryInfo& entry, std::uint64_t bytes) {
+void BatchReport::completed(TransferId id, const EntryInfo& entry, std::uint64_t bytes,
+                            const std::string& digest) {
   ++completed_;
   bytes_ += bytes;
   if (live_) live_->completed(id, bytes);
-  if (!json_) return;
+  if (!json_) {
+    if (const auto line = digest_line(digest, entry.path); print_digests_ && !line.empty()) emit(line);
+    return;
+  }
   auto j = with_entry(base("completed", elapsed()), id, entry);
   j["bytes"] = bytes;
-  // The engine verified this digest; one it computed without being asked is not exposed yet.
-  j["digest"] = entry.checksum.empty() ? json(nullptr) : json(entry.checksum);
+  // Computed from the bytes in place (and equal to the manifest's checksum, which was verified);
+  // a completion journaled by an earlier run that computed none has only the checksum, if any.
+  const std::string& known = digest.empty() ? entry.checksum : digest;
+  j["digest"] = known.empty() ? json(nullptr) : json(known);
   emit(XFER_DUMP(j));
 }
 

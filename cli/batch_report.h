@@ -37,7 +37,10 @@ class BatchReport {
   void retry(TransferId id, const EntryInfo& entry, const std::string& reason, const std::optional<Error>& error,
              std::optional<std::chrono::system_clock::time_point> at, std::uint32_t attempts);
   void restarted(TransferId id, const EntryInfo& entry, const std::string& reason);
-  void completed(TransferId id, const EntryInfo& entry, std::uint64_t bytes);
+  // `digest`: what the engine computed ("sha256:<hex>"), empty when it computed none.
+  void completed(TransferId id, const EntryInfo& entry, std::uint64_t bytes, const std::string& digest);
+  // Text mode (--digest): a sha256sum line on stdout per completed file.
+  void print_digests(bool on) { print_digests_ = on; }
   // A cut-off (--max-transfer, --max-duration) ended admission: the summary says which.
   void cut_off(const std::string& reason);
   // `kept`: not failed for good (paused by a local error such as a full disk): `xfer resume`.
@@ -70,6 +73,7 @@ class BatchReport {
 
   bool json_;
   std::FILE* out_;
+  bool print_digests_ = false;
   std::FILE* err_;
   std::unique_ptr<LiveDisplay> live_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

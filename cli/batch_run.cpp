@@ -173,7 +173,7 @@ class BatchRun {
         }
         if (early) {
           to_ack_.push_back(early.mapped());
-          report_.completed(id, info, early.mapped().bytes);
+          report_.completed(id, info, early.mapped().bytes, early.mapped().digest);
         } else {
           report_.skipped(id, info, "completed by an earlier run");
         }
@@ -265,7 +265,7 @@ class BatchRun {
     const std::string reason = event.error ? event.error->message() : event.message;
     switch (event.kind) {
       case EventKind::Completed:
-        report_.completed(event.id, info, event.bytes);
+        report_.completed(event.id, info, event.bytes, event.digest);
         completed_bytes_ += event.bytes;
         break;
       case EventKind::Failed:

@@ -78,6 +78,7 @@ struct CommonOptions {
   std::string retry_max_time;
   std::string retry_max_wait;
   bool location_trusted = false;
+  bool digest = false;
 };
 
 void add_common(CLI::App& cmd, CommonOptions& o) {
@@ -99,6 +100,9 @@ void add_common(CLI::App& cmd, CommonOptions& o) {
                  "stop retrying this long after a transfer was queued (default 24h)");
   cmd.add_option("--retry-max-wait", o.retry_max_wait,
                  "longest single wait; a server asking for more is given up on (default 5m)");
+  cmd.add_flag("--digest", o.digest,
+               "print each completed file's SHA-256 (its --checksum's algorithm if given) on stdout "
+               "as sha256sum does");
 }
 
 // Everything but the journal: headers, retries, secrets. On error, the usage message.
@@ -112,6 +116,7 @@ xfer::Result<void> apply_common(const CommonOptions& o, xfer::EngineConfig& conf
   }
   if (o.retry >= 0) config.max_attempts = static_cast<std::uint32_t>(o.retry) + 1;
   config.forward_headers_across_origins = o.location_trusted;
+  config.report_digests = config.report_digests || o.digest;
   if (!o.retry_max_time.empty()) {
     auto d = cli::parse_duration(o.retry_max_time);
     if (!d) return std::unexpected(d.error().with_context("--retry-max-time"));
@@ -209,10 +214,22 @@ int finish(xfer::Engine& engine, const xfer::cli::WatchOutcome& outcome) {
   return xfer::cli::kExitOk;
 }
 
+// What --digest prints: a sha256sum line per completed file as it completes, naming `name`
+// instead of the file when given ("-" for stdin).
+std::function<void(const xfer::Event&)> digest_printer(bool wanted, const std::string& name = {}) {
+  if (!wanted) return {};
+  return [name](const xfer::Event& e) {
+    const auto line = xfer::cli::digest_line(e.digest, name.empty() ? e.destination : name);
+    if (line.empty()) return;
+    std::fprintf(stdout, "%s\n", line.c_str());
+    std::fflush(stdout);
+  };
+}
+
 // Queues the specs (all or none), waits for them, and exits as the first failure says.
 // `before_finish` runs once they are all done (or interrupted), while the engine still runs.
 int run_specs(xfer::Engine& engine, std::vector<xfer::TransferSpec> specs, const std::string& verb,
-              const std::function<void(xfer::Engine&)>& before_finish = {}) {
+              bool print_digests, const std::function<void(xfer::Engine&)>& before_finish = {}) {
   auto enqueued = engine.enqueue(std::move(specs));
   if (!enqueued) {
     if (before_finish) before_finish(engine);
@@ -221,7 +238,8 @@ int run_specs(xfer::Engine& engine, std::vector<xfer::TransferSpec> specs, const
                      enqueued.error().describe());
   }
   std::set<xfer::TransferId> ids(enqueued->begin(), enqueued->end());
-  const auto outcome = xfer::cli::watch_transfers(engine, ids, false, interrupted, verb);
+  const auto outcome =
+      xfer::cli::watch_transfers(engine, ids, false, interrupted, verb, digest_printer(print_digests));
   if (before_finish) before_finish(engine);
   return finish(engine, outcome);
 }
@@ -230,7 +248,7 @@ int run_specs(xfer::Engine& engine, std::vector<xfer::TransferSpec> specs, const
 // its end (an interrupt, a read or disk error) leaves an upload that cannot be finished: it is
 // cancelled, so neither the server nor the journal keeps it.
 int run_stdin_upload(xfer::Engine& engine, xfer::TransferSpec spec, const std::string& spool,
-                     const std::string& journal) {
+                     const std::string& journal, bool print_digest) {
   using namespace xfer;
   auto enqueued = engine.enqueue(std::move(spec));
   if (!enqueued) {
@@ -243,7 +261,8 @@ int run_stdin_upload(xfer::Engine& engine, xfer::TransferSpec spec, const std::s
   cli::SpoolFeeder feeder(STDIN_FILENO, spool, engine, id);
   // The watch ends with the upload, at an interrupt, or when the feeder failed (the upload would
   // wait for input that never comes).
-  auto outcome = cli::watch_transfers(engine, {id}, false, [&] { return g_stop != 0 || feeder.failed(); });
+  auto outcome = cli::watch_transfers(engine, {id}, false, [&] { return g_stop != 0 || feeder.failed(); },
+                                      "xfer", digest_printer(print_digest, "-"));
   feeder.stop();
   const auto fed = feeder.wait();
   if (!fed.ended) {
@@ -362,7 +381,7 @@ int run_get(const GetOptions& o) {
     spec.protocol = o.protocol.chosen();
     specs.emplace_back(std::move(spec));
   }
-  return run_specs(**engine, std::move(specs), "get");
+  return run_specs(**engine, std::move(specs), "get", o.common.digest);
 }
 
 struct PutOptions {
@@ -459,8 +478,8 @@ int run_put(const PutOptions& o) {
     spec.source_grows = file == "-";
     specs.emplace_back(std::move(spec));
   }
-  if (!from_stdin) return run_specs(**engine, std::move(specs), "put");
-  return run_stdin_upload(**engine, std::move(specs.front()), spooled, journal);
+  if (!from_stdin) return run_specs(**engine, std::move(specs), "put", o.common.digest);
+  return run_stdin_upload(**engine, std::move(specs.front()), spooled, journal, o.common.digest);
 }
 
 // `xfer resume`: every unfinished transfer of the journal. With `only` (`xfer resume ID...` or
@@ -522,7 +541,7 @@ int run_resume(const CommonOptions& o, const std::optional<ResumeOnly>& only = s
     (void)(*engine)->shutdown();
     return fail_line(cli::kExitUsage, only->all_paused ? "no transfer is paused" : "nothing to resume");
   }
-  auto outcome = cli::watch_transfers(**engine, ids, true, interrupted, "resume");
+  auto outcome = cli::watch_transfers(**engine, ids, true, interrupted, "resume", digest_printer(o.digest));
   if (!cut_off.empty() && outcome.exit_code == cli::kExitOk)
     outcome = {cli::kExitCancelled,
                fmt::format("{} upload(s) from stdin could not be finished and were cancelled",
@@ -572,6 +591,8 @@ int run_batch(const BatchOptions& o) {
   config.rate_limit_global = whole_run->now().rate;
   // Progress at most once a second per transfer: --json output a script can keep up with.
   config.progress_interval = std::chrono::seconds(1);
+  // --json promises a digest on every completed event (docs/cli.md).
+  config.report_digests = o.json;
   std::vector<std::pair<std::string, std::string>> headers;
   if (auto r = apply_common(o.common, config, headers); !r)
     return fail_line(cli::kExitUsage, r.error().message());
@@ -610,6 +631,7 @@ int run_batch(const BatchOptions& o) {
     settings.max_duration = *d;
   }
   cli::BatchReport report(o.json);
+  report.print_digests(o.common.digest);
   if (o.dry_run) return cli::dry_run_batch(manifest, report, settings);
   auto engine = open_engine(o.common, config);
   if (!engine) return fail_line(cli::exit_code_for(engine.error().category()), engine.error().describe());
@@ -808,6 +830,9 @@ struct DaemonOptions {
 int run_daemon(const DaemonOptions& o) {
   using namespace xfer;
   EngineConfig config;
+  // Its completed events are what clients read later (`xfer events`); a digest cannot be
+  // computed for them afterwards.
+  config.report_digests = true;
   if (o.concurrency) config.max_active = o.concurrency;
   if (o.per_host) {
     config.max_active_per_origin = o.per_host;

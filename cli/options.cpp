@@ -158,4 +158,10 @@ std::optional<std::chrono::system_clock::time_point> parse_iso_utc(const std::st
 
 const char* direction_name(Direction d) { return d == Direction::Download ? "download" : "upload"; }
 
+std::string digest_line(const std::string& digest, const std::string& path) {
+  const auto colon = digest.find(':');
+  if (colon == std::string::npos) return {};
+  return digest.substr(colon + 1) + "  " + path;
+}
+
 }  // namespace xfer::cli

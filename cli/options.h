@@ -1,5 +1,6 @@
 // Small parsers for the CLI's option values: rates ("500K", "2M"), header lines, the default
-// journal directory and the file name a URL is saved under; and byte counts for people.
+// journal directory and the file name a URL is saved under; and byte counts and digest lines
+// for people.
 #pragma once
 
 #include <chrono>
@@ -35,5 +36,9 @@ std::string iso_utc(std::chrono::system_clock::time_point at);
 std::optional<std::chrono::system_clock::time_point> parse_iso_utc(const std::string& text);
 // "download" / "upload", as manifests and JSON say it.
 const char* direction_name(Direction direction);
+
+// "<hex>  <path>", the line `sha256sum -c` (sha512sum for a sha512 digest) checks; empty when
+// `digest` ("sha256:<hex>") is empty.
+std::string digest_line(const std::string& digest, const std::string& path);
 
 }  // namespace xfer::cli

@@ -83,6 +83,7 @@ std::string event_json_line(const Event& e) {
   j["file"] = e.destination;
   j["bytes"] = e.bytes;
   if (!e.upload_url.empty()) j["upload_url"] = e.upload_url;
+  if (!e.digest.empty()) j["digest"] = e.digest;
   j["message"] = e.message;
   if (e.error) {
     j["category"] = std::string(to_string(e.error->category()));
@@ -104,6 +105,7 @@ std::optional<Event> event_from_json_line(const std::string& line) {
   e.destination = j.value("file", "");
   e.bytes = j.value("bytes", std::uint64_t{0});
   e.upload_url = j.value("upload_url", "");
+  e.digest = j.value("digest", "");
   e.message = j.value("message", "");
   if (j.contains("category"))
     if (const auto c = error_category_named(j.value("category", ""))) e.error = Error(*c, e.message, j.value("retryable", false));

@@ -151,8 +151,11 @@ LiveDisplay::Options stderr_display_options(Engine& engine, const std::string& l
 }
 
 WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_others,
-                             const std::function<bool()>& stop, const std::string& label) {
+                             const std::function<bool()>& stop, const std::string& label,
+                             const std::function<void(const Event&)>& on_completed) {
   WatchOutcome out;
+  // With several transfers the last line must say which one failed.
+  const bool several = ids.size() > 1;
   std::unique_ptr<WatchView> view;
   if (ids.size() > 1) view = std::make_unique<BlockView>(engine, ids.size(), label);
   else view = std::make_unique<ProgressLine>();
@@ -176,7 +179,9 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
   };
   auto record_event_failure = [&](const Event& event) {
     if (event.error) {
-      record_failure(exit_code_for(event.error->category()), event.message);
+      record_failure(exit_code_for(event.error->category()),
+                     several ? fmt::format("{}: {}", display_name(engine, event.id), event.message)
+                             : event.message);
     } else if (event.state == TransferState::Paused) {
       // Paused by a request, not by a failure: it continues with `xfer resume`.
       record_failure(kExitInterrupted, fmt::format("paused: transfer {} was paused", event.id));
@@ -216,6 +221,7 @@ WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_
         if (event.kind == EventKind::Completed) {
           ++out.completed;
           view->completed(event.id, event.bytes);
+          if (on_completed) on_completed(event);
         } else if (event.kind == EventKind::Cancelled) {
           record_failure(kExitCancelled, fmt::format("cancelled: transfer {} was cancelled", event.id));
           view->failed(event.id);

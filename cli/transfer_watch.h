@@ -38,7 +38,9 @@ LiveDisplay::Options stderr_display_options(Engine& engine, const std::string& l
 // Returns when every id has a terminal event (or paused), or when `stop()` says so (asked
 // between events, a few times a second).
 // With `ack_others`, terminal events of transfers outside `ids` are acknowledged too (resume).
+// `on_completed` (optional) sees each completion of `ids` as it arrives (to print its digest).
 WatchOutcome watch_transfers(Engine& engine, std::set<TransferId> ids, bool ack_others,
-                             const std::function<bool()>& stop, const std::string& label = "xfer");
+                             const std::function<bool()>& stop, const std::string& label = "xfer",
+                             const std::function<void(const Event&)>& on_completed = {});
 
 }  // namespace xfer::cli

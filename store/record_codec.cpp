@@ -135,12 +135,11 @@ std::optional<Error> legacy_error(std::string_view described, bool failed) {
 }  // namespace
 
 std::uint8_t record_version(std::uint8_t kind) {
-  if (kind == static_cast<std::uint8_t>(RecordKind::Upload)) return 3;
+  if (kind == static_cast<std::uint8_t>(RecordKind::Upload) ||
+      kind == static_cast<std::uint8_t>(RecordKind::Event))
+    return 3;
   if (kind == static_cast<std::uint8_t>(RecordKind::Origin)) return 2;
-  return kind == static_cast<std::uint8_t>(RecordKind::Transfer) ||
-                 kind == static_cast<std::uint8_t>(RecordKind::Event)
-             ? 2
-             : 1;
+  return kind == static_cast<std::uint8_t>(RecordKind::Transfer) ? 2 : 1;
 }
 
 std::string encode(const TransferRecord& t) {
@@ -295,6 +294,7 @@ std::string encode(const OutboxEvent& e) {
   w.str(e.message);
   w.i64(e.created_at);
   put_error(w, e.error, true);
+  w.str(e.digest);
   return finish(w);
 }
 
@@ -310,6 +310,8 @@ Result<OutboxEvent> decode_event(std::string_view key, std::string_view value) {
   } else if (ok && e.kind == EventKind::Failed) {
     e.error = legacy_error(e.message, true);
   }
+  // Versions 1 and 2 end here; version 3 carries the completed transfer's digest.
+  if (opened->version >= 3) ok = ok && r.str(e.digest);
   if (!(ok && r.at_end())) return corrupt(key, "malformed outbox event");
   return e;
 }

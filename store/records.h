@@ -116,6 +116,9 @@ struct OutboxEvent {
   std::string message;
   UnixMillis created_at = 0;
   std::optional<Error> error;  // why it failed (Failed events)
+  // Completed events: "sha256:<hex>" (or the algorithm of the transfer's checksum) of every byte
+  // moved, when the engine was asked to report digests; empty otherwise (version 3).
+  std::string digest;
 
   bool operator==(const OutboxEvent&) const = default;
 };

@@ -99,6 +99,11 @@ Result<Digest> parse_user_checksum(std::string_view text) {
   return Digest{algorithm, *bytes};
 }
 
+std::string format_user_checksum(const Digest& digest) {
+  return std::string(digest.algorithm == DigestAlgorithm::Sha512 ? "sha512:" : "sha256:") +
+         to_hex(digest.value);
+}
+
 std::string to_hex(std::span<const std::uint8_t> bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

@@ -43,6 +43,8 @@ Result<std::vector<Digest>> parse_digest_field(std::string_view value);
 std::optional<Digest> strongest_digest(const std::vector<Digest>& digests);
 
 Result<Digest> parse_user_checksum(std::string_view text);
+// The form parse_user_checksum reads: "sha256:<hex>" / "sha512:<hex>".
+std::string format_user_checksum(const Digest& digest);
 
 // The Repr-Digest / Content-Digest value announcing `digest`: "sha-256=:<base64>:".
 std::string format_digest_field(const Digest& digest);

@@ -53,20 +53,20 @@ void check_keys(std::string_view key) {
 
 }  // namespace
 
-// `current` (this build's encoding) written back in layout version 1: version byte 1, the
-// last `tail` field bytes (what version 2 added) dropped, checksummed again.
-static std::string as_version_1(std::string_view current, std::size_t tail) {
+// `current` (this build's encoding) written back in an older layout `version`: that version
+// byte, the last `tail` field bytes (what later versions added) dropped, checksummed again.
+static std::string as_version(std::string_view current, std::size_t tail, char version) {
   std::string fields(current.substr(0, current.size() - 4 - tail));
-  fields[0] = 1;
+  fields[0] = version;
   const std::uint32_t crc = crc32c(fields);
   for (int i = 0; i < 4; ++i) fields.push_back(static_cast<char>((crc >> (8 * i)) & 0xFF));
   return fields;
 }
 
 // A decoded value re-encodes to exactly its bytes when it was of the current layout version.
-// One of version 1 comes out in the current version; where nothing had to be converted (no
-// error), writing that back as version 1 gives exactly the input, so no field was dropped or
-// misread on the way. `tails`: the lengths version 2 may have added (a transfer of the oldest
+// One of an older version comes out in the current version; where nothing had to be converted
+// (no error), writing that back in the input's version gives exactly the input, so no field was dropped or
+// misread on the way. `tails`: the lengths later versions may have added (a transfer of the oldest
 // layout also lacks its withheld-secrets count). `text_may_drop`: a version-1 transfer's error
 // text that names no category is dropped (no error), so its text field may be all that differs:
 // then everything before that field and after it must still be the input's.
@@ -82,7 +82,7 @@ static void check_reencoding(std::string_view value, std::string_view current, R
   if (converted) return;
   bool same = false;
   for (const std::size_t tail : tails) {
-    const std::string expected = as_version_1(current, tail);
+    const std::string expected = as_version(current, tail, value[0]);
     if (expected == value) same = true;
     if (same || !text_may_drop || value.size() <= expected.size()) continue;
     const std::string_view e = std::string_view(expected).substr(0, expected.size() - 4);
@@ -160,9 +160,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (r) {
         decoded = true;
         const std::string current = encode(*r);
-        // Version 2 appends the error (1 byte when there is none); a version-1 failed event's
-        // error was read back from its message.
-        check_reencoding(value, current, RecordKind::Event, r->error.has_value(), {1}, false);
+        // Version 2 appends the error (1 byte when there is none; a version-1 failed event's
+        // error was read back from its message), version 3 the digest (4 bytes when empty).
+        check_reencoding(value, current, RecordKind::Event, r->error.has_value(), {4, 1 + 4}, false);
         const auto again = decode_event(key, current);
         FUZZ_CHECK(again.has_value() && *again == *r);
         FUZZ_CHECK(keys::seq_of_event(keys::event(r->seq)) == r->seq);
@@ -183,9 +183,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check_error(r, key);
       if (r) {
         decoded = true;
-        // Version 2 appends the sent bound (1 byte when unknown, as every version 1 value is).
+        // Version 2 appends the sent bound (1 byte when unknown, as every version 1 value is),
+        // version 3 the open-ended flag (1 byte).
         const std::string current = encode(*r);
-        check_reencoding(value, current, RecordKind::Upload, false, {1}, false);
+        check_reencoding(value, current, RecordKind::Upload, false, {1, 2}, false);
         const auto again = decode_upload(key, current);
         FUZZ_CHECK(again.has_value() && *again == *r);
       }

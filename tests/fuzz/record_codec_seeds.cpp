@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
   OutboxEvent event = xfer::test::sample_event(5);
   event.seq = 77;
   write(dir, "event", 3, keys::event(77), encode(event));
+  OutboxEvent completed = event;
+  completed.kind = xfer::EventKind::Completed;
+  completed.error.reset();
+  completed.digest = "sha256:" + std::string(64, 'c');
+  write(dir, "event-completed", 3, keys::event(78), encode(completed));
 
   write(dir, "upload", 6, keys::upload(7), encode(xfer::test::sample_upload(7)));
   store::UploadRecord fresh_upload;

@@ -5,8 +5,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
+#include "protocols/http/digest_fields.h"
 #include "tests/integration/engine_harness.h"
 #include "tests/support/files.h"
 
@@ -47,6 +50,17 @@ struct Fixture {
   }
   fs::path destination() const { return dir / "out" / "file.bin"; }
 };
+
+std::string sha512_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto hasher = protocols::Hasher::create(protocols::DigestAlgorithm::Sha512);
+  REQUIRE(hasher);
+  REQUIRE(hasher->update(bytes));
+  auto digest = hasher->finish();
+  REQUIRE(digest);
+  return protocols::to_hex(*digest);
+}
 
 }  // namespace
 
@@ -101,6 +115,61 @@ TEST_CASE("a completion event is redelivered after a restart until acked", "[eng
     auto engine = f.open();
     auto e = engine->next_event(std::chrono::milliseconds(500));
     CHECK_FALSE((e && e->terminal()));
+  }
+}
+
+TEST_CASE("completed downloads report the file's digest when asked, across resumes and restarts",
+          "[engine][digest]") {
+  const bool h2 = GENERATE(false, true);
+  CAPTURE(h2);
+  Fixture f((3 << 20) + 17);
+  const std::string origin = h2 ? f.server->https_origin() : f.server->http_origin();
+  EngineConfig config = test_engine_config(f.server->cert());
+  config.report_digests = true;
+  TransferId id = 0;
+  {
+    auto engine = f.open(config);
+    // A reset mid-body: the digest must cover the bytes of both attempts.
+    DownloadSpec spec = f.spec(origin, "?fault=reset-after=1500000");
+    spec.protocol = h2 ? HttpVersion::Http2 : HttpVersion::Http1_1;
+    id = *engine->enqueue(spec);
+    auto result = run_until_terminal(*engine, id, std::chrono::seconds(120), /*ack=*/false);
+    REQUIRE(result.terminal);
+    INFO(result.terminal->message);
+    REQUIRE(result.terminal->kind == EventKind::Completed);
+    REQUIRE(sha256_file(f.destination()) == sha256_file(f.source));
+    CHECK(result.terminal->digest == "sha256:" + sha256_file(f.source));
+    auto status = engine->status(id);
+    REQUIRE(status);
+    CHECK(status->attempts > 1);
+  }
+  {
+    // Not acknowledged: redelivered by a later process with the same digest, even one that
+    // reports none itself.
+    auto engine = f.open();
+    auto e = engine->next_event(std::chrono::seconds(5));
+    REQUIRE(e);
+    CHECK(e->id == id);
+    CHECK(e->digest == "sha256:" + sha256_file(f.source));
+    REQUIRE(engine->ack(*e));
+  }
+  SECTION("with a sha512 checksum the reported digest is that checksum, verified") {
+    fs::remove(f.destination());
+    auto engine = f.open(config);
+    DownloadSpec spec = f.spec(origin);
+    spec.checksum = "sha512:" + sha512_file(f.source);
+    auto result = run_until_terminal(*engine, *engine->enqueue(spec));
+    REQUIRE(result.terminal);
+    REQUIRE(result.terminal->kind == EventKind::Completed);
+    CHECK(result.terminal->digest == spec.checksum);
+  }
+  SECTION("not asked: no digest") {
+    fs::remove(f.destination());
+    auto engine = f.open();
+    auto result = run_until_terminal(*engine, *engine->enqueue(f.spec(origin)));
+    REQUIRE(result.terminal);
+    REQUIRE(result.terminal->kind == EventKind::Completed);
+    CHECK(result.terminal->digest.empty());
   }
 }
 

@@ -34,7 +34,8 @@ bool RunResult::saw(EventKind kind) const {
   return false;
 }
 
-RunResult run_until_terminal(Engine& engine, TransferId id, std::chrono::milliseconds timeout) {
+RunResult run_until_terminal(Engine& engine, TransferId id, std::chrono::milliseconds timeout,
+                             bool ack) {
   RunResult result;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -42,7 +43,7 @@ RunResult run_until_terminal(Engine& engine, TransferId id, std::chrono::millise
     if (!event || event->id != id) continue;
     result.events.push_back(*event);
     if (event->terminal()) {
-      (void)engine.ack(*event);
+      if (ack) (void)engine.ack(*event);
       result.terminal = *event;
       break;
     }

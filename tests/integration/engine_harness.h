@@ -30,8 +30,10 @@ struct RunResult {
   std::vector<Event> events;
   bool saw(EventKind kind) const;
 };
+// Acknowledges the terminal event unless `ack` is false (to see it redelivered later).
 RunResult run_until_terminal(Engine& engine, TransferId id,
-                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
+                             std::chrono::milliseconds timeout = std::chrono::seconds(60),
+                             bool ack = true);
 
 // A test server serving `dir/root`, with `dir/data` as its state.
 std::unique_ptr<TestServerProcess> start_server(const TempDir& dir,

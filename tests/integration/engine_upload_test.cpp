@@ -17,6 +17,7 @@
 #include "store/journal.h"
 #include "tests/integration/engine_harness.h"
 #include "tests/integration/raw_http_server.h"
+#include "tests/integration/server_stats.h"
 #include "tests/support/files.h"
 
 using namespace xfer;
@@ -131,6 +132,39 @@ TEST_CASE("cancelling an upload deletes its resource on the server, running or p
     CHECK(head.exit_code == 5);
     CHECK(head.stderr_text.find("404") != std::string::npos);
   }
+}
+
+TEST_CASE("completed uploads report the source's digest when asked, also after a cut",
+          "[engine][upload][digest]") {
+  const auto protocol = GENERATE(UploadProtocol::Ietf, UploadProtocol::Plain);
+  const auto version = GENERATE(HttpVersion::Http1_1, HttpVersion::Http2);
+  CAPTURE(static_cast<int>(protocol), to_string(version));
+  TempDir dir("xfer-up-digest");
+  fs::create_directories(dir / "root");
+  auto server = start_server(dir, {"--control"});
+  const auto source = dir / "src.bin";
+  write_pattern_file(source, 3'000'000 + 5, 9);
+  EngineConfig config = test_engine_config();
+  config.report_digests = true;
+  auto engine = Engine::open((dir / "journal").string(), config);
+  REQUIRE(engine);
+  const bool plain = protocol == UploadProtocol::Plain;
+  auto spec = upload_of(source, server->http_origin() + (plain ? "/files/put.bin" : "/uploads"));
+  spec.protocol = protocol;
+  spec.protocol_version = version;
+  spec.chunk_size = 1'000'000;  // IETF: several appends, so checkpoints hash ahead of the end
+  spec.headers = {{"Xfer-Fault", "reset-after=600000,times=1"}};
+  auto id = (*engine)->enqueue(spec);
+  REQUIRE(id);
+  auto result = run_until_terminal(**engine, *id, std::chrono::seconds(120));
+  REQUIRE(result.terminal);
+  INFO(result.terminal->message);
+  REQUIRE(result.terminal->kind == EventKind::Completed);
+  const std::string stored = plain ? (dir / "root" / "put.bin").string() : uploaded_file(dir);
+  REQUIRE(sha256_file(stored) == sha256_file(source));
+  CHECK(result.terminal->digest == "sha256:" + sha256_file(source));
+  // The cut happened (plain PUT then sends everything again; IETF asks the offset and goes on).
+  CHECK(control_json(*server, dir, "log").find("reset") != std::string::npos);
 }
 
 namespace {

@@ -139,6 +139,10 @@ TEST_CASE("user checksum sha256:<hex> / sha512:<hex>", "[digest]") {
   std::string upper = kAbcSha256;
   for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   CHECK(parse_user_checksum("sha256:" + upper)->value == d->value);
+  // format_user_checksum writes what parse_user_checksum reads, lower-case.
+  CHECK(format_user_checksum(*parse_user_checksum("SHA-256:" + upper)) == std::string("sha256:") + kAbcSha256);
+  CHECK(format_user_checksum(*parse_user_checksum(std::string("sha512:") + kAbcSha512)) ==
+        std::string("sha512:") + kAbcSha512);
   for (const std::string& bad : {std::string("sha256"), std::string("md5:") + kAbcSha256,
                                 std::string("sha256:") + kAbcSha512, std::string("sha512:") + kAbcSha256,
                                 std::string("sha256:") + std::string(kAbcSha256).substr(1),

@@ -79,6 +79,12 @@ TEST_CASE("every record type round-trips", "[store][codec]") {
     auto back = decode_event(key, encode(e));
     REQUIRE(back);
     CHECK(*back == e);
+    e.kind = EventKind::Completed;
+    e.error.reset();
+    e.digest = "sha512:" + std::string(128, 'f');
+    back = decode_event(key, encode(e));
+    REQUIRE(back);
+    CHECK(*back == e);
   }
   SECTION("upload, all fields set and fresh") {
     store::UploadRecord u = xfer::test::sample_upload(7);
@@ -203,7 +209,8 @@ TEST_CASE("version 1 records, before errors were structured, keep their errors",
     OutboxEvent e = sample_event(8);
     e.error.reset();  // its presence byte is the one field version 1 lacks
     e.message = "http: server answered 503";
-    const auto back = decode_event(key, version_1(encode(e), 1));
+    // Version 1 lacks the error's presence byte and version 3's digest (its u32 length, empty).
+    const auto back = decode_event(key, version_1(encode(e), 1 + 4));
     REQUIRE(back);
     REQUIRE(back->error);
     CHECK(back->error->category() == ErrorCategory::HttpStatus);
@@ -211,9 +218,25 @@ TEST_CASE("version 1 records, before errors were structured, keep their errors",
     CHECK(back->message == e.message);
     e.kind = EventKind::Completed;
     e.message = "100 bytes";
-    const auto done = decode_event(key, version_1(encode(e), 1));
+    const auto done = decode_event(key, version_1(encode(e), 1 + 4));
     REQUIRE(done);
     CHECK_FALSE(done->error);
+  }
+  SECTION("an event from before digests; a version 3 event must have one, possibly empty") {
+    OutboxEvent e = sample_event(3);
+    e.kind = EventKind::Completed;
+    e.error.reset();
+    e.message = "done";
+    const auto back = decode_event(key, older_layout(encode(e), 4, 2));
+    REQUIRE(back);
+    CHECK(*back == e);
+    CHECK(back->digest.empty());
+    e.digest = "sha256:" + std::string(64, 'a');
+    const std::string current = encode(e);
+    CHECK(current[0] == 3);
+    CHECK(decode_event(key, current) == e);
+    CHECK_FALSE(decode_event(key, older_layout(current, 0, 2)));  // a digest version 2 never had
+    CHECK_FALSE(decode_event(key, older_layout(current, 4 + 71, 3)));
   }
   SECTION("version 2 requires its fields; a message without its error is refused") {
     TransferRecord t = sample_transfer(6, 0);

@@ -400,9 +400,11 @@ TEST_CASE("corrupt and unknown-version records are reported with their key", "[s
     REQUIRE(events);
     REQUIRE(events->size() == 1);
     const std::uint64_t seq = (*events)[0].seq;
-    // Re-encode with version 3 and a matching CRC: only the version check can catch it.
+    // Re-encode with the version after the newest and a matching CRC: only the version check
+    // can catch it.
     std::string value = encode((*events)[0]);
-    value[0] = 3;
+    const int unknown = record_version(static_cast<std::uint8_t>(RecordKind::Event)) + 1;
+    value[0] = static_cast<char>(unknown);
     const std::uint32_t crc = crc32c(value.data(), value.size() - 4);
     for (int i = 0; i < 4; ++i) value[value.size() - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
     raw_put(dir.path(), keys::event(seq), value);
@@ -410,7 +412,8 @@ TEST_CASE("corrupt and unknown-version records are reported with their key", "[s
     auto got = j->pending_events();
     REQUIRE_FALSE(got);
     CHECK_THAT(got.error().message(),
-               Catch::Contains("e/" + std::to_string(seq)) && Catch::Contains("record version 3") &&
+               Catch::Contains("e/" + std::to_string(seq)) &&
+                   Catch::Contains("record version " + std::to_string(unknown)) &&
                    Catch::Contains("written by a newer xfer"));
   }
   SECTION("a damaged index entry") {

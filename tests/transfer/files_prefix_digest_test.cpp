@@ -64,7 +64,7 @@ TEST_CASE("a digest fed the prefix in steps matches the whole file, and mismatch
   SECTION("a wrong user checksum fails as Integrity and names the checksum") {
     auto bad = digest_of(bytes, protocols::DigestAlgorithm::Sha512);
     bad.value[0] ^= 1;
-    files::DigestExpectations wrong{wanted.server_digest, bad};
+    files::DigestExpectations wrong{wanted.server_digest, bad, std::nullopt};
     files::PrefixDigest d;
     REQUIRE(d.advance(**file, 1 << 20, wrong));
     auto r = d.verify(**file, bytes.size(), wrong);
@@ -80,6 +80,26 @@ TEST_CASE("a digest fed the prefix in steps matches the whole file, and mismatch
     REQUIRE(d.advance(**file, 1 << 20, wanted));  // new algorithm set: rehash from zero
     CHECK(d.hashed() == (1u << 20));
     CHECK(d.verify(**file, bytes.size(), wanted));
+  }
+  SECTION("a reported digest is the whole file's, in the algorithm asked for, and only on success") {
+    files::DigestExpectations report;
+    report.report = files::reported_algorithm(true, std::nullopt);
+    REQUIRE(report.report == protocols::DigestAlgorithm::Sha256);
+    files::PrefixDigest d;
+    REQUIRE(d.advance(**file, 65536, report));
+    REQUIRE(d.verify(**file, bytes.size(), report));
+    REQUIRE(d.reported());
+    CHECK(*d.reported() == digest_of(bytes, protocols::DigestAlgorithm::Sha256));
+    CHECK(protocols::format_user_checksum(*d.reported()).rfind("sha256:", 0) == 0);
+    // Beside a checksum: the checksum's algorithm, checked and reported in one pass.
+    files::DigestExpectations both = wanted;
+    both.report = files::reported_algorithm(true, wanted.user_checksum);
+    REQUIRE(d.verify(**file, bytes.size(), both));
+    CHECK(d.reported() == wanted.user_checksum);
+    CHECK_FALSE(files::reported_algorithm(false, wanted.user_checksum));
+    both.user_checksum->value[3] ^= 1;
+    CHECK_FALSE(d.verify(**file, bytes.size(), both));
+    CHECK_FALSE(d.reported());
   }
   SECTION("a file shorter than the claimed prefix is a local error, not a wrong digest") {
     files::PrefixDigest d;

@@ -574,16 +574,20 @@ DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
   checks.size = size_;
   checks.digests.server_digest = server_digest_;
   checks.digests.user_checksum = user_digest_;
+  checks.digests.report = files::reported_algorithm(host_.config().report_digests, user_digest_);
   const std::uint64_t prefix = written_prefix();
 
   PersistWork work;
+  if (job.finalize && checks.digests.report) work.completed_digest = std::make_shared<std::string>();
   work.before_commit = [file = file_, &fs = host_.file_system(), digest = digest_,
                         part = part_path_, dest = record_.local_path, segs, checks,
                         sync_data = job.sync_data, finalize = job.finalize,
-                        discard = job.discard_local](store::Batch& batch) -> Result<void> {
+                        discard = job.discard_local,
+                        reported = work.completed_digest](store::Batch& batch) -> Result<void> {
     if (finalize) {
       if (!file) return fail(ErrorCategory::Internal, "finalize without a part file");
       if (auto r = files::publish_part(fs, *file, part, dest, checks, *digest); !r) return r;
+      if (reported && digest->reported()) *reported = protocols::format_user_checksum(*digest->reported());
     } else if (sync_data && file) {
       if (auto r = file->sync_data(); !r) return r;
       crash_point("checkpoint-synced");

@@ -393,6 +393,7 @@ void EngineCore::deliver_outbox() {
                                                        : TransferState::Failed;
     event.message = e.message;
     event.error = e.error;
+    event.digest = e.digest;
     if (auto r = journal_.get_transfer(e.transfer_id); r && *r) {
       event.direction = (*r)->direction;
       event.destination = (*r)->local_path;

@@ -372,13 +372,17 @@ void TaskCore::run_next_persist() {
   item.committed_point = job.finalize ? "completed-journaled" : "checkpoint-journaled";
   item.build = [record, before = std::move(own.before_commit),
                 reset = job.reset_progress || job.discard_local,
-                event = job.event](store::Batch& batch) -> Result<void> {
+                event = job.event, digest = std::move(own.completed_digest)](store::Batch& batch) -> Result<void> {
     if (reset) batch.erase_transfer(record.id);
     batch.put_transfer(record);
     if (before) {
       if (auto r = before(batch); !r) return r;
     }
-    if (event) batch.add_event(*event);
+    if (event) {
+      store::OutboxEvent e = *event;
+      if (digest && e.kind == EventKind::Completed) e.digest = *digest;
+      batch.add_event(e);
+    }
     return {};
   };
   item.done = [weak = weak_from_this(), gen = generation_, applied = std::move(own.applied),

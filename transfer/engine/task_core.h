@@ -96,6 +96,9 @@ class TaskCore : public std::enable_shared_from_this<TaskCore> {
     std::function<void()> after_commit;
     // Back on the loop thread after success, unless a restart happened in between.
     std::function<void()> applied;
+    // A finalize's before_commit puts the digest of the whole file here (when digests are
+    // reported); it goes into the completed event of the same batch.
+    std::shared_ptr<std::string> completed_digest;
   };
 
   // ---- what a direction provides ----

@@ -140,6 +140,7 @@ Result<void> UploadTask::prepare() {
   auto source = host_.file_system().open_source(record_.local_path, info);
   if (!source) return std::unexpected(source.error());
   source_ = std::shared_ptr<files::File>(std::move(*source));
+  source_digest_ = std::make_shared<files::PrefixDigest>();
   const bool identified = upload_.source_mtime_ns != 0 || upload_.source_inode != 0;
   const bool same_file = upload_.source_inode == info.identity.inode &&
                          upload_.source_device == info.identity.device;
@@ -1152,14 +1153,44 @@ UploadTask::PersistWork UploadTask::prepare_persist(const PersistJob& job) {
     origin_record_ = origin;
     origin_dirty_ = false;
   }
-  PersistWork work;
-  work.before_commit = [snapshot, origin, keep = !job.discard_local](store::Batch& batch) -> Result<void> {
+  const auto put_records = [snapshot, origin, keep = !job.discard_local](store::Batch& batch) {
     if (keep) batch.put_upload(snapshot);
     // Only the upload fields: the engine keeps the origin's Alt-Svc in the same record.
     if (origin) batch.put_origin(*origin, store::OriginFields::Uploads);
+  };
+  PersistWork work;
+  work.before_commit = [put_records](store::Batch& batch) -> Result<void> {
+    put_records(batch);
     return {};
   };
   work.applied = [this, acked = snapshot.acked_offset] { durable_acked_ = acked; };
+
+  files::DigestExpectations report;
+  report.report = files::reported_algorithm(host_.config().report_digests, checksum_);
+  if (!report.report || !source_) return work;
+  if (job.checkpoint) {
+    work.after_commit = [source = source_, digest = source_digest_, report, upto = snapshot.acked_offset] {
+      if (auto r = digest->advance(*source, upto, report); !r) digest->discard();
+    };
+  } else if (job.finalize && size_) {
+    // What the server has is what was read from the source; the checkpoints hashed the
+    // acknowledged prefix while it was in the page cache, this hashes the rest. Best effort:
+    // the server has every byte, so a source that cannot be read back any more (truncated
+    // since) leaves the digest out rather than undoing the completion.
+    work.completed_digest = std::make_shared<std::string>();
+    work.before_commit = [put_records, source = source_, digest = source_digest_, report,
+                          size = *size_, id = record_.id,
+                          out = work.completed_digest](store::Batch& batch) -> Result<void> {
+      if (auto r = digest->verify(*source, size, report); !r) {
+        spdlog::warn("transfer {}: no digest to report: {}", id, r.error().describe());
+        digest->discard();
+      } else if (digest->reported()) {
+        *out = protocols::format_user_checksum(*digest->reported());
+      }
+      put_records(batch);
+      return {};
+    };
+  }
   return work;
 }
 

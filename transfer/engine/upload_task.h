@@ -51,6 +51,7 @@
 #include "store/records.h"
 #include "transfer/engine/task_core.h"
 #include "transfer/files/file_system.h"
+#include "transfer/files/prefix_digest.h"
 
 namespace xfer::engine {
 
@@ -166,6 +167,9 @@ class UploadTask final : public TaskCore {
   std::optional<protocols::Url> target_;  // the creation URL, parsed
   std::shared_ptr<files::File> source_;
   std::optional<protocols::Digest> checksum_;
+  // The source's bytes hashed as the server acknowledges them, when digests are reported; one
+  // per opened source, so a restart onto another file never mixes the two.
+  std::shared_ptr<files::PrefixDigest> source_digest_;
   std::unique_ptr<Exchange> exchange_;
   std::uint64_t acked_ = 0;          // the server's latest word
   std::uint64_t durable_acked_ = 0;  // journaled

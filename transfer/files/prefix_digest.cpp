@@ -2,18 +2,29 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace xfer::files {
 namespace {
 
 std::vector<protocols::DigestAlgorithm> algorithms_of(const DigestExpectations& wanted) {
   std::vector<protocols::DigestAlgorithm> out;
+  const auto add = [&](protocols::DigestAlgorithm a) {
+    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  };
   for (const auto* d : {&wanted.server_digest, &wanted.user_checksum})
-    if (*d && std::find(out.begin(), out.end(), (*d)->algorithm) == out.end())
-      out.push_back((*d)->algorithm);
+    if (*d) add((*d)->algorithm);
+  if (wanted.report) add(*wanted.report);
   return out;
 }
 
 }  // namespace
+
+std::optional<protocols::DigestAlgorithm> reported_algorithm(
+    bool report_digests, const std::optional<protocols::Digest>& user_checksum) {
+  if (!report_digests) return std::nullopt;
+  return user_checksum ? user_checksum->algorithm : protocols::DigestAlgorithm::Sha256;
+}
 
 Result<void> PrefixDigest::reset_for(const DigestExpectations& wanted) {
   hashers_.clear();
@@ -46,7 +57,8 @@ Result<void> PrefixDigest::advance(File& file, std::uint64_t upto,
     if (!n) return std::unexpected(n.error());
     if (*n == 0)
       return fail(ErrorCategory::LocalIo,
-                  "the .part file ended before the bytes the download wrote into it");
+                  fmt::format("the file ends at byte {}, before the bytes the transfer moved "
+                              "(it was truncated meanwhile)", hashed_));
     for (auto& h : hashers_)
       if (auto r = h.update(std::span(buffer.data(), *n)); !r) return r;
     hashed_ += *n;
@@ -55,6 +67,7 @@ Result<void> PrefixDigest::advance(File& file, std::uint64_t upto,
 }
 
 Result<void> PrefixDigest::verify(File& file, std::uint64_t size, const DigestExpectations& wanted) {
+  reported_.reset();
   if (wanted.empty()) return {};
   if (hashed_ > size) {  // cannot happen unless the caller mixed files; hash again from zero
     if (auto r = reset_for(wanted); !r) return r;
@@ -72,6 +85,7 @@ Result<void> PrefixDigest::verify(File& file, std::uint64_t size, const DigestEx
     };
     if (auto r = check(wanted.server_digest, "server digest"); !r) return r;
     if (auto r = check(wanted.user_checksum, "checksum"); !r) return r;
+    if (wanted.report == h.algorithm()) reported_ = protocols::Digest{h.algorithm(), *actual};
   }
   discard();
   return {};

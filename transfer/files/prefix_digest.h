@@ -25,8 +25,15 @@ namespace xfer::files {
 struct DigestExpectations {
   std::optional<protocols::Digest> server_digest;  // Repr-Digest / Content-Digest
   std::optional<protocols::Digest> user_checksum;  // --checksum
-  bool empty() const { return !server_digest && !user_checksum; }
+  // Not checked against anything: computed so it can be reported (EngineConfig::report_digests).
+  std::optional<protocols::DigestAlgorithm> report;
+  bool empty() const { return !server_digest && !user_checksum && !report; }
 };
+
+// What a transfer reports when asked to: its checksum's algorithm, so the reported digest is the
+// one the user can compare with, otherwise SHA-256.
+std::optional<protocols::DigestAlgorithm> reported_algorithm(
+    bool report_digests, const std::optional<protocols::Digest>& user_checksum);
 
 class PrefixDigest {
  public:
@@ -35,8 +42,9 @@ class PrefixDigest {
   // starts over from byte 0.
   Result<void> advance(File& file, std::uint64_t upto, const DigestExpectations& wanted);
   // Hashes the rest up to `size` and compares every expectation; an Integrity error names the
-  // one that differs.
+  // one that differs. On success, reported() holds the digest `wanted.report` asked for.
   Result<void> verify(File& file, std::uint64_t size, const DigestExpectations& wanted);
+  const std::optional<protocols::Digest>& reported() const { return reported_; }
   std::uint64_t hashed() const { return hashed_; }
   // Forgets everything hashed (after a failed advance the state is not trustworthy): the next
   // advance() or verify() starts again from byte 0.
@@ -47,6 +55,7 @@ class PrefixDigest {
   std::vector<protocols::Hasher> hashers_;
   std::vector<protocols::DigestAlgorithm> algorithms_;
   std::uint64_t hashed_ = 0;
+  std::optional<protocols::Digest> reported_;
 };
 
 }  // namespace xfer::files

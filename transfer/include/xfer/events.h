@@ -38,6 +38,10 @@ struct Event {
   // Uploads: the upload resource once the server named it (a 104 or 201 Location); the URL a
   // later resume continues at.
   std::string upload_url;
+  // Completed events, when EngineConfig::report_digests is on: "sha256:<hex>" of every byte of
+  // the file (the checksum's algorithm instead when the transfer was given one), computed from
+  // the bytes on disk that were verified (downloads) or sent (uploads).
+  std::string digest;
 
   bool terminal() const { return is_terminal(kind); }
 };
