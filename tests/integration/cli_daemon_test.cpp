@@ -124,8 +124,15 @@ TEST_CASE("xfer daemon: add, SIGKILL, restart: every file right, each completion
   REQUIRE(first.size() >= ended_before_kill);
   std::set<TransferId> acked_ids;
   std::vector<std::string> ack{"events", "--journal", journal, "--ack"};
+  // The daemon reports digests: each completion's is that of its file (destination or source),
+  // also for transfers the SIGKILL cut and the next daemon finished.
+  const auto digest_is_the_files = [](const json& e) {
+    INFO(e.dump());
+    CHECK(e.at("digest") == "sha256:" + sha256_file(e.at("file").get<std::string>()));
+  };
   for (const auto& e : first) {
     CHECK(e.at("event") == "completed");
+    digest_is_the_files(e);
     acked_ids.insert(e.at("id").get<TransferId>());
     ack.push_back(std::to_string(e.at("seq").get<std::uint64_t>()));
   }
@@ -147,6 +154,7 @@ TEST_CASE("xfer daemon: add, SIGKILL, restart: every file right, each completion
   for (const auto& e : rest) {
     INFO(e.dump());
     CHECK(e.at("event") == "completed");
+    digest_is_the_files(e);
     handed_out.insert(e.at("id").get<TransferId>());
     ack_rest.push_back(std::to_string(e.at("seq").get<std::uint64_t>()));
   }
