@@ -79,6 +79,7 @@ struct CommonOptions {
   std::string retry_max_wait;
   bool location_trusted = false;
   bool digest = false;
+  bool no_digest = false;
 };
 
 void add_common(CLI::App& cmd, CommonOptions& o) {
@@ -100,9 +101,13 @@ void add_common(CLI::App& cmd, CommonOptions& o) {
                  "stop retrying this long after a transfer was queued (default 24h)");
   cmd.add_option("--retry-max-wait", o.retry_max_wait,
                  "longest single wait; a server asking for more is given up on (default 5m)");
-  cmd.add_flag("--digest", o.digest,
-               "print each completed file's SHA-256 (its --checksum's algorithm if given) on stdout "
-               "as sha256sum does");
+  auto* digest = cmd.add_flag("--digest", o.digest,
+                              "print each completed file's SHA-256 (its --checksum's algorithm if "
+                              "given) on stdout as sha256sum does");
+  cmd.add_flag("--no-digest", o.no_digest,
+               "compute no digests where they are on by default (batch --json, daemon): saves "
+               "hashing every byte")
+      ->excludes(digest);
 }
 
 // Everything but the journal: headers, retries, secrets. On error, the usage message.
@@ -116,7 +121,7 @@ xfer::Result<void> apply_common(const CommonOptions& o, xfer::EngineConfig& conf
   }
   if (o.retry >= 0) config.max_attempts = static_cast<std::uint32_t>(o.retry) + 1;
   config.forward_headers_across_origins = o.location_trusted;
-  config.report_digests = config.report_digests || o.digest;
+  config.report_digests = !o.no_digest && (config.report_digests || o.digest);
   if (!o.retry_max_time.empty()) {
     auto d = cli::parse_duration(o.retry_max_time);
     if (!d) return std::unexpected(d.error().with_context("--retry-max-time"));

@@ -4,9 +4,12 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/integration/upload_fixture.h"
 
@@ -76,4 +79,35 @@ TEST_CASE("put --digest prints the SHA-256 of what was sent, '-' naming stdin", 
   const auto from_stdin = digest_lines(piped.stdout_text);
   REQUIRE(from_stdin.size() == 1);
   CHECK(from_stdin.at("-") == f.source_sha);
+}
+
+TEST_CASE("batch --json reports digests unless --no-digest, which --digest excludes", "[cli][digest]") {
+  UploadFixture f(300'000);
+  fs::copy_file(f.source, f.dir / "root" / "a.bin");
+  fs::create_directories(f.dir / "out");
+  const auto manifest = f.dir / "m.csv";
+  const auto digest_of_run = [&](const std::string& name, std::vector<std::string> extra) {
+    std::ofstream(manifest) << "direction,url,file\ndownload," << f.server->http_origin()
+                            << "/files/a.bin," << (f.dir / "out" / name).string() << "\n";
+    std::vector<std::string> args{"batch", manifest.string(), "--json", "--journal", f.journal(name)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run_cli(args);
+    INFO(r.stderr_text);
+    INFO(r.stdout_text);
+    REQUIRE(r.exit_code == 0);
+    CHECK(sha256_file(f.dir / "out" / name) == f.source_sha);
+    std::istringstream in(r.stdout_text);
+    for (std::string line; std::getline(in, line);) {
+      const auto j = nlohmann::json::parse(line);
+      if (j.at("event") == "completed") return j.at("digest");
+    }
+    FAIL("no completed event");
+    return nlohmann::json();
+  };
+  CHECK(digest_of_run("on.bin", {}) == "sha256:" + f.source_sha);
+  CHECK(digest_of_run("off.bin", {"--no-digest"}).is_null());
+  auto both = run_cli({"get", "--digest", "--no-digest", "--journal", f.journal("x"), "-o",
+                       (f.dir / "x.bin").string(), f.server->http_origin() + "/files/a.bin"});
+  CHECK(both.exit_code == 2);
+  CHECK_FALSE(fs::exists(f.dir / "x.bin"));
 }
