@@ -11,14 +11,25 @@ namespace xfer::protocols::h3 {
 
 Result<std::unique_ptr<H3Transport>> H3Transport::create(boost::asio::io_context& io,
                                                          TransportSettings settings) {
-  auto tls = QuicTlsContext::create(settings);
-  if (!tls) return std::unexpected(tls.error());
-  return std::unique_ptr<H3Transport>(new H3Transport(io, std::move(settings), std::move(*tls)));
+  std::unique_ptr<H3Transport> transport(new H3Transport(io, std::move(settings)));
+  // A CA file the user named is read now, so a wrong one is refused before any byte moves
+  // (one file of the user's is quick; the system's store is what is slow).
+  if (!transport->settings_.ca_file.empty())
+    if (auto tls = transport->tls(); !tls) return std::unexpected(tls.error());
+  return transport;
 }
 
-H3Transport::H3Transport(boost::asio::io_context& io, TransportSettings settings,
-                         std::shared_ptr<const QuicTlsContext> tls)
-    : io_(io), settings_(std::move(settings)), tls_(std::move(tls)) {}
+H3Transport::H3Transport(boost::asio::io_context& io, TransportSettings settings)
+    : io_(io), settings_(std::move(settings)) {}
+
+Result<std::shared_ptr<const QuicTlsContext>> H3Transport::tls() {
+  if (!tls_) {
+    auto created = QuicTlsContext::create(settings_);
+    if (created) tls_.emplace(std::shared_ptr<const QuicTlsContext>(std::move(*created)));
+    else tls_.emplace(std::unexpected(created.error()));
+  }
+  return *tls_;
+}
 
 H3Transport::~H3Transport() {
   // Nothing may keep the loop busy after the transport: idle connections say goodbye now, the
@@ -37,7 +48,12 @@ Result<std::unique_ptr<HttpStream>> H3Transport::start(const HttpRequest& reques
   const std::string key = url->origin() + "@" + std::to_string(port);
   auto& slot = connections_[key];
   if (!slot || !slot->usable()) {
-    auto connection = H3Connection::open(io_, settings_, tls_, url->host.value_or(""), port,
+    auto tls = this->tls();
+    if (!tls) {
+      connections_.erase(key);
+      return std::unexpected(tls.error());
+    }
+    auto connection = H3Connection::open(io_, settings_, *tls, url->host.value_or(""), port,
                                          std::chrono::milliseconds(request.connect_timeout_ms));
     if (!connection) {
       connections_.erase(key);

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -33,12 +34,15 @@ class H3Transport final : public Transport {
   TransportCapabilities capabilities() const override;
 
  private:
-  H3Transport(boost::asio::io_context& io, TransportSettings settings,
-              std::shared_ptr<const QuicTlsContext> tls);
+  H3Transport(boost::asio::io_context& io, TransportSettings settings);
+  // With the system's trusted certificates: built by the first exchange, not with the
+  // transport (loading them into GnuTLS took 14 ms on the loop thread, paid at every engine
+  // start even when nothing goes over HTTP/3). A failure is kept and given to every exchange.
+  Result<std::shared_ptr<const QuicTlsContext>> tls();
 
   boost::asio::io_context& io_;
   TransportSettings settings_;
-  std::shared_ptr<const QuicTlsContext> tls_;
+  std::optional<Result<std::shared_ptr<const QuicTlsContext>>> tls_;
   std::map<std::string, std::shared_ptr<H3Connection>> connections_;  // by origin and UDP port
 };
 

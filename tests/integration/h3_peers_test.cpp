@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include "tests/integration/engine_harness.h"
@@ -88,6 +89,24 @@ TEST_CASE("an HTTP/3 server certificate is verified: unknown issuer and wrong na
   INFO(r.stderr_text);
   CHECK(r.exit_code == 0);
   CHECK(sha256_file(out) == sha256_file(f.dir / "www" / "a.bin"));
+}
+
+TEST_CASE("a --cacert that holds no certificate is refused before anything moves", "[cli][h3][tls]") {
+  // The system's store is loaded only when a first HTTP/3 connection needs it; a CA file the
+  // user names is still read at the start, whatever the URL's scheme.
+  TempDir dir{"xfer-h3-cacert"};
+  const auto empty = dir / "empty.pem";
+  std::ofstream{empty};
+  const auto port = std::to_string(free_udp_port());
+  for (const std::string& url : {"http://127.0.0.1:" + port + "/x", "https://127.0.0.1:" + port + "/x"}) {
+    CAPTURE(url);
+    const auto r = run_cli({"get", "--http3", url, "-o", (dir / "x").string(), "--journal",
+                            (dir / "j").string(), "--cacert", empty.string(), "--retry", "0"});
+    CHECK(r.exit_code == 4);
+    CHECK(r.stderr_text.find("holds no certificate") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "x"));
+    CHECK_FALSE(fs::exists(dir / "x.part"));
+  }
 }
 
 TEST_CASE("HTTP/3 to a UDP port nothing listens on fails fast with a network error", "[cli][h3]") {
