@@ -20,7 +20,8 @@ namespace xfer::cli {
 // How the CLI takes events: bursts of up to this many, and after the first of a burst up to
 // this long for others to join it. Every burst's terminal events are acknowledged in one synced
 // journal write, so the linger bounds the acknowledgement writes (and wake-ups) to about a
-// hundred a second however many small files finish; it delays the last event by as much.
+// hundred a second however many small files finish. The watch of get/put/resume lingers only
+// while more than one of its transfers is left, so the last one's event is not delayed.
 inline constexpr std::size_t kEventBurst = 256;
 inline constexpr std::chrono::milliseconds kEventLinger{10};
 
