@@ -336,6 +336,48 @@ TEST_CASE("a corrupted byte is caught by Repr-Digest and nothing reaches the des
   CHECK_FALSE(fs::exists(f.destination().string() + ".part"));
 }
 
+TEST_CASE("a large download is hashed while it runs: corruption early or late is caught, a restart hashes anew",
+          "[engine][digest][faults]") {
+  // 40 MiB: hash-ahead jobs cover the first megabytes long before the finalize, which hashes
+  // only the rest; both must see every byte (the server's Repr-Digest is of the real file).
+  Fixture f(40 << 20);
+  EngineConfig config = test_engine_config(f.server->cert());
+  config.report_digests = true;
+  auto engine = f.open(config);
+  const auto run = [&](const DownloadSpec& spec) {
+    auto result = run_until_terminal(*engine, *engine->enqueue(spec), std::chrono::seconds(120));
+    REQUIRE(result.terminal);
+    INFO(result.terminal->message);
+    return result;
+  };
+  SECTION("a corrupted byte early (hashed beside the download) or late (hashed by the finalize)") {
+    for (const std::uint64_t offset : {std::uint64_t{2} << 20, (std::uint64_t{40} << 20) - 5}) {
+      CAPTURE(offset);
+      const auto result = run(f.spec(f.server->http_origin(), "?fault=corrupt=" + std::to_string(offset)));
+      CHECK(result.terminal->kind == EventKind::Failed);
+      CHECK(result.terminal->message.find("integrity") != std::string::npos);
+      CHECK_FALSE(fs::exists(f.destination()));
+      CHECK_FALSE(fs::exists(f.destination().string() + ".part"));
+    }
+  }
+  SECTION("a changed representation after 30 MB restarts from zero; the digest is of the new bytes") {
+    const auto result =
+        run(f.spec(f.server->http_origin(), "?fault=etag-change,times=1,reset-after=30000000,times=1"));
+    REQUIRE(result.terminal->kind == EventKind::Completed);
+    CHECK(result.saw(EventKind::Restarted));
+    CHECK(sha256_file(f.destination()) == sha256_file(f.source));
+    CHECK(result.terminal->digest == "sha256:" + sha256_file(f.source));
+  }
+  SECTION("four segments, one cut: the hashed prefix grows as the segments join") {
+    DownloadSpec spec = f.spec(f.server->http_origin(), "?fault=reset-after=9000000,times=1");
+    spec.segments = 4;
+    const auto result = run(spec);
+    REQUIRE(result.terminal->kind == EventKind::Completed);
+    CHECK(sha256_file(f.destination()) == sha256_file(f.source));
+    CHECK(result.terminal->digest == "sha256:" + sha256_file(f.source));
+  }
+}
+
 TEST_CASE("a user checksum mismatch fails the transfer", "[engine][faults]") {
   Fixture f(10'000);
   auto engine = f.open();

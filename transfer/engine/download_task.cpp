@@ -28,6 +28,11 @@ constexpr std::uint64_t kPreallocateAtLeast = 1 << 20;
 // gathered to this much per segment and written with one pwrite. Bounded: at most this much per
 // segment is received but not yet in the file.
 constexpr std::size_t kCoalesceWrites = 256 * 1024;
+// Hashing runs beside the download once this much is written and not hashed (smaller files are
+// hashed by their finalize alone), at most this much per pool job so that a resumed download's
+// old prefix does not hold a pool thread for long.
+constexpr std::uint64_t kHashAheadAtLeast = 8ull << 20;
+constexpr std::uint64_t kHashAheadAtMost = 64ull << 20;
 // A length above this is a lie, not a big file: no local file system holds 1 EiB in one file
 // (ext4 stops at 16 TiB, XFS and btrfs at the 8 EiB of off_t). Reporting it as "disk full"
 // would send the user to free space that can never be enough.
@@ -531,6 +536,7 @@ Result<void> DownloadTask::write_pending(Segment& seg) {
   auto r = file_->write_at(seg.cursor, seg.pending);
   if (r) seg.cursor += seg.pending.size();
   seg.pending.clear();  // on failure too: the attempt fails, the next one asks from the cursor
+  if (r) hash_ahead();
   return r;
 }
 
@@ -540,6 +546,7 @@ Result<void> DownloadTask::take_body(Segment& seg, std::span<const std::uint8_t>
     // Large enough alone (or nothing more comes): no copy.
     if (auto r = file_->write_at(seg.cursor, data); !r) return r;
     seg.cursor += data.size();
+    hash_ahead();
     return {};
   }
   if (seg.pending.capacity() < kCoalesceWrites) seg.pending.reserve(kCoalesceWrites);
@@ -570,12 +577,7 @@ DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
   std::vector<store::SegmentRecord> segs;
   for (const auto& s : segments_)
     segs.push_back(store::SegmentRecord{record_.id, s->index, s->start, s->end, s->cursor});
-  files::FinalizeChecks checks;
-  checks.size = size_;
-  checks.digests.server_digest = server_digest_;
-  checks.digests.user_checksum = user_digest_;
-  checks.digests.report = files::reported_algorithm(host_.config().report_digests, user_digest_);
-  const std::uint64_t prefix = written_prefix();
+  const files::FinalizeChecks checks = finalize_checks();
 
   PersistWork work;
   if (job.finalize && checks.digests.report) work.completed_digest = std::make_shared<std::string>();
@@ -602,21 +604,46 @@ DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
   if (job.finalize) work.directory_to_sync = files::parent_directory(record_.local_path);
   if (file_ && (job.finalize || job.sync_data) && !job.discard_local)
     work.start_flush = [file = file_] { file->start_writeback(); };
-  // After the commit, so hashing never delays the durable offset: hash what arrived since the
-  // last checkpoint while it is still in the page cache, so the finalize does not read the
-  // whole file again. Only a head start: if it fails (a restart truncated the file under a
-  // stale job, a read error) the finalize hashes from byte 0 and meets any real error.
-  if (job.checkpoint && file_) {
-    work.after_commit = [file = file_, digest = digest_, prefix, checks] {
-      if (auto r = digest->advance(*file, prefix, checks.digests); !r) digest->discard();
-    };
-  }
   work.applied = [this, segs] {
     for (const auto& s : segs)
       for (auto& seg : segments_)
         if (seg->index == s.index && seg->start == s.start) seg->durable = s.offset;
   };
   return work;
+}
+
+files::FinalizeChecks DownloadTask::finalize_checks() const {
+  files::FinalizeChecks checks;
+  checks.size = size_;
+  checks.digests.server_digest = server_digest_;
+  checks.digests.user_checksum = user_digest_;
+  checks.digests.report = files::reported_algorithm(host_.config().report_digests, user_digest_);
+  return checks;
+}
+
+void DownloadTask::hash_ahead() {
+  // hashing_ahead_ first: hashed() would wait for a running job, on the loop thread.
+  if (hashing_ahead_ || !file_ || phase_ != Phase::Running) return;
+  auto wanted = finalize_checks().digests;
+  if (wanted.empty()) return;
+  const std::uint64_t from = digest_->hashed();
+  const std::uint64_t prefix = written_prefix();
+  if (prefix < from + kHashAheadAtLeast) return;
+  const std::uint64_t upto = std::min(prefix, from + kHashAheadAtMost);
+  hashing_ahead_ = true;
+  // Only a head start: if it fails (a restart truncated the file under this job, a read error)
+  // the finalize hashes from byte 0 and meets any real error.
+  host_.pool().run(
+      [file = file_, digest = digest_, upto, wanted = std::move(wanted)] {
+        if (auto r = digest->advance(*file, upto, wanted); !r) digest->discard();
+        return true;
+      },
+      [weak = weak_self()](bool) {
+        auto self = weak.lock();
+        if (!self) return;
+        self->hashing_ahead_ = false;
+        self->hash_ahead();
+      });
 }
 
 // ---- reporting -------------------------------------------------------------------------------

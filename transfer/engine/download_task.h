@@ -31,6 +31,7 @@
 #include "transfer/engine/origin.h"
 #include "transfer/engine/task_core.h"
 #include "transfer/files/file_system.h"
+#include "transfer/files/part_file.h"
 #include "transfer/files/prefix_digest.h"
 
 namespace xfer::engine {
@@ -84,6 +85,12 @@ class DownloadTask final : public TaskCore {
   Result<void> write_pending(Segment& segment);
   // Bytes from 0 that are all written (what the digest may hash so far).
   std::uint64_t written_prefix() const;
+  // What the finalize checks: the announced size and every digest wanted.
+  files::FinalizeChecks finalize_checks() const;
+  // Hashes the written prefix on the blocking pool, one job at a time, while the download runs,
+  // apart from the persist chain: hashing neither waits behind a checkpoint's fdatasync nor
+  // delays the next one, so the finalize is left with little to hash.
+  void hash_ahead();
 
   std::string part_path_;
   std::shared_ptr<files::File> file_;
@@ -91,8 +98,9 @@ class DownloadTask final : public TaskCore {
   protocols::Validators validators_;
   std::optional<protocols::Digest> server_digest_;
   std::optional<protocols::Digest> user_digest_;
-  // Handed along the persist chain (one job at a time); replaced on a restart from zero.
+  // Advanced by hash_ahead's jobs, finished by the finalize; replaced on a restart from zero.
   std::shared_ptr<files::PrefixDigest> digest_ = std::make_shared<files::PrefixDigest>();
+  bool hashing_ahead_ = false;  // a hash_ahead job is on the pool
   bool split_done_ = false;
   bool ranges_ok_ = false;  // the first response showed ranges will work
   bool size_checked_ = false;

@@ -39,13 +39,34 @@ Result<void> PrefixDigest::reset_for(const DigestExpectations& wanted) {
 }
 
 void PrefixDigest::discard() {
+  std::lock_guard lock(mutex_);
+  discard_locked();
+}
+
+void PrefixDigest::discard_locked() {
   hashers_.clear();
   algorithms_.clear();
   hashed_ = 0;
 }
 
+std::optional<protocols::Digest> PrefixDigest::reported() const {
+  std::lock_guard lock(mutex_);
+  return reported_;
+}
+
+std::uint64_t PrefixDigest::hashed() const {
+  std::lock_guard lock(mutex_);
+  return hashed_;
+}
+
 Result<void> PrefixDigest::advance(File& file, std::uint64_t upto,
                                    const DigestExpectations& wanted) {
+  std::lock_guard lock(mutex_);
+  return advance_locked(file, upto, wanted);
+}
+
+Result<void> PrefixDigest::advance_locked(File& file, std::uint64_t upto,
+                                          const DigestExpectations& wanted) {
   if (wanted.empty()) return {};
   if (algorithms_of(wanted) != algorithms_) {
     if (auto r = reset_for(wanted); !r) return r;
@@ -67,12 +88,13 @@ Result<void> PrefixDigest::advance(File& file, std::uint64_t upto,
 }
 
 Result<void> PrefixDigest::verify(File& file, std::uint64_t size, const DigestExpectations& wanted) {
+  std::lock_guard lock(mutex_);
   reported_.reset();
   if (wanted.empty()) return {};
   if (hashed_ > size) {  // cannot happen unless the caller mixed files; hash again from zero
     if (auto r = reset_for(wanted); !r) return r;
   }
-  if (auto r = advance(file, size, wanted); !r) return r;
+  if (auto r = advance_locked(file, size, wanted); !r) return r;
   for (auto& h : hashers_) {
     auto actual = h.finish();
     if (!actual) return std::unexpected(actual.error());
@@ -87,7 +109,7 @@ Result<void> PrefixDigest::verify(File& file, std::uint64_t size, const DigestEx
     if (auto r = check(wanted.user_checksum, "checksum"); !r) return r;
     if (wanted.report == h.algorithm()) reported_ = protocols::Digest{h.algorithm(), *actual};
   }
-  discard();
+  discard_locked();
   return {};
 }
 

@@ -1,17 +1,20 @@
 // PrefixDigest: the digests a ".part" file must match (server Repr-Digest, user --checksum),
 // computed while the download runs instead of by re-reading the whole file at the end.
 //
-// The download's persist chain (one job at a time, on the blocking pool) calls advance() with
-// the length of the file's contiguous written prefix; the new bytes are read back from the page
-// cache and hashed there, so the loop thread never hashes and the finalize only hashes what
-// arrived after the last checkpoint. A resumed download simply starts again from byte 0 of the
-// file (its durable prefix is hashed by the first checkpoint).
+// A download's hash-ahead jobs (on the blocking pool, apart from its persist chain, so hashing
+// never waits behind an fdatasync nor delays one) call advance() with the length of the file's
+// contiguous written prefix; the new bytes are read back from the page cache and hashed there,
+// so the loop thread never hashes and the finalize only hashes what arrived since. An upload's
+// checkpoints do the same with the acknowledged prefix. A resumed download simply starts again
+// from byte 0 of the file.
 //
-// Not thread-safe: the persist chain hands it from job to job, never to two at once. A restart
-// from zero (the file is truncated) must use a new PrefixDigest.
+// Thread-safe: a hash-ahead job and the finalize may reach it from two pool threads; each call
+// holds it whole (the finalize waits for a running advance, then hashes only the rest). A
+// restart from zero (the file is truncated) must use a new PrefixDigest.
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -44,14 +47,17 @@ class PrefixDigest {
   // Hashes the rest up to `size` and compares every expectation; an Integrity error names the
   // one that differs. On success, reported() holds the digest `wanted.report` asked for.
   Result<void> verify(File& file, std::uint64_t size, const DigestExpectations& wanted);
-  const std::optional<protocols::Digest>& reported() const { return reported_; }
-  std::uint64_t hashed() const { return hashed_; }
+  std::optional<protocols::Digest> reported() const;
+  std::uint64_t hashed() const;
   // Forgets everything hashed (after a failed advance the state is not trustworthy): the next
   // advance() or verify() starts again from byte 0.
   void discard();
 
  private:
   Result<void> reset_for(const DigestExpectations& wanted);
+  Result<void> advance_locked(File& file, std::uint64_t upto, const DigestExpectations& wanted);
+  void discard_locked();
+  mutable std::mutex mutex_;
   std::vector<protocols::Hasher> hashers_;
   std::vector<protocols::DigestAlgorithm> algorithms_;
   std::uint64_t hashed_ = 0;
