@@ -177,10 +177,15 @@ TEST_CASE("a source changed since its upload began is never resumed onto the old
           "[cli][upload]") {
   UploadFixture f(4 << 20);
   const auto url = f.server->http_origin() + "/uploads";
+  // Killed mid-way (4 MiB at 1 MB/s), late enough that even a loaded machine has journaled the
+  // upload: at 1.2 s under a parallel test run it once had not, and resume found nothing.
   auto first = run_cli(put_args(f, url, {"--creation", "careful", "--chunk-size", "1M", "-H",
-                                         "Xfer-Fault: throttle=2000000"}),
-                       std::chrono::milliseconds(1200));
+                                         "Xfer-Fault: throttle=1000000"}),
+                       std::chrono::milliseconds(2500));
   CHECK(first.exit_code == -9);
+  const auto listed = run_cli({"ls", "--journal", f.journal()});
+  INFO(listed.stdout_text);
+  REQUIRE(listed.stdout_text.find(f.source.filename().string()) != std::string::npos);
   // Rewrite the source (same size, new bytes): the server's prefix is no longer this file's.
   write_pattern_file(f.source, 4 << 20, 99);
   f.source_sha = sha256_file(f.source);

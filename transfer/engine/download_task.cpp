@@ -28,11 +28,6 @@ constexpr std::uint64_t kPreallocateAtLeast = 1 << 20;
 // gathered to this much per segment and written with one pwrite. Bounded: at most this much per
 // segment is received but not yet in the file.
 constexpr std::size_t kCoalesceWrites = 256 * 1024;
-// Hashing runs beside the download once this much is written and not hashed (smaller files are
-// hashed by their finalize alone), at most this much per pool job so that a resumed download's
-// old prefix does not hold a pool thread for long.
-constexpr std::uint64_t kHashAheadAtLeast = 8ull << 20;
-constexpr std::uint64_t kHashAheadAtMost = 64ull << 20;
 // A length above this is a lie, not a big file: no local file system holds 1 EiB in one file
 // (ext4 stops at 16 TiB, XFS and btrfs at the 8 EiB of off_t). Reporting it as "disk full"
 // would send the user to free space that can never be enough.
@@ -622,28 +617,8 @@ files::FinalizeChecks DownloadTask::finalize_checks() const {
 }
 
 void DownloadTask::hash_ahead() {
-  // hashing_ahead_ first: hashed() would wait for a running job, on the loop thread.
-  if (hashing_ahead_ || !file_ || phase_ != Phase::Running) return;
-  auto wanted = finalize_checks().digests;
-  if (wanted.empty()) return;
-  const std::uint64_t from = digest_->hashed();
-  const std::uint64_t prefix = written_prefix();
-  if (prefix < from + kHashAheadAtLeast) return;
-  const std::uint64_t upto = std::min(prefix, from + kHashAheadAtMost);
-  hashing_ahead_ = true;
-  // Only a head start: if it fails (a restart truncated the file under this job, a read error)
-  // the finalize hashes from byte 0 and meets any real error.
-  host_.pool().run(
-      [file = file_, digest = digest_, upto, wanted = std::move(wanted)] {
-        if (auto r = digest->advance(*file, upto, wanted); !r) digest->discard();
-        return true;
-      },
-      [weak = weak_self()](bool) {
-        auto self = weak.lock();
-        if (!self) return;
-        self->hashing_ahead_ = false;
-        self->hash_ahead();
-      });
+  if (phase_ != Phase::Running) return;
+  hash_ahead_.offer(host_.pool(), file_, digest_, written_prefix(), finalize_checks().digests);
 }
 
 // ---- reporting -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@
 #include "protocols/http/digest_fields.h"
 #include "protocols/transport.h"
 #include "store/records.h"
+#include "transfer/engine/hash_ahead.h"
 #include "transfer/engine/origin.h"
 #include "transfer/engine/task_core.h"
 #include "transfer/files/file_system.h"
@@ -87,9 +88,7 @@ class DownloadTask final : public TaskCore {
   std::uint64_t written_prefix() const;
   // What the finalize checks: the announced size and every digest wanted.
   files::FinalizeChecks finalize_checks() const;
-  // Hashes the written prefix on the blocking pool, one job at a time, while the download runs,
-  // apart from the persist chain: hashing neither waits behind a checkpoint's fdatasync nor
-  // delays the next one, so the finalize is left with little to hash.
+  // Offers the written prefix to hash_ahead_.
   void hash_ahead();
 
   std::string part_path_;
@@ -98,9 +97,9 @@ class DownloadTask final : public TaskCore {
   protocols::Validators validators_;
   std::optional<protocols::Digest> server_digest_;
   std::optional<protocols::Digest> user_digest_;
-  // Advanced by hash_ahead's jobs, finished by the finalize; replaced on a restart from zero.
+  // Advanced by hash_ahead_'s jobs, finished by the finalize; replaced on a restart from zero.
   std::shared_ptr<files::PrefixDigest> digest_ = std::make_shared<files::PrefixDigest>();
-  bool hashing_ahead_ = false;  // a hash_ahead job is on the pool
+  HashAhead hash_ahead_;
   bool split_done_ = false;
   bool ranges_ok_ = false;  // the first response showed ranges will work
   bool size_checked_ = false;

@@ -578,6 +578,7 @@ BodyRead UploadTask::read_body(Exchange& ex, std::span<std::uint8_t> buffer) {
     return BodyRead{0, true};
   }
   ex.cursor += *got;
+  hash_ahead(ex.cursor);
   if (pace(*got)) send_paused_ = true;  // these bytes go; the next read waits
   return BodyRead{*got, false};
 }
@@ -1165,16 +1166,11 @@ UploadTask::PersistWork UploadTask::prepare_persist(const PersistJob& job) {
   };
   work.applied = [this, acked = snapshot.acked_offset] { durable_acked_ = acked; };
 
-  files::DigestExpectations report;
-  report.report = files::reported_algorithm(host_.config().report_digests, checksum_);
+  const files::DigestExpectations report = reported_digest();
   if (!report.report || !source_) return work;
-  if (job.checkpoint) {
-    work.after_commit = [source = source_, digest = source_digest_, report, upto = snapshot.acked_offset] {
-      if (auto r = digest->advance(*source, upto, report); !r) digest->discard();
-    };
-  } else if (job.finalize && size_) {
-    // What the server has is what was read from the source; the checkpoints hashed the
-    // acknowledged prefix while it was in the page cache, this hashes the rest. Best effort:
+  if (job.finalize && size_) {
+    // What the server has is what was read from the source; hash_ahead hashed what was read
+    // for sending while it was in the page cache, this hashes the rest. Best effort:
     // the server has every byte, so a source that cannot be read back any more (truncated
     // since) leaves the digest out rather than undoing the completion.
     work.completed_digest = std::make_shared<std::string>();
@@ -1192,6 +1188,17 @@ UploadTask::PersistWork UploadTask::prepare_persist(const PersistJob& job) {
     };
   }
   return work;
+}
+
+files::DigestExpectations UploadTask::reported_digest() const {
+  files::DigestExpectations report;
+  report.report = files::reported_algorithm(host_.config().report_digests, checksum_);
+  return report;
+}
+
+void UploadTask::hash_ahead(std::uint64_t read_upto) {
+  // Bytes read for sending are the source's, whatever the server acknowledges of them.
+  hash_ahead_.offer(host_.pool(), source_, source_digest_, read_upto, reported_digest());
 }
 
 std::uint64_t UploadTask::bytes_done() const {

@@ -51,6 +51,7 @@
 #include "store/records.h"
 #include "transfer/engine/task_core.h"
 #include "transfer/files/file_system.h"
+#include "transfer/engine/hash_ahead.h"
 #include "transfer/files/prefix_digest.h"
 
 namespace xfer::engine {
@@ -75,6 +76,10 @@ class UploadTask final : public TaskCore {
   void release_exchanges() override;
   void resume_paused() override;
   PersistWork prepare_persist(const PersistJob& job) override;
+  // What the completion hashes the source for: the reported digest, if any.
+  files::DigestExpectations reported_digest() const;
+  // Offers the source's prefix read so far to hash_ahead_.
+  void hash_ahead(std::uint64_t read_upto);
   std::uint64_t bytes_done() const override;
   std::uint64_t durable_bytes() const override { return durable_acked_; }
   std::uint64_t checkpointable_bytes() const override { return acked_; }
@@ -167,9 +172,10 @@ class UploadTask final : public TaskCore {
   std::optional<protocols::Url> target_;  // the creation URL, parsed
   std::shared_ptr<files::File> source_;
   std::optional<protocols::Digest> checksum_;
-  // The source's bytes hashed as the server acknowledges them, when digests are reported; one
-  // per opened source, so a restart onto another file never mixes the two.
+  // The source's bytes hashed as they are read for sending (hash_ahead_), when digests are
+  // reported; one per opened source, so a restart onto another file never mixes the two.
   std::shared_ptr<files::PrefixDigest> source_digest_;
+  HashAhead hash_ahead_;
   std::unique_ptr<Exchange> exchange_;
   std::uint64_t acked_ = 0;          // the server's latest word
   std::uint64_t durable_acked_ = 0;  // journaled
