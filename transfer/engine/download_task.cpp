@@ -575,16 +575,14 @@ DownloadTask::PersistWork DownloadTask::prepare_persist(const PersistJob& job) {
   const files::FinalizeChecks checks = finalize_checks();
 
   PersistWork work;
-  if (job.finalize && checks.digests.report) work.completed_digest = std::make_shared<std::string>();
+  if (job.finalize) work.completed_digest = digest_;
   work.before_commit = [file = file_, &fs = host_.file_system(), digest = digest_,
                         part = part_path_, dest = record_.local_path, segs, checks,
                         sync_data = job.sync_data, finalize = job.finalize,
-                        discard = job.discard_local,
-                        reported = work.completed_digest](store::Batch& batch) -> Result<void> {
+                        discard = job.discard_local](store::Batch& batch) -> Result<void> {
     if (finalize) {
       if (!file) return fail(ErrorCategory::Internal, "finalize without a part file");
       if (auto r = files::publish_part(fs, *file, part, dest, checks, *digest); !r) return r;
-      if (reported && digest->reported()) *reported = protocols::format_user_checksum(*digest->reported());
     } else if (sync_data && file) {
       if (auto r = file->sync_data(); !r) return r;
       crash_point("checkpoint-synced");

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/ascii.h"
+#include "protocols/http/digest_fields.h"
 #include "transfer/engine/event_hub.h"
 #include "transfer/engine/origin.h"
 #include "transfer/engine/secrets.h"
@@ -380,7 +381,8 @@ void TaskCore::run_next_persist() {
     }
     if (event) {
       store::OutboxEvent e = *event;
-      if (digest && e.kind == EventKind::Completed) e.digest = *digest;
+      if (digest && e.kind == EventKind::Completed)
+        if (auto reported = digest->reported()) e.digest = protocols::format_user_checksum(*reported);
       batch.add_event(e);
     }
     return {};

@@ -28,6 +28,7 @@
 
 #include "store/records.h"
 #include "transfer/engine/task_host.h"
+#include "transfer/files/prefix_digest.h"
 
 namespace xfer::engine {
 
@@ -96,9 +97,9 @@ class TaskCore : public std::enable_shared_from_this<TaskCore> {
     std::function<void()> after_commit;
     // Back on the loop thread after success, unless a restart happened in between.
     std::function<void()> applied;
-    // A finalize's before_commit puts the digest of the whole file here (when digests are
-    // reported); it goes into the completed event of the same batch.
-    std::shared_ptr<std::string> completed_digest;
+    // A finalize's digest: once its before_commit has verified it, what it reported() (when
+    // digests are reported) goes into the completed event of the same batch.
+    std::shared_ptr<files::PrefixDigest> completed_digest;
   };
 
   // ---- what a direction provides ----

@@ -1173,15 +1173,13 @@ UploadTask::PersistWork UploadTask::prepare_persist(const PersistJob& job) {
     // for sending while it was in the page cache, this hashes the rest. Best effort:
     // the server has every byte, so a source that cannot be read back any more (truncated
     // since) leaves the digest out rather than undoing the completion.
-    work.completed_digest = std::make_shared<std::string>();
+    work.completed_digest = source_digest_;
     work.before_commit = [put_records, source = source_, digest = source_digest_, report,
-                          size = *size_, id = record_.id,
-                          out = work.completed_digest](store::Batch& batch) -> Result<void> {
+                          size = *size_, id = record_.id](store::Batch& batch) -> Result<void> {
+      // A failed verify leaves reported() empty: the event then carries no digest.
       if (auto r = digest->verify(*source, size, report); !r) {
         spdlog::warn("transfer {}: no digest to report: {}", id, r.error().describe());
         digest->discard();
-      } else if (digest->reported()) {
-        *out = protocols::format_user_checksum(*digest->reported());
       }
       put_records(batch);
       return {};
